@@ -1,0 +1,64 @@
+"""The ``taskgov`` command: one entry point, a subcommand per job.
+
+Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage, 3 infeasible.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from taskgov.cli.demo import demo_command
+from taskgov.cli.policy import catalog_command, policy_group
+from taskgov.errors import InputError, TaskgovError
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "TASKGOV"}
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TASKGOV_CONFIG",
+    help="YAML settings file; TASKGOV_* variables override it.",
+)
+@click.pass_context
+def cli(context: click.Context, config_file: Path | None) -> None:
+    """Analytics and quota recommendations for Kueue / SageMaker HyperPod task governance.
+
+    \b
+    Start with:
+      taskgov demo                         the seed's example, end to end
+      taskgov policy compile policy.yaml   a HyperPod policy as Kueue objects
+      taskgov catalog                      instance types and what one instance brings
+    """
+    context.obj = {"config_file": config_file}
+
+
+cli.add_command(policy_group)
+cli.add_command(catalog_command)
+cli.add_command(demo_command)
+
+
+def main() -> None:
+    """Run the CLI, turning our errors into a message and an exit code, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except InputError as error:
+        for fault in error.faults:
+            click.echo(f"error: {fault}", err=True)
+        sys.exit(error.exit_code)
+    except TaskgovError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(error.exit_code)

@@ -1,0 +1,1 @@
+"""Kueue's objects and units, shared by the compiler and the twin."""
