@@ -46,7 +46,7 @@ cli.add_command(demo_command)
 def main() -> None:
     """Run the CLI, turning our errors into a message and an exit code, never a traceback."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="taskgov", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:

@@ -14,57 +14,50 @@ _AMOUNT_FIELDS = ("Accelerators", "VCpu", "MemoryInGiB")
 
 
 def _entry_faults(
-    entries: list[ComputeQuotaResource], cluster: Cluster, where: str, field: str
+    entries: list[ComputeQuotaResource], cluster: Cluster, where: Fault, field: str
 ) -> list[Fault]:
+    """Faults of ComputeQuotaResources or AbsoluteBorrowLimits, placed as ``where`` says."""
+
+    def fault(at: str, message: str) -> Fault:
+        return Fault(where.document, where.subject, at, message)
+
     faults = []
     counts = cluster.instance_counts()
     seen: set[str] = set()
     for position, entry in enumerate(entries):
         at = f"{field}[{position}]"
         if entry.instance_type in seen:
-            faults.append(
-                Fault(where, "", f"{at}.InstanceType", f"{entry.instance_type} is listed twice")
-            )
+            faults.append(fault(f"{at}.InstanceType", f"{entry.instance_type} is listed twice"))
         seen.add(entry.instance_type)
         if entry.instance_type not in counts:
             faults.append(
-                Fault(
-                    where,
-                    "",
-                    f"{at}.InstanceType",
-                    f"{entry.instance_type} is not in cluster {cluster.name}",
+                fault(
+                    f"{at}.InstanceType", f"{entry.instance_type} is not in cluster {cluster.name}"
                 )
             )
+        amounts = (entry.accelerators, entry.vcpu, entry.memory_gib)
         given = [
-            name
-            for name, value in zip(
-                _AMOUNT_FIELDS, (entry.accelerators, entry.vcpu, entry.memory_gib), strict=True
-            )
-            if value is not None
+            name for name, value in zip(_AMOUNT_FIELDS, amounts, strict=True) if value is not None
         ]
         if entry.count is not None and given:
             faults.append(
-                Fault(
-                    where,
-                    "",
+                fault(
                     at,
                     f"give Count or {'/'.join(_AMOUNT_FIELDS)}, not both "
                     f"(Count and {', '.join(given)} are set)",
                 )
             )
-        if entry.count is None and not given:
-            faults.append(Fault(where, "", at, f"give Count or one of {', '.join(_AMOUNT_FIELDS)}"))
         if entry.accelerator_partition is not None:
             faults.append(
-                Fault(
-                    where, "", f"{at}.AcceleratorPartition", "MIG partitions are not supported yet"
-                )
+                fault(f"{at}.AcceleratorPartition", "MIG partitions are not supported yet")
             )
+        elif entry.count is None and not given:
+            faults.append(fault(at, f"give Count or one of {', '.join(_AMOUNT_FIELDS)}"))
     return faults
 
 
 def _quota_faults(quota: ComputeQuota, cluster: Cluster, document: str) -> list[Fault]:
-    where = f"ComputeQuota {quota.name}"
+    where = Fault(document, f"ComputeQuota {quota.name}", "", "")
     config = quota.compute_quota_config
     faults = _entry_faults(
         config.compute_quota_resources, cluster, where, "ComputeQuotaConfig.ComputeQuotaResources"
@@ -82,13 +75,13 @@ def _quota_faults(quota: ComputeQuota, cluster: Cluster, document: str) -> list[
             if value:
                 faults.append(
                     Fault(
-                        where,
-                        "",
+                        document,
+                        where.subject,
                         f"{sharing_field}.{name}",
                         f"Strategy {sharing.strategy} does not borrow, so {name} cannot be set",
                     )
                 )
-    return [Fault(document, fault.subject, fault.field, fault.message) for fault in faults]
+    return faults
 
 
 def _capacity_faults(quotas: list[ComputeQuota], cluster: Cluster, document: str) -> list[Fault]:

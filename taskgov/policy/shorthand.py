@@ -62,7 +62,10 @@ class _Parser:
         start = probe
         while probe < len(self.text) and (self.text[probe].isalnum() or self.text[probe] in "_-.:"):
             probe += 1
-        return probe > start and probe < len(self.text) and self.text[probe] == "="
+        end = probe
+        while probe < len(self.text) and self.text[probe].isspace():
+            probe += 1
+        return end > start and probe < len(self.text) and self.text[probe] == "="
 
     def struct_body(self, closing: str) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -91,7 +94,8 @@ class _Parser:
             if self.peek() == closing:
                 return result
             found = repr(self.peek()) if self.peek() else "end of text"
-            raise self.fail(f"expected ',' or {closing or 'end of text'!r}, found {found}")
+            expected = repr(closing) if closing else "end of text"
+            raise self.fail(f"expected ',' or {expected}, found {found}")
 
     def after_comma_is_key(self, closing: str) -> bool:
         saved = self.pos
