@@ -1,0 +1,128 @@
+"""Quota and usage over the cohort tree, as Kueue's ``pkg/cache/scheduler/resource_node.go``.
+
+Every node (ClusterQueue or Cohort) has its own quotas, a subtree quota and a usage per
+(flavor, resource). Lending limits keep part of a node's quota local (``local_quota``);
+the rest is lent to the parent. Available and potentially available capacity walk up
+the tree, capped by each node's borrowing limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from taskgov.twin.objects import FlavorResource, ResourceQuota
+
+
+@dataclass(eq=False)
+class QuotaNode:
+    """A ClusterQueue (``is_cluster_queue``) or Cohort in the tree."""
+
+    name: str
+    is_cluster_queue: bool
+    quotas: dict[FlavorResource, ResourceQuota] = field(default_factory=dict)
+    parent: QuotaNode | None = None
+    children: list[QuotaNode] = field(default_factory=list)
+    subtree_quota: dict[FlavorResource, int] = field(default_factory=dict)
+    usage: dict[FlavorResource, int] = field(default_factory=dict)
+    fair_sharing_weight: float = 1.0
+
+    def path(self) -> str:
+        """``/root/child/cq`` as Kueue writes preemptor and preemptee paths."""
+        names = []
+        node: QuotaNode | None = self
+        while node is not None:
+            names.append(node.name)
+            node = node.parent
+        return "/" + "/".join(reversed(names))
+
+    def root(self) -> QuotaNode:
+        node = self
+        while node.parent is not None:
+            node = node.parent
+        return node
+
+    def nominal(self, fr: FlavorResource) -> int:
+        quota = self.quotas.get(fr)
+        return quota.nominal if quota else 0
+
+    def local_quota(self, fr: FlavorResource) -> int:
+        """The part of the subtree quota that is never lent (``guaranteedQuota``)."""
+        quota = self.quotas.get(fr)
+        if quota is None or quota.lending_limit is None:
+            return 0
+        return max(0, self.subtree_quota.get(fr, 0) - quota.lending_limit)
+
+    def local_available(self, fr: FlavorResource) -> int:
+        return max(0, self.local_quota(fr) - self.usage.get(fr, 0))
+
+    def available(self, fr: FlavorResource) -> int:
+        """What this node could still use of ``fr``, its own and borrowed."""
+        if self.parent is None:
+            return self.subtree_quota.get(fr, 0) - self.usage.get(fr, 0)
+        parent_available = self.parent.available(fr)
+        quota = self.quotas.get(fr)
+        if quota is not None and quota.borrowing_limit is not None:
+            local = self.local_quota(fr)
+            cap = (
+                self.subtree_quota.get(fr, 0)
+                - local
+                - max(0, self.usage.get(fr, 0) - local)
+                + quota.borrowing_limit
+            )
+            parent_available = min(parent_available, cap)
+        return self.local_available(fr) + parent_available
+
+    def potential_available(self, fr: FlavorResource) -> int:
+        """The most this node could ever use of ``fr`` (Kueue's maximum capacity)."""
+        if self.parent is None:
+            return self.subtree_quota.get(fr, 0)
+        potential = self.local_quota(fr) + self.parent.potential_available(fr)
+        quota = self.quotas.get(fr)
+        if quota is not None and quota.borrowing_limit is not None:
+            potential = min(potential, self.subtree_quota.get(fr, 0) + quota.borrowing_limit)
+        return potential
+
+    def borrowing(self, fr: FlavorResource) -> bool:
+        return self.usage.get(fr, 0) > self.subtree_quota.get(fr, 0)
+
+    def add_usage(self, fr: FlavorResource, amount: int) -> None:
+        """Add (or, negative, remove) usage here and the overflow up the tree."""
+        node: QuotaNode | None = self
+        delta = amount
+        while node is not None and delta:
+            local = node.local_quota(fr)
+            before = max(0, node.usage.get(fr, 0) - local)
+            node.usage[fr] = node.usage.get(fr, 0) + delta
+            after = max(0, node.usage[fr] - local)
+            delta = after - before
+            node = node.parent
+
+    def height(self) -> int:
+        cohorts = [child for child in self.children if not child.is_cluster_queue]
+        if not cohorts:
+            return 1 if self.children else 0
+        return 1 + max(child.height() for child in cohorts)
+
+    def lowest_subtree_that_fits(self, fr: FlavorResource, value: int) -> tuple[int, bool]:
+        """(borrowing level, may reclaim) as Kueue's ``FindHeightOfLowestSubtreeThatFits``."""
+        if self.usage.get(fr, 0) + value <= self.nominal(fr) or self.parent is None:
+            return 0, self.parent is not None
+        remaining = value - self.local_available(fr)
+        node = self.parent
+        while node is not None:
+            if node.usage.get(fr, 0) + remaining <= node.subtree_quota.get(fr, 0):
+                return node.height(), node.parent is not None
+            remaining -= node.local_available(fr)
+            if node.parent is None:
+                return node.height(), False
+            node = node.parent
+        return 0, False
+
+
+def build_subtree_quotas(node: QuotaNode) -> None:
+    """Fill ``subtree_quota`` bottom-up: own nominal plus what children lend."""
+    node.subtree_quota = {fr: quota.nominal for fr, quota in node.quotas.items()}
+    for child in node.children:
+        build_subtree_quotas(child)
+        for fr, amount in child.subtree_quota.items():
+            node.subtree_quota[fr] = node.subtree_quota.get(fr, 0) + amount - child.local_quota(fr)
