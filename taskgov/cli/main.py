@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from taskgov.cli.demo import demo_command
+from taskgov.cli.twin import twin_group
 from taskgov.cli.policy import catalog_command, policy_group
 from taskgov.errors import InputError, TaskgovError
 
@@ -41,6 +42,7 @@ def cli(context: click.Context, config_file: Path | None) -> None:
 cli.add_command(policy_group)
 cli.add_command(catalog_command)
 cli.add_command(demo_command)
+cli.add_command(twin_group)
 
 
 def main() -> None:

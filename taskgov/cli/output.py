@@ -45,4 +45,5 @@ def render_rows(
         table.add_row(*("" if row.get(c) is None else str(row.get(c)) for c in columns))
     console = Console(file=io.StringIO(), width=200, color_system=None)
     console.print(table)
-    return console.file.getvalue()  # type: ignore[attr-defined]
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())

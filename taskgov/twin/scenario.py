@@ -51,6 +51,8 @@ class Scenario:
     fair_sharing: bool = False
     preemption_strategies: tuple[str, ...] = STRATEGIES
     until_ms: int | None = None
+    # Where each object came from ("file#index"), keyed by "Kind name", for error messages.
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 class _Reader:
@@ -452,6 +454,7 @@ def build_scenario(documents: list[Document]) -> Scenario:
     ordered = sorted(documents, key=lambda d: ("Workload", "Job", "PyTorchJob").count(d.kind))
     for doc in ordered:
         reader = _Reader(doc, faults)
+        scenario.sources[reader.subject] = f"{doc.source}#{doc.index}"
         body = doc.body
         if not isinstance(body, Mapping):
             reader.fault("", "a document must be a mapping")
@@ -518,7 +521,7 @@ def _cross_check(scenario: Scenario, documents: list[Document], faults: list[Fau
                 if flavor.name not in scenario.flavors:
                     faults.append(
                         Fault(
-                            "scenario",
+                            scenario.sources.get(f"ClusterQueue {name}", "scenario"),
                             f"ClusterQueue {name}",
                             f"spec.resourceGroups[{g}].flavors[{f}].name",
                             f"ResourceFlavor {flavor.name!r} does not exist",
@@ -533,7 +536,7 @@ def _cross_check(scenario: Scenario, documents: list[Document], faults: list[Fau
         if queue.cluster_queue not in scenario.cluster_queues:
             faults.append(
                 Fault(
-                    "scenario",
+                    scenario.sources.get(f"LocalQueue {namespace}/{name}", "scenario"),
                     f"LocalQueue {namespace}/{name}",
                     "spec.clusterQueue",
                     f"ClusterQueue {queue.cluster_queue!r} does not exist",

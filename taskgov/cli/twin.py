@@ -1,0 +1,74 @@
+"""``taskgov twin``: play a scenario on the Kueue-exact simulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from taskgov.cli.output import dump_json, dump_yaml_documents, render_rows
+from taskgov.cli.policy import read_files
+from taskgov.errors import Fault, InputError
+from taskgov.twin.durations import parse_duration_ms
+from taskgov.twin.engine import Twin
+from taskgov.twin.render import TABLE_COLUMNS, event_rows, workload_manifest, workload_rows
+from taskgov.twin.scenario import build_scenario
+
+
+@click.group("twin")
+def twin_group() -> None:
+    """Simulate a Kueue-governed cluster: the twin decides exactly what Kueue decides.
+
+    \b
+    A scenario file is multi-document YAML of ordinary Kueue objects (ResourceFlavor,
+    ClusterQueue, Cohort, LocalQueue, WorkloadPriorityClass), Workloads or Jobs
+    (batch/v1 Job, kubeflow.org/v1 PyTorchJob with the kueue.x-k8s.io/queue-name label),
+    optionally a taskgov/v1 Policy + Cluster (compiled first) and a Scenario document.
+    Annotations drive time: taskgov.io/submit-at (default 0s) and taskgov.io/run-for.
+    """
+
+
+@twin_group.command("run")
+@click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
+@click.option(
+    "--until",
+    "until",
+    help="Stop at this time from the start, e.g. 30m (default: when nothing is left).",
+)
+@click.option(
+    "--events", is_flag=True, help="Print the timeline of every condition change instead."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json", "yaml", "csv"]),
+    default="table",
+    show_default=True,
+)
+def run_command(file: Path, until: str | None, events: bool, output: str) -> None:
+    """Play FILE and print the Workloads at the end time (or --events)."""
+    until_ms = None
+    if until is not None:
+        try:
+            until_ms = parse_duration_ms(until)
+        except ValueError as error:
+            raise InputError([Fault("--until", "", "", str(error))]) from None
+    twin = Twin(build_scenario(read_files((file,))))
+    twin.run(until_ms)
+    if events:
+        rows = event_rows(twin)
+        columns = ["time", "workload", "type", "status", "reason", "message"]
+        click.echo(render_rows(rows, columns, output), nl=False)  # type: ignore[arg-type]
+        return
+    if output == "table" or output == "csv":
+        columns = ["namespace", *TABLE_COLUMNS]
+        click.echo(render_rows(workload_rows(twin), columns, output), nl=False)  # type: ignore[arg-type]
+        return
+    manifests = [
+        workload_manifest(run)
+        for run in sorted(twin.runs.values(), key=lambda r: (r.spec.namespace, r.spec.name))
+    ]
+    if output == "json":
+        click.echo(dump_json({"apiVersion": "v1", "kind": "List", "items": manifests}), nl=False)
+    else:
+        click.echo(dump_yaml_documents(manifests), nl=False)
