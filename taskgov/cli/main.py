@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from taskgov.cli.demo import demo_command
-from taskgov.cli.twin import twin_group
 from taskgov.cli.policy import catalog_command, policy_group
+from taskgov.cli.twin import twin_group
 from taskgov.errors import InputError, TaskgovError
 
 

@@ -410,7 +410,8 @@ class Twin:
                 node.add_usage(fr, amount)
             reserved.append((node, dict(assignment.usage)))
             self._issue_preemptions(entry, victims)
-            message = f"{assignment.message()}. Pending the preemption of {len(entry.targets)} workload(s)"
+            count = len(entry.targets)
+            message = f"{assignment.message()}. Pending the preemption of {count} workload(s)"
             set_pending(run.conditions, message, self.now_ms)
             self._push_active(run)
             return True

@@ -154,19 +154,28 @@ def _fit_in_quota(node: QuotaNode, requests: dict[FlavorResource, int]) -> bool:
     )
 
 
-def classical_targets(preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
-    """Victims for ``preemptor`` with Kueue's classical rules; empty when none suffice."""
-    cq = preemptor.cluster_queue
-    node = preemptor.node
-    frs = preemptor.frs_need_preemption
-    policy = cq.preemption
-    same_queue: list[_Candidate] = []
-    if policy.within_cluster_queue != "Never":
-        same_queue = [
-            _Candidate(w, IN_CLUSTER_QUEUE)
-            for w in snapshot.running.get(cq.name, [])
-            if _uses_any(w, frs) and _policy_allows(policy.within_cluster_queue, preemptor, w)
-        ]
+def _borrowing_candidate(preemptor: Preemptor, workload: Running) -> _Candidate:
+    """A candidate when the preemptor would have to borrow: ``borrowWithinCohort`` decides."""
+    policy = preemptor.cluster_queue.preemption
+    threshold = policy.max_priority_threshold
+    if (
+        policy.borrow_within_cohort == "Never"
+        or workload.priority >= preemptor.priority
+        or (threshold is not None and workload.priority > threshold)
+    ):
+        return _Candidate(workload, IN_COHORT_RECLAMATION, without_borrowing=True)
+    return _Candidate(workload, IN_COHORT_RECLAIM_WHILE_BORROWING)
+
+
+def _cohort_candidates(
+    preemptor: Preemptor, snapshot: Snapshot
+) -> tuple[list[_Candidate], list[_Candidate]]:
+    """Workloads of borrowing queues in the cohort tree: (hierarchical reclaim, by priority)."""
+    node, frs, policy = (
+        preemptor.node,
+        preemptor.frs_need_preemption,
+        preemptor.cluster_queue.preemption,
+    )
     hierarchy: list[_Candidate] = []
     by_priority: list[_Candidate] = []
     has_advantage = _fit_in_quota(node, preemptor.usage)
@@ -187,25 +196,31 @@ def classical_targets(preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
                         continue
                     if has_advantage:
                         hierarchy.append(_Candidate(w, IN_COHORT_RECLAMATION))
-                    elif (
-                        policy.borrow_within_cohort == "Never"
-                        or w.priority >= preemptor.priority
-                        or (
-                            policy.max_priority_threshold is not None
-                            and w.priority > policy.max_priority_threshold
-                        )
-                    ):
-                        by_priority.append(
-                            _Candidate(w, IN_COHORT_RECLAMATION, without_borrowing=True)
-                        )
                     else:
-                        by_priority.append(_Candidate(w, IN_COHORT_RECLAIM_WHILE_BORROWING))
+                        by_priority.append(_borrowing_candidate(preemptor, w))
             remaining = {
                 fr: amount - ancestor.local_available(fr) for fr, amount in remaining.items()
             }
             has_advantage = has_advantage or _fit_in_quota(ancestor, remaining)
             visited = ancestor
             ancestor = ancestor.parent
+    return hierarchy, by_priority
+
+
+def classical_targets(preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
+    """Victims for ``preemptor`` with Kueue's classical rules; empty when none suffice."""
+    cq = preemptor.cluster_queue
+    node = preemptor.node
+    frs = preemptor.frs_need_preemption
+    policy = cq.preemption
+    same_queue: list[_Candidate] = []
+    if policy.within_cluster_queue != "Never":
+        same_queue = [
+            _Candidate(w, IN_CLUSTER_QUEUE)
+            for w in snapshot.running.get(cq.name, [])
+            if _uses_any(w, frs) and _policy_allows(policy.within_cluster_queue, preemptor, w)
+        ]
+    hierarchy, by_priority = _cohort_candidates(preemptor, snapshot)
     for group in (hierarchy, by_priority, same_queue):
         group.sort(key=lambda c: _ordering_key(c.workload, cq.name))
     candidates = hierarchy + by_priority + same_queue
@@ -287,13 +302,9 @@ def dominant_resource_share(
     return unweighted / node.fair_sharing_weight
 
 
-def fair_sharing_targets(
-    preemptor: Preemptor, snapshot: Snapshot, strategies: tuple[str, ...]
-) -> list[Target]:
-    """Victims under fair sharing: from the queue with the highest share, while the strategy holds."""
-    cq = preemptor.cluster_queue
-    node = preemptor.node
-    frs = preemptor.frs_need_preemption
+def _fair_pools(preemptor: Preemptor, snapshot: Snapshot) -> dict[str, list[_Candidate]]:
+    """Candidates per queue: the preemptor's own, and those of borrowing queues in the tree."""
+    cq, node, frs = preemptor.cluster_queue, preemptor.node, preemptor.frs_need_preemption
     policy = cq.preemption
     pools: dict[str, list[_Candidate]] = {}
     if policy.within_cluster_queue != "Never":
@@ -317,6 +328,17 @@ def fair_sharing_targets(
                 pools[queue.name] = found
     for pool in pools.values():
         pool.sort(key=lambda c: _ordering_key(c.workload, cq.name))
+    return pools
+
+
+def fair_sharing_targets(
+    preemptor: Preemptor, snapshot: Snapshot, strategies: tuple[str, ...]
+) -> list[Target]:
+    """Victims under fair sharing: from the queue with the highest share, while it holds."""
+    cq = preemptor.cluster_queue
+    node = preemptor.node
+    frs = preemptor.frs_need_preemption
+    pools = _fair_pools(preemptor, snapshot)
     targets: list[Target] = []
     retry: dict[str, list[_Candidate]] = {}
 

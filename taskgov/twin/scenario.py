@@ -412,46 +412,72 @@ def _scenario_settings(reader: _Reader, body: Mapping[str, Any], scenario: Scena
         scenario.until_ms = reader.duration(spec["until"], "spec.until")
 
 
-def _compiled_policy(documents: list[Document], faults: list[Fault]) -> list[Document]:
-    """The Kueue objects of a Policy + Cluster pair, as documents numbered after the Policy."""
+def _compiled_policy(documents: list[Document], faults: list[Fault]) -> tuple[list[Document], bool]:
+    """The Kueue objects of a Policy + Cluster pair, and whether the policy has FairShare on."""
     try:
         policy, label, cluster = policy_and_cluster(documents)
-    except InputError as error:
-        faults += error.faults
-        return []
-    try:
         objects = compile_policy(policy, cluster, label)
     except InputError as error:
         faults += error.faults
-        return []
+        return [], False
     index = next(doc.index for doc in documents if doc.kind == "Policy")
     source = documents[0].source
-    return [Document(f"{source}#{index} compiled", n, obj) for n, obj in enumerate(objects)]
+    compiled = [Document(f"{source}#{index} compiled", n, obj) for n, obj in enumerate(objects)]
+    return compiled, policy.scheduler_config.fair_share == "Enabled"
+
+
+def _read_kueue_object(
+    reader: _Reader, body: Mapping[str, Any], name: str, scenario: Scenario
+) -> None:
+    kind = reader.doc.kind
+    if kind == "ResourceFlavor":
+        node_labels = dict(reader.get(body, "spec.nodeLabels", dict, {}))
+        scenario.flavors[name] = ResourceFlavor(name, node_labels)
+    elif kind == "ClusterQueue":
+        scenario.cluster_queues[name] = _cluster_queue(reader, body, name)
+    elif kind == "Cohort":
+        spec = reader.get(body, "spec", dict, {})
+        parent = reader.get(spec, "parent", str) or reader.get(spec, "parentName", str)
+        groups = _resource_groups(reader, spec)
+        scenario.cohorts[name] = Cohort(name, parent, groups, _weight(reader, spec))
+    elif kind == "LocalQueue":
+        namespace = str(body["metadata"].get("namespace", "default"))
+        cluster_queue = reader.required(body, "spec.clusterQueue", str) or ""
+        scenario.local_queues[(namespace, name)] = LocalQueue(namespace, name, cluster_queue)
+    elif kind == "WorkloadPriorityClass":
+        scenario.priority_classes[name] = reader.required(body, "value", int) or 0
+    elif kind == "Workload":
+        scenario.workloads.append(_workload(reader, body, scenario.priority_classes))
+    else:
+        reader.fault("kind", f"unsupported kind {kind!r}")
+
+
+JOB_KINDS = {("Job", "batch/v1"), ("PyTorchJob", "kubeflow.org/v1")}
 
 
 def build_scenario(documents: list[Document]) -> Scenario:
     """Validate a scenario's documents into a :class:`Scenario`.
+
+    A Policy's ``FairShare: Enabled`` (the API default) turns on Kueue fair sharing;
+    a Scenario document can override it.
 
     Raises:
         InputError: naming the document index, kind and name, and field of every fault.
     """
     faults: list[Fault] = []
     scenario = Scenario(fair_sharing=False)
-    taskgov_docs = [
+    policy_docs = [
         d
         for d in documents
-        if isinstance(d.body, Mapping) and d.body.get("apiVersion") == "taskgov/v1"
+        if d.kind in ("Policy", "Cluster")
+        and isinstance(d.body, Mapping)
+        and d.body.get("apiVersion") == "taskgov/v1"
     ]
-    if any(d.kind in ("Policy", "Cluster") for d in taskgov_docs):
-        documents = (
-            _compiled_policy([d for d in taskgov_docs if d.kind in ("Policy", "Cluster")], faults)
-            + documents
-        )
-        if any(
-            d.kind == "Policy" and "FairShare=Disabled" not in str(d.body) for d in taskgov_docs
-        ):
-            scenario.fair_sharing = True
-    ordered = sorted(documents, key=lambda d: ("Workload", "Job", "PyTorchJob").count(d.kind))
+    if policy_docs:
+        compiled, scenario.fair_sharing = _compiled_policy(policy_docs, faults)
+        documents = compiled + [d for d in documents if d not in policy_docs]
+    # Objects first, then workloads, so priority classes are known when workloads are read.
+    ordered = sorted(documents, key=lambda d: d.kind in ("Workload", "Job", "PyTorchJob"))
     for doc in ordered:
         reader = _Reader(doc, faults)
         scenario.sources[reader.subject] = f"{doc.source}#{doc.index}"
@@ -460,23 +486,13 @@ def build_scenario(documents: list[Document]) -> Scenario:
             reader.fault("", "a document must be a mapping")
             continue
         api_version = body.get("apiVersion")
-        name = (
-            str((body.get("metadata") or {}).get("name", ""))
-            if isinstance(body.get("metadata"), Mapping)
-            else ""
-        )
-        if doc.kind in ("Policy", "Cluster") and api_version == "taskgov/v1":
-            continue
+        metadata = body.get("metadata")
+        name = str(metadata.get("name", "")) if isinstance(metadata, Mapping) else ""
         if doc.kind == "Scenario" and api_version == "taskgov/v1":
             _scenario_settings(reader, body, scenario)
         elif doc.kind == "Namespace" and api_version == "v1":
             continue
-        elif (
-            doc.kind == "Job"
-            and api_version == "batch/v1"
-            or doc.kind == "PyTorchJob"
-            and api_version == "kubeflow.org/v1"
-        ):
+        elif (doc.kind, api_version) in JOB_KINDS:
             scenario.workloads.append(_job_workload(reader, body, scenario.priority_classes))
         elif api_version not in KUEUE_VERSIONS:
             reader.fault(
@@ -484,28 +500,8 @@ def build_scenario(documents: list[Document]) -> Scenario:
             )
         elif not name:
             reader.fault("metadata.name", "is required")
-        elif doc.kind == "ResourceFlavor":
-            scenario.flavors[name] = ResourceFlavor(
-                name, dict(reader.get(body, "spec.nodeLabels", dict, {}))
-            )
-        elif doc.kind == "ClusterQueue":
-            scenario.cluster_queues[name] = _cluster_queue(reader, body, name)
-        elif doc.kind == "Cohort":
-            spec = reader.get(body, "spec", dict, {})
-            parent = reader.get(spec, "parent", str) or reader.get(spec, "parentName", str)
-            scenario.cohorts[name] = Cohort(
-                name, parent, _resource_groups(reader, spec), _weight(reader, spec)
-            )
-        elif doc.kind == "LocalQueue":
-            namespace = str(body["metadata"].get("namespace", "default"))
-            cluster_queue = reader.required(body, "spec.clusterQueue", str) or ""
-            scenario.local_queues[(namespace, name)] = LocalQueue(namespace, name, cluster_queue)
-        elif doc.kind == "WorkloadPriorityClass":
-            scenario.priority_classes[name] = reader.required(body, "value", int) or 0
-        elif doc.kind == "Workload":
-            scenario.workloads.append(_workload(reader, body, scenario.priority_classes))
         else:
-            reader.fault("kind", f"unsupported kind {doc.kind!r}")
+            _read_kueue_object(reader, body, name, scenario)
     _cross_check(scenario, documents, faults)
     if faults:
         raise InputError(faults)
@@ -529,7 +525,7 @@ def _cross_check(scenario: Scenario, documents: list[Document], faults: list[Fau
                     )
         if cq.cohort and cq.cohort not in scenario.cohorts:
             scenario.cohorts[cq.cohort] = Cohort(cq.cohort)
-    for name, cohort in list(scenario.cohorts.items()):
+    for cohort in list(scenario.cohorts.values()):
         if cohort.parent and cohort.parent not in scenario.cohorts:
             scenario.cohorts[cohort.parent] = Cohort(cohort.parent)
     for (namespace, name), queue in scenario.local_queues.items():
@@ -558,6 +554,7 @@ def _cross_check(scenario: Scenario, documents: list[Document], faults: list[Fau
                     where,
                     subject,
                     "spec.queueName",
-                    f"LocalQueue {workload.queue_name!r} does not exist in namespace {workload.namespace!r}",
+                    f"LocalQueue {workload.queue_name!r} does not exist "
+                    f"in namespace {workload.namespace!r}",
                 )
             )
