@@ -1,4 +1,4 @@
-"""``taskgov demo``: the seed's example on embedded defaults."""
+"""``taskgov demo``: the seed's example on embedded defaults, narrated."""
 
 from __future__ import annotations
 
@@ -6,31 +6,83 @@ from importlib import resources
 
 import click
 
-from taskgov.cli.output import dump_yaml_documents
-from taskgov.policy.compile import compile_policy
-from taskgov.policy.load import policy_and_cluster, read_documents
+from taskgov.cli.output import render_rows
+from taskgov.policy.load import read_documents
+from taskgov.twin.durations import format_duration_ms
+from taskgov.twin.engine import Twin
+from taskgov.twin.render import TABLE_COLUMNS, workload_rows
+from taskgov.twin.scenario import build_scenario
 
 SEED_POLICY = "data/seed/policy.yaml"
+SEED_SCENARIO = "data/seed/scenario.yaml"
 
 
 def seed_policy_text() -> str:
     return resources.files("taskgov").joinpath(SEED_POLICY).read_text()
 
 
+def seed_scenario_text() -> str:
+    return resources.files("taskgov").joinpath(SEED_SCENARIO).read_text()
+
+
+def _borrowed_accelerators(twin: Twin, key: str) -> str:
+    run = twin.runs[key]
+    node = twin.nodes[run.cluster_queue]
+    usage = run.running.usage if run.running else {}
+    return "".join(
+        f", borrowing {node.usage[fr] - node.nominal(fr)} {fr[1]} in flavor {fr[0]}"
+        for fr in usage
+        if fr[1] not in ("cpu", "memory") and node.usage.get(fr, 0) > node.nominal(fr)
+    )
+
+
+def narrate_step(twin: Twin, since: int, job_names: dict[str, str]) -> list[str]:
+    """What happened to the jobs since ledger entry ``since``, from the twin's own ledger.
+
+    Admissions and evictions in order, then the last reason each job still waits for.
+    """
+    lines = []
+    waiting: dict[str, str] = {}
+    for change in twin.ledger[since:]:
+        job = job_names.get(change.workload, change.workload)
+        if change.type == "Admitted" and change.status == "True":
+            queue = twin.runs[change.workload].cluster_queue
+            borrowed = _borrowed_accelerators(twin, change.workload)
+            lines.append(f"{job} is admitted in ClusterQueue {queue}{borrowed}.")
+            waiting.pop(job, None)
+        elif change.type == "Preempted" and change.status == "True":
+            lines.append(f"{job} is evicted: Preempted, reason {change.reason}: {change.message}")
+        elif change.type == "QuotaReserved" and change.message.startswith("couldn't assign"):
+            if "Pending the preemption" not in change.message:
+                waiting[job] = change.message
+    return lines + [f"{job} waits: {message}" for job, message in sorted(waiting.items())]
+
+
 @click.command("demo")
 def demo_command() -> None:
-    """Run the HyperPod example: compile its policy and show the Kueue objects.
+    """Play the HyperPod task-governance example on the twin, step by step.
 
-    The policy is the one the HyperPod task-governance example creates with the AWS CLI:
-    4 ml.g5.8xlarge instances, team-a and team-b with 2 each, LendAndBorrow with
-    BorrowLimit 50, and four priority classes.
+    The cluster and policy are the ones the example creates with the AWS CLI
+    (4 ml.g5.8xlarge; team-a and team-b with 2 each, LendAndBorrow, BorrowLimit 50;
+    four priority classes). Job 1 (team-a, 3 instances), Job 2 (team-b, 2 instances) and
+    Job 3 (team-b, 2 instances, higher priority) arrive at 0s, 5m and 10m; after each the
+    demo shows what Kueue decided and `kubectl get workloads` per namespace.
     """
-    documents = read_documents(seed_policy_text(), f"taskgov:{SEED_POLICY}")
-    policy, label, cluster = policy_and_cluster(documents)
-    objects = compile_policy(policy, cluster, label)
-    click.echo(
-        f"# {label}: {len(policy.active_quotas())} teams on "
-        f"{', '.join(f'{n} x {t}' for t, n in cluster.instance_counts().items())}",
-        err=True,
-    )
-    click.echo(dump_yaml_documents(objects), nl=False)
+    documents = read_documents(seed_scenario_text(), f"taskgov:{SEED_SCENARIO}")
+    scenario = build_scenario(documents)
+    twin = Twin(scenario)
+    job_names = {spec.key: f"Job {n} ({spec.name})" for n, spec in enumerate(scenario.workloads, 1)}
+    namespaces = sorted({spec.namespace for spec in scenario.workloads})
+    columns = TABLE_COLUMNS
+    for step, spec in enumerate(scenario.workloads, 1):
+        since = len(twin.ledger)
+        twin.run(spec.submit_at_ms)
+        click.echo(
+            f"== t={format_duration_ms(twin.now_ms)}: Job {step} is submitted to {spec.namespace}"
+        )
+        for line in narrate_step(twin, since, job_names):
+            click.echo(f"  {line}")
+        for namespace in namespaces:
+            click.echo(f"\n$ kubectl get workloads -n {namespace}")
+            click.echo(render_rows(workload_rows(twin, namespace), columns, "table"), nl=False)  # type: ignore[arg-type]
+        click.echo("")

@@ -94,6 +94,9 @@ class Twin:
         self._cycle = 0
         self._flushed_cycle: dict[str, int] = dict.fromkeys(scenario.cluster_queues, 0)
         self.now_ms = 0
+        self._specs = {spec.key: spec for spec in scenario.workloads}
+        for spec in scenario.workloads:
+            self._push_event(spec.submit_at_ms, "submit", spec.key)
 
     def _build_tree(self) -> dict[str, QuotaNode]:
         nodes: dict[str, QuotaNode] = {}
@@ -136,11 +139,13 @@ class Twin:
         heapq.heappush(self._events, (time_ms, self._sequence, kind, key, token))
 
     def run(self, until_ms: int | None = None) -> int:
-        """Play the scenario to ``until_ms`` (or until nothing is left); returns the end time."""
+        """Play on to ``until_ms`` (or until nothing is left); call again to continue.
+
+        Returns:
+            The simulated time reached.
+        """
         until = until_ms if until_ms is not None else self.scenario.until_ms
-        for spec in self.scenario.workloads:
-            self._push_event(spec.submit_at_ms, "submit", spec.key)
-        specs = {spec.key: spec for spec in self.scenario.workloads}
+        specs = self._specs
         while self._events:
             time_ms = self._events[0][0]
             if until is not None and time_ms > until:

@@ -1,0 +1,37 @@
+"""``taskgov demo``: the seed's story, told from the twin's ledger."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "taskgov.cli", "demo"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    steps = [line for line in result.stdout.splitlines() if line.startswith("==")]
+    assert steps == [
+        "== t=0s: Job 1 is submitted to hyperpod-ns-team-a",
+        "== t=5m: Job 2 is submitted to hyperpod-ns-team-b",
+        "== t=10m: Job 3 is submitted to hyperpod-ns-team-b",
+    ]
+    story = [
+        line.strip().split(":")[0] for line in result.stdout.splitlines() if line.startswith("  ")
+    ]
+    assert story == [
+        "Job 1 (pytorchjob-imagenet-gpu-team-a-1-3217d) is admitted in ClusterQueue hyperpod-ns-team-a-clusterqueue, borrowing 1 nvidia.com/gpu in flavor ml.g5.8xlarge.",
+        "Job 1 (pytorchjob-imagenet-gpu-team-a-1-3217d) is evicted",
+        "Job 2 (pytorchjob-hyperpod-cli-mnist-team-b-14c52) is admitted in ClusterQueue hyperpod-ns-team-b-clusterqueue.",
+        "Job 1 (pytorchjob-imagenet-gpu-team-a-1-3217d) waits",
+        "Job 2 (pytorchjob-hyperpod-cli-mnist-team-b-14c52) is evicted",
+        "Job 3 (pytorchjob-imagenet-gpu-team-b-2-8cfee) is admitted in ClusterQueue hyperpod-ns-team-b-clusterqueue.",
+        "Job 1 (pytorchjob-imagenet-gpu-team-a-1-3217d) waits",
+        "Job 2 (pytorchjob-hyperpod-cli-mnist-team-b-14c52) waits",
+    ]
+    assert result.stdout.count("$ kubectl get workloads -n hyperpod-ns-team-b") == 3
+    assert (
+        "pytorchjob-imagenet-gpu-team-b-2-8cfee      hyperpod-ns-team-b-localqueue  hyperpod-ns-team-b-clusterqueue  True"
+        in result.stdout
+    )
