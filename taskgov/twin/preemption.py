@@ -228,7 +228,10 @@ def classical_targets(preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
         return []
     borrow_forbidden = policy.borrow_within_cohort == "Never"
     others = bool(hierarchy or by_priority)
-    if not others or (borrow_forbidden and not _fit_in_quota(node, preemptor.usage)):
+    under_nominal = all(
+        node.usage.get(fr, 0) < node.nominal(fr) for fr in preemptor.frs_need_preemption
+    )
+    if not others or (borrow_forbidden and not under_nominal):
         attempts = [True]
     elif borrow_forbidden and not hierarchy:
         attempts = [False, True]
