@@ -38,6 +38,8 @@ from taskgov.twin.status import (
 )
 
 MAX_CYCLES_PER_INSTANT = 100_000
+# Kueue v0.17+ requeues parked workloads in batches, one second after quota is released.
+FLUSH_DELAY_MS = 1_000
 OVERLAPPING_TARGETS = "Workload has overlapping preemption targets with another workload"
 NO_LONGER_FITS = "Workload no longer fits after processing another workload"
 
@@ -56,6 +58,8 @@ class WorkloadRun:
     parked: bool = False
     popped_cycle: int = 0
     finish_token: int = 0
+    # Only the newest heap entry of a workload counts; older ones are skipped when popped.
+    queue_token: int = 0
 
 
 @dataclass(eq=False)
@@ -85,16 +89,21 @@ class Twin:
         self.runs: dict[str, WorkloadRun] = {}
         self.nodes = self._build_tree()
         self.running: dict[str, list[Running]] = {name: [] for name in scenario.cluster_queues}
-        self._active: dict[str, list[tuple[int, int, str, str]]] = {
+        self._active: dict[str, list[tuple[int, int, str, str, int]]] = {
             n: [] for n in scenario.cluster_queues
         }
         self._parked: dict[str, dict[str, WorkloadRun]] = {n: {} for n in scenario.cluster_queues}
+        self._parked_hashes: dict[str, set[tuple[object, ...]]] = {
+            n: set() for n in scenario.cluster_queues
+        }
         self._events: list[tuple[int, int, str, str, int]] = []
         self._sequence = 0
+        self._flush_pending: set[str] = set()
         self._cycle = 0
         self._flushed_cycle: dict[str, int] = dict.fromkeys(scenario.cluster_queues, 0)
         self.now_ms = 0
         self._specs = {spec.key: spec for spec in scenario.workloads}
+        self._hashes = {spec.key: _scheduling_hash(spec) for spec in scenario.workloads}
         for spec in scenario.workloads:
             self._push_event(spec.submit_at_ms, "submit", spec.key)
 
@@ -158,6 +167,7 @@ class Twin:
                 elif kind == "finish":
                     self._finish(key, token)
                 elif kind == "flush":
+                    self._flush_pending.discard(key)
                     self._flush(key)
             self._schedule()
         if until is not None:
@@ -191,11 +201,21 @@ class Twin:
         self._admit(run, Assignment(pod_sets, Mode.FIT, 0, usage, set()))
 
     def _push_active(self, run: WorkloadRun) -> None:
+        """Back into the queue, unless an equivalent workload was just found not to fit."""
+        if self._hashes[run.spec.key] in self._parked_hashes[run.cluster_queue]:
+            self._park(run)
+            return
         run.parked = False
+        run.queue_token += 1
         heapq.heappush(
             self._active[run.cluster_queue],
-            (-run.spec.priority, run.created_ms, run.spec.uid, run.spec.key),
+            (-run.spec.priority, run.created_ms, run.spec.uid, run.spec.key, run.queue_token),
         )
+
+    def _park(self, run: WorkloadRun) -> None:
+        run.parked = True
+        run.queue_token += 1
+        self._parked[run.cluster_queue][run.spec.key] = run
 
     def _flush(self, root_name: str) -> None:
         """Quota was released in a cohort tree: parked workloads of its queues get another look."""
@@ -204,9 +224,17 @@ class Twin:
                 cq_node.root().name == root_name if cq_node.parent else name == root_name
             ):
                 self._flushed_cycle[name] = self._cycle
-                for run in self._parked[name].values():
-                    self._push_active(run)
+                self._parked_hashes[name].clear()
+                parked = sorted(self._parked[name].values(), key=lambda r: r.created_ms)
                 self._parked[name].clear()
+                for run in parked:
+                    self._push_active(run)
+
+    def _request_flush(self, root_name: str) -> None:
+        """Coalesce flush requests for a cohort tree into one, ``FLUSH_DELAY_MS`` later."""
+        if root_name not in self._flush_pending:
+            self._flush_pending.add(root_name)
+            self._push_event(self.now_ms + FLUSH_DELAY_MS, "flush", root_name)
 
     def _root_name(self, cluster_queue: str) -> str:
         return self.nodes[cluster_queue].root().name
@@ -218,7 +246,7 @@ class Twin:
         self._release(run)
         run.finished_ms = self.now_ms
         set_finished(run.conditions, _finished_message(run.spec), self.now_ms)
-        self._flush(self._root_name(run.cluster_queue))
+        self._request_flush(self._root_name(run.cluster_queue))
 
     # -- admission and release -----------------------------------------------------------
 
@@ -264,9 +292,9 @@ class Twin:
         for name in sorted(self._active):
             heap = self._active[name]
             while heap:
-                key = heapq.heappop(heap)[3]
+                *_, key, token = heapq.heappop(heap)
                 run = self.runs[key]
-                if run.running is None and run.finished_ms is None and not run.parked:
+                if token == run.queue_token and run.running is None and run.finished_ms is None:
                     run.popped_cycle = self._cycle
                     heads.append(run)
                     break
@@ -298,7 +326,7 @@ class Twin:
             self._push_active(victim)
             released_roots.add(self._root_name(victim.cluster_queue))
         for root in sorted(released_roots):
-            self._flush(root)
+            self._request_flush(root)
         return changed
 
     def _nominate(self, run: WorkloadRun) -> _Entry:
@@ -431,8 +459,21 @@ class Twin:
         ):
             self._push_active(run)
             return False
-        run.parked = True
-        self._parked[run.cluster_queue][run.spec.key] = run
+        # Kueue's SchedulingEquivalenceHashing: every equivalent workload waits for a flush too.
+        equivalence = self._hashes[run.spec.key]
+        self._parked_hashes[run.cluster_queue].add(equivalence)
+        self._park(run)
+        still_active = []
+        for item in self._active[run.cluster_queue]:
+            other = self.runs[item[3]]
+            if item[4] != other.queue_token:
+                continue
+            if self._hashes[other.spec.key] == equivalence:
+                self._park(other)
+            else:
+                still_active.append(item)
+        heapq.heapify(still_active)
+        self._active[run.cluster_queue] = still_active
         return True
 
     def _issue_preemptions(self, entry: _Entry, victims: list[Target]) -> None:
@@ -452,6 +493,22 @@ class Twin:
                 Preemption(self.now_ms, victim.spec.key, preemptor.spec.key, target.reason)
             )
             victims.append(target)
+
+
+def _scheduling_hash(spec: WorkloadSpec) -> tuple[object, ...]:
+    """What makes two workloads equivalent to the scheduler: priority and pod set shapes."""
+    return (
+        spec.priority,
+        tuple(
+            (
+                ps.name,
+                ps.count,
+                tuple(sorted(ps.requests.items())),
+                tuple(sorted(ps.node_selector.items())),
+            )
+            for ps in spec.pod_sets
+        ),
+    )
 
 
 def _finished_message(spec: WorkloadSpec) -> str:

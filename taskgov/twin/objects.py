@@ -122,7 +122,7 @@ class WorkloadSpec:
     preadmitted: dict[str, dict[str, str]] | None = None
     preadmitted_cluster_queue: str | None = None
     document: int = 0
+    key: str = field(init=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.namespace}/{self.name}")

@@ -27,7 +27,6 @@ def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
         "Job 1 (pytorchjob-imagenet-gpu-team-a-1-3217d) waits",
         "Job 2 (pytorchjob-hyperpod-cli-mnist-team-b-14c52) is evicted",
         "Job 3 (pytorchjob-imagenet-gpu-team-b-2-8cfee) is admitted in ClusterQueue hyperpod-ns-team-b-clusterqueue.",
-        "Job 1 (pytorchjob-imagenet-gpu-team-a-1-3217d) waits",
         "Job 2 (pytorchjob-hyperpod-cli-mnist-team-b-14c52) waits",
     ]
     assert result.stdout.count("$ kubectl get workloads -n hyperpod-ns-team-b") == 3
