@@ -13,6 +13,7 @@ from taskgov.twin.durations import parse_duration_ms
 from taskgov.twin.engine import Twin
 from taskgov.twin.render import TABLE_COLUMNS, event_rows, workload_manifest, workload_rows
 from taskgov.twin.scenario import build_scenario
+from taskgov.twin.serve import serve_twin
 
 
 @click.group("twin")
@@ -72,3 +73,70 @@ def run_command(file: Path, until: str | None, events: bool, output: str) -> Non
         click.echo(dump_json({"apiVersion": "v1", "kind": "List", "items": manifests}), nl=False)
     else:
         click.echo(dump_yaml_documents(manifests), nl=False)
+
+
+@twin_group.command("serve")
+@click.argument("file", type=click.Path(path_type=Path, allow_dash=True))
+@click.option(
+    "--port", type=int, default=0, show_default=True, help="TCP port; 0 picks a free one."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--speed",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Simulated seconds per wall-clock second (60 plays an hour in a minute).",
+)
+@click.option(
+    "--kubeconfig",
+    type=click.Path(path_type=Path),
+    default=Path(".taskgov/twin-kubeconfig"),
+    show_default=True,
+    help="Where to write a kubeconfig for kubectl and the watcher.",
+)
+@click.option(
+    "--history",
+    type=int,
+    default=100_000,
+    show_default=True,
+    help="Watch events kept per resource; older resourceVersions get 410 Gone.",
+)
+@click.option("--exit-when-done", is_flag=True, help="Stop once nothing is left to happen.")
+def serve_command(
+    file: Path,
+    port: int,
+    host: str,
+    speed: float,
+    kubeconfig: Path,
+    history: int,
+    exit_when_done: bool,
+) -> None:
+    """Play FILE in real time and serve it as a Kubernetes API server.
+
+    \b
+    Serves list, get and watch of Workloads, ClusterQueues, LocalQueues, ResourceFlavors,
+    WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1 and v1beta2.
+    Try, in another shell:
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get workloads -A
+    """
+    if speed <= 0:
+        raise InputError([Fault("--speed", "", "", f"must be positive, got {speed}")])
+    server = serve_twin(
+        build_scenario(read_files((file,))),
+        kubeconfig=kubeconfig,
+        host=host,
+        port=port,
+        speed=speed,
+        history=history,
+    )
+    click.echo(
+        f"twin serving {file} at {server.url} (speed {speed}x); kubeconfig: {kubeconfig}", err=True
+    )
+    try:
+        while not (exit_when_done and server.live.done.is_set()):
+            server.live.done.wait(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

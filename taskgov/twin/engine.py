@@ -60,6 +60,8 @@ class WorkloadRun:
     finish_token: int = 0
     # Only the newest heap entry of a workload counts; older ones are skipped when popped.
     queue_token: int = 0
+    # Kueue's status.schedulingStats.evictions: how often, by reason.
+    evictions: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -146,6 +148,10 @@ class Twin:
     def _push_event(self, time_ms: int, kind: str, key: str, token: int = 0) -> None:
         self._sequence += 1
         heapq.heappush(self._events, (time_ms, self._sequence, kind, key, token))
+
+    def next_event_ms(self) -> int | None:
+        """When the next submission, finish or requeue happens; None when nothing is left."""
+        return self._events[0][0] if self._events else None
 
     def run(self, until_ms: int | None = None) -> int:
         """Play on to ``until_ms`` (or until nothing is left); call again to continue.
@@ -489,6 +495,7 @@ class Twin:
                 self.nodes[victim.cluster_queue].path(),
             )
             set_evicted(victim.conditions, target.reason, message, self.now_ms)
+            victim.evictions["Preempted"] = victim.evictions.get("Preempted", 0) + 1
             self.preemptions.append(
                 Preemption(self.now_ms, victim.spec.key, preemptor.spec.key, target.reason)
             )

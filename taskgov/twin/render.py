@@ -14,12 +14,12 @@ EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 TABLE_COLUMNS = ["name", "queue", "reserved in", "admitted", "finished", "age"]
 
 
-def timestamp(ms: int) -> str:
+def timestamp(ms: int, epoch: datetime = EPOCH) -> str:
     """RFC 3339 at second precision, as the API server stores times."""
-    return (EPOCH + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (epoch + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _status(run: WorkloadRun) -> dict[str, Any]:
+def _status(run: WorkloadRun, epoch: datetime) -> dict[str, Any]:
     status: dict[str, Any] = {}
     if run.conditions.is_true("QuotaReserved") and run.assignment is not None:
         status["admission"] = {
@@ -44,18 +44,25 @@ def _status(run: WorkloadRun) -> dict[str, Any]:
             "status": condition.status,
             "reason": condition.reason,
             "message": condition.message,
-            "lastTransitionTime": timestamp(condition.last_transition_ms),
+            "lastTransitionTime": timestamp(condition.last_transition_ms, epoch),
         }
         if condition.observed_generation is not None:
             item["observedGeneration"] = condition.observed_generation
         conditions.append(item)
     if conditions:
         status["conditions"] = conditions
+    if run.evictions:
+        status["schedulingStats"] = {
+            "evictions": [
+                {"reason": reason, "underlyingCause": "", "count": count}
+                for reason, count in sorted(run.evictions.items())
+            ]
+        }
     return status
 
 
 def workload_manifest(
-    run: WorkloadRun, api_version: str = "kueue.x-k8s.io/v1beta1"
+    run: WorkloadRun, api_version: str = "kueue.x-k8s.io/v1beta1", epoch: datetime = EPOCH
 ) -> dict[str, Any]:
     """A Workload as ``kubectl get workload -o yaml`` would show it."""
     spec = run.spec
@@ -99,14 +106,14 @@ def workload_manifest(
             "namespace": spec.namespace,
             "uid": spec.uid,
             "generation": 1,
-            "creationTimestamp": timestamp(run.created_ms),
+            "creationTimestamp": timestamp(run.created_ms, epoch),
             "annotations": annotations,
         },
         "spec": body,
     }
     if spec.labels:
         manifest["metadata"]["labels"] = dict(spec.labels)
-    status = _status(run)
+    status = _status(run, epoch)
     if status:
         manifest["status"] = status
     return manifest

@@ -51,6 +51,8 @@ class Scenario:
     fair_sharing: bool = False
     preemption_strategies: tuple[str, ...] = STRATEGIES
     until_ms: int | None = None
+    # The Kueue objects other than Workloads, as given, for the API server to serve.
+    manifests: list[dict[str, Any]] = field(default_factory=list)
     # Where each object came from ("file#index"), keyed by "Kind name", for error messages.
     sources: dict[str, str] = field(default_factory=dict)
 
@@ -502,6 +504,8 @@ def build_scenario(documents: list[Document]) -> Scenario:
             reader.fault("metadata.name", "is required")
         else:
             _read_kueue_object(reader, body, name, scenario)
+            if doc.kind != "Workload":
+                scenario.manifests.append(dict(body))
     _cross_check(scenario, documents, faults)
     if faults:
         raise InputError(faults)

@@ -1,0 +1,81 @@
+"""Start and stop the twin API server: the live simulation, the HTTP server and a kubeconfig."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from taskgov.twin.apiserver import Chaos, make_http_server
+from taskgov.twin.live import LiveTwin
+from taskgov.twin.scenario import Scenario
+from taskgov.twin.store import ObjectStore
+
+
+def write_kubeconfig(path: Path, server_url: str) -> None:
+    """A kubeconfig whose current context is the twin, for kubectl and the watcher."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "taskgov-twin", "cluster": {"server": server_url}}],
+        "users": [{"name": "taskgov-twin", "user": {}}],
+        "contexts": [
+            {
+                "name": "taskgov-twin",
+                "context": {
+                    "cluster": "taskgov-twin",
+                    "user": "taskgov-twin",
+                    "namespace": "default",
+                },
+            }
+        ],
+        "current-context": "taskgov-twin",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
+@dataclass
+class RunningTwinServer:
+    """A twin being served; ``stop`` ends both the simulation and the HTTP server."""
+
+    url: str
+    port: int
+    kubeconfig: Path
+    store: ObjectStore
+    live: LiveTwin
+    _http: object
+    _thread: threading.Thread
+
+    def stop(self) -> None:
+        self.live.stop()
+        self.store.close()
+        self._http.shutdown()  # type: ignore[attr-defined]
+        self._http.server_close()  # type: ignore[attr-defined]
+        self._thread.join(timeout=10)
+
+
+def serve_twin(
+    scenario: Scenario,
+    *,
+    kubeconfig: Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    speed: float = 1.0,
+    history: int = 100_000,
+    chaos: Chaos | None = None,
+    malformed: int = 0,
+) -> RunningTwinServer:
+    """Serve ``scenario`` played at ``speed`` on ``host:port`` (0 picks a free port)."""
+    store = ObjectStore(history=history)
+    http = make_http_server(store, host, port, chaos or Chaos())
+    actual_port = http.server_address[1]
+    url = f"http://{host}:{actual_port}"
+    write_kubeconfig(kubeconfig, url)
+    thread = threading.Thread(target=http.serve_forever, name="twin-http", daemon=True)
+    thread.start()
+    live = LiveTwin(scenario, store, speed=speed, malformed=malformed)
+    live.start()
+    return RunningTwinServer(url, actual_port, kubeconfig, store, live, http, thread)

@@ -1,0 +1,149 @@
+"""Objects with resourceVersions and a watch history, as the Kubernetes API server keeps them.
+
+One counter orders every change; each resource keeps a bounded window of recent events,
+and a watch that asks to start before that window gets ``410 Gone``, as etcd compaction
+makes a real API server answer.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+RESOURCES = (
+    "workloads",
+    "clusterqueues",
+    "localqueues",
+    "resourceflavors",
+    "workloadpriorityclasses",
+    "cohorts",
+)
+NAMESPACED = {"workloads", "localqueues"}
+
+
+class Gone(Exception):
+    """The requested resourceVersion is older than the retained history."""
+
+    def __init__(self, requested: int, oldest: int) -> None:
+        super().__init__(f"too old resource version: {requested} ({oldest})")
+        self.requested = requested
+        self.oldest = oldest
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    resource_version: int
+    type: str
+    object: dict[str, Any]
+
+
+def object_key(obj: dict[str, Any]) -> str:
+    metadata = obj.get("metadata") or {}
+    namespace = metadata.get("namespace")
+    return f"{namespace}/{metadata.get('name')}" if namespace else str(metadata.get("name"))
+
+
+class ObjectStore:
+    """Thread-safe current objects per resource, plus each resource's recent events."""
+
+    def __init__(self, history: int = 100_000) -> None:
+        self._lock = threading.Condition()
+        self._version = 0
+        self._objects: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in RESOURCES}
+        self._events: dict[str, deque[WatchEvent]] = {r: deque(maxlen=history) for r in RESOURCES}
+        self._compacted: dict[str, int] = dict.fromkeys(RESOURCES, 0)
+        self.closed = False
+
+    @property
+    def version(self) -> int:
+        with self._lock:
+            return self._version
+
+    def put(self, resource: str, obj: dict[str, Any]) -> bool:
+        """Create or update ``obj``; returns False when nothing changed."""
+        key = object_key(obj)
+        with self._lock:
+            current = self._objects[resource].get(key)
+            if current is not None and _without_version(current) == _without_version(obj):
+                return False
+            self._version += 1
+            stored = copy.deepcopy(obj)
+            stored.setdefault("metadata", {})["resourceVersion"] = str(self._version)
+            self._objects[resource][key] = stored
+            self._record(
+                resource, WatchEvent(self._version, "MODIFIED" if current else "ADDED", stored)
+            )
+            return True
+
+    def delete(self, resource: str, key: str) -> None:
+        with self._lock:
+            current = self._objects[resource].pop(key, None)
+            if current is None:
+                return
+            self._version += 1
+            gone = copy.deepcopy(current)
+            gone["metadata"]["resourceVersion"] = str(self._version)
+            self._record(resource, WatchEvent(self._version, "DELETED", gone))
+
+    def _record(self, resource: str, event: WatchEvent) -> None:
+        events = self._events[resource]
+        if len(events) == events.maxlen:
+            self._compacted[resource] = events[0].resource_version
+        events.append(event)
+        self._lock.notify_all()
+
+    def compact(self) -> None:
+        """Forget all history, so every older resourceVersion is Gone (for tests)."""
+        with self._lock:
+            for resource in RESOURCES:
+                self._events[resource].clear()
+                self._compacted[resource] = self._version
+
+    def list(
+        self, resource: str, accept: Callable[[dict[str, Any]], bool]
+    ) -> tuple[list[dict[str, Any]], int]:
+        with self._lock:
+            items = [
+                copy.deepcopy(o) for k, o in sorted(self._objects[resource].items()) if accept(o)
+            ]
+            return items, self._version
+
+    def get(self, resource: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._objects[resource].get(key)
+            return copy.deepcopy(found) if found else None
+
+    def events_after(
+        self, resource: str, version: int, timeout_s: float
+    ) -> tuple[list[WatchEvent], int]:
+        """Events newer than ``version``, waiting up to ``timeout_s`` for one.
+
+        Raises:
+            Gone: ``version`` is older than the retained history.
+        """
+        with self._lock:
+            if version < self._compacted[resource]:
+                raise Gone(version, self._compacted[resource])
+            newer = [e for e in self._events[resource] if e.resource_version > version]
+            if not newer and not self.closed:
+                self._lock.wait(timeout_s)
+                newer = [e for e in self._events[resource] if e.resource_version > version]
+            return newer, self._version
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            self._lock.notify_all()
+
+
+def _without_version(obj: dict[str, Any]) -> str:
+    trimmed = dict(obj)
+    trimmed["metadata"] = {
+        k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"
+    }
+    return json.dumps(trimmed, sort_keys=True)
