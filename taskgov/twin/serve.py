@@ -49,6 +49,11 @@ class RunningTwinServer:
     _http: object
     _thread: threading.Thread
 
+    def faults(self) -> tuple[int, int]:
+        """(watch streams cut, watches answered 410) injected so far."""
+        chaos = self._http.chaos  # type: ignore[attr-defined]
+        return chaos.disconnects, chaos.gones
+
     def stop(self) -> None:
         self.live.stop()
         self.store.close()
@@ -67,8 +72,12 @@ def serve_twin(
     history: int = 100_000,
     chaos: Chaos | None = None,
     malformed: int = 0,
+    paused: bool = False,
 ) -> RunningTwinServer:
-    """Serve ``scenario`` played at ``speed`` on ``host:port`` (0 picks a free port)."""
+    """Serve ``scenario`` played at ``speed`` on ``host:port`` (0 picks a free port).
+
+    With ``paused``, the objects are served but time starts only at ``live.resume()``.
+    """
     store = ObjectStore(history=history)
     http = make_http_server(store, host, port, chaos or Chaos())
     actual_port = http.server_address[1]
@@ -77,5 +86,5 @@ def serve_twin(
     thread = threading.Thread(target=http.serve_forever, name="twin-http", daemon=True)
     thread.start()
     live = LiveTwin(scenario, store, speed=speed, malformed=malformed)
-    live.start()
+    live.start(paused=paused)
     return RunningTwinServer(url, actual_port, kubeconfig, store, live, http, thread)

@@ -10,7 +10,7 @@ the header excluded) and the column.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,11 +99,14 @@ def _priority(value: Any, classes: Mapping[str, int]) -> tuple[int, str | None] 
 
 
 def _job(
-    row: dict[str, Any], columns: TraceColumns, classes: Mapping[str, int], fault: Any
+    row: dict[str, Any],
+    columns: TraceColumns,
+    classes: Mapping[str, int],
+    fault: Callable[[str, str], None],
 ) -> tuple[str, int, int, int, int, str | None] | None:
     """(team, GPUs, submit ms, run ms, priority, class) of one row, or None after faults."""
-    team = row[columns.team]
-    if team is None or not str(team).strip():
+    team = "" if row[columns.team] is None else str(row[columns.team]).strip()
+    if not team:
         fault(columns.team, "is empty")
     values: dict[str, float] = {}
     for column in (columns.submit, columns.gpus, columns.duration):
@@ -121,10 +124,10 @@ def _job(
         priority = _priority(row[columns.priority], classes)
         if isinstance(priority, str):
             fault(columns.priority, priority)
-    if len(values) < 3 or isinstance(priority, str) or team is None or not str(team).strip():
+    if len(values) < 3 or isinstance(priority, str) or not team:
         return None
     return (
-        str(team).strip(),
+        team,
         int(values[columns.gpus]),
         round(values[columns.submit] * 1000),
         round(values[columns.duration] * 1000),

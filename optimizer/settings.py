@@ -1,0 +1,125 @@
+"""The optimizer's knobs: percentiles, bounds, change caps and solver parameters.
+
+Validated once at the edge (a YAML file or CLI flags); the core reads the frozen model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from taskgov.errors import Fault, InputError
+
+Percentile = Annotated[float, Field(gt=0, le=100)]
+Instances = Annotated[int, Field(ge=0)]
+# Key of a per-type bound that applies to every instance type of the team.
+ANY_TYPE = "*"
+
+
+class SolverSettings(BaseModel):
+    """CP-SAT parameters; every run states them, so results can be reproduced.
+
+    Attributes:
+        time_limit_s: wall-time limit of each lexicographic phase.
+        num_workers: parallel search workers.
+        seed: ``random_seed``.
+        params: more ``SatParameters`` as ``name:value,name:value``; they win over the above.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    time_limit_s: Annotated[float, Field(gt=0)] = 10.0
+    num_workers: Annotated[int, Field(ge=1, le=64)] = 8
+    seed: Annotated[int, Field(ge=0)] = 0
+    params: str = ""
+
+
+class OptimizerSettings(BaseModel):
+    """What the recommendation must respect and how it weighs demand.
+
+    Attributes:
+        sustained_percentile: the demand percentile each team's nominal quota should cover.
+        peak_percentile: the demand percentile a team should reach by borrowing idle quota.
+        max_change_instances: largest change of one team's nominal count per type per run.
+        max_change_overrides: the same, per team.
+        floors: least nominal instances, per team and instance type (``*``: every type).
+        ceilings: most nominal instances, per team and instance type (``*``: every type).
+        max_teams_changed: at most this many teams change per run; ``None`` is no cap.
+        max_borrow_limit_change_pct: largest BorrowLimit change per run; ``None`` is no cap.
+        max_weight_change: largest FairShareWeight change per run; ``None`` is no cap.
+        solver: CP-SAT parameters.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sustained_percentile: Percentile = 75.0
+    peak_percentile: Percentile = 95.0
+    max_change_instances: Instances = 4
+    max_change_overrides: dict[str, Instances] = {}
+    floors: dict[str, dict[str, Instances]] = {}
+    ceilings: dict[str, dict[str, Instances]] = {}
+    max_teams_changed: Instances | None = None
+    max_borrow_limit_change_pct: Annotated[int, Field(ge=0, le=10_000)] | None = None
+    max_weight_change: Annotated[int, Field(ge=0, le=100)] | None = None
+    solver: SolverSettings = SolverSettings()
+
+    @model_validator(mode="after")
+    def _peak_above_sustained(self) -> OptimizerSettings:
+        if self.peak_percentile < self.sustained_percentile:
+            raise ValueError(
+                f"peak_percentile {self.peak_percentile} is below sustained_percentile "
+                f"{self.sustained_percentile}"
+            )
+        return self
+
+    def percentiles(self) -> tuple[float, ...]:
+        """The demand percentiles a profile must hold: the median, sustained and peak."""
+        return tuple(sorted({50.0, self.sustained_percentile, self.peak_percentile}))
+
+    def bound(self, which: dict[str, dict[str, int]], team: str, instance_type: str) -> int | None:
+        """A team's floor or ceiling for one type: the type's own entry, else ``*``."""
+        by_type = which.get(team, {})
+        return by_type.get(instance_type, by_type.get(ANY_TYPE))
+
+    def max_change(self, team: str) -> int:
+        """Largest change of ``team``'s nominal count per instance type this run."""
+        return self.max_change_overrides.get(team, self.max_change_instances)
+
+
+def optimizer_settings(data: dict[str, Any], source: str) -> OptimizerSettings:
+    """Validate settings, turning every validation error into a named fault.
+
+    Raises:
+        InputError: an unknown or invalid setting.
+    """
+    try:
+        return OptimizerSettings.model_validate(data)
+    except ValidationError as error:
+        faults = [
+            Fault(
+                source,
+                "optimizer settings",
+                ".".join(str(part) for part in item["loc"]),
+                "unknown setting" if item["type"] == "extra_forbidden" else item["msg"],
+            )
+            for item in error.errors()
+        ]
+        raise InputError(faults) from None
+
+
+def load_optimizer_settings(path: Path) -> OptimizerSettings:
+    """Settings from a YAML mapping (keys as the attribute names, ``-`` or ``_``).
+
+    Raises:
+        InputError: the file is unreadable, not a mapping, or holds a bad setting.
+    """
+    try:
+        loaded = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise InputError([Fault(str(path), "", "", f"cannot read: {error}")]) from None
+    if not isinstance(loaded, dict):
+        raise InputError([Fault(str(path), "", "", "must be a mapping of setting: value")])
+    return optimizer_settings({str(k).replace("-", "_"): v for k, v in loaded.items()}, str(path))

@@ -1,0 +1,105 @@
+"""``taskgov watch``: stream a cluster's Kueue workload events into Kafka."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+
+import click
+
+from streams.watcher import Watcher, WatcherConfig
+from taskgov.broker import ensure_topics, resolve_bootstrap
+from taskgov.settings import load_settings
+
+
+@click.command("watch")
+@click.option(
+    "--kubeconfig",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Kubeconfig of the cluster (default: in-cluster, then ~/.kube/config).",
+)
+@click.option(
+    "--cluster", default="default", show_default=True, help="Cluster name stamped on every event."
+)
+@click.option(
+    "--api-version",
+    type=click.Choice(["v1beta1", "v1beta2"]),
+    default="v1beta1",
+    show_default=True,
+    help="Kueue API version to read.",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path(".taskgov/watcher-checkpoint.json"),
+    show_default=True,
+    help="Where the watcher remembers what it has sent.",
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".taskgov"),
+    envvar="TASKGOV_STATE_DIR",
+    show_default=True,
+    help="Where `taskgov broker` records the local broker.",
+)
+@click.option(
+    "--partitions",
+    type=int,
+    default=6,
+    show_default=True,
+    help="Partitions of the events topic when created.",
+)
+@click.option(
+    "--topic-prefix",
+    default="taskgov",
+    show_default=True,
+    help="Topics are PREFIX.workload-events and so on.",
+)
+@click.pass_context
+def watch_command(
+    context: click.Context,
+    kubeconfig: Path | None,
+    cluster: str,
+    api_version: str,
+    checkpoint: Path,
+    state_dir: Path,
+    partitions: int,
+    topic_prefix: str,
+) -> None:
+    """List, then watch, Workloads and ClusterQueues and send their events to Kafka.
+
+    \\b
+    Topics: PREFIX.workload-events (keyed by workload UID), PREFIX.clusterqueue-events,
+    PREFIX.dead-letter (objects that could not be read, with the reason).
+    The broker is TASKGOV_KAFKA_BOOTSTRAP, or the one `taskgov broker start` runs.
+    Stop with Ctrl-C or SIGTERM; a restart continues where it stopped.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    settings = load_settings(context.obj["config_file"])
+    bootstrap = resolve_bootstrap(settings, state_dir)
+    config = WatcherConfig(
+        bootstrap=bootstrap,
+        checkpoint=checkpoint,
+        cluster=cluster,
+        kubeconfig=kubeconfig,
+        api_version=api_version,
+        events_topic=f"{topic_prefix}.workload-events",
+        queues_topic=f"{topic_prefix}.clusterqueue-events",
+        dead_letter_topic=f"{topic_prefix}.dead-letter",
+    )
+    ensure_topics(
+        bootstrap,
+        {config.events_topic: partitions, config.queues_topic: 1, config.dead_letter_topic: 1},
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    watcher = Watcher(config)
+    try:
+        watcher.run(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    click.echo(f"sent {watcher.sent} records, {watcher.dead_letters} dead letters", err=True)
