@@ -163,7 +163,9 @@ def start_broker(
         info = BrokerInfo(pid, port, f"127.0.0.1:{port}", clock(), log)
         if _wait_ready(info, timeout_s):
             record = {**asdict(info), "started_at": info.started_at.isoformat(), "log": str(log)}
-            (state_dir / RECORD_FILE).write_text(json.dumps(record, indent=2) + "\n")
+            staged = state_dir / f".{RECORD_FILE}.{pid}"  # readers never see half a record
+            staged.write_text(json.dumps(record, indent=2) + "\n")
+            staged.replace(state_dir / RECORD_FILE)
             return info
     reason = f"found its port taken {port_attempts} times"
     raise BrokerNotReady(info.bootstrap, reason, log, _tail(log))
@@ -363,7 +365,7 @@ def _is_our_broker(info: BrokerInfo) -> bool:
 def _terminate(info: BrokerInfo, grace_s: float) -> None:
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(info.pid, sig)  # start_new_session made the broker its group's leader
+            os.killpg(info.pid, sig)  # setsid made it a group leader: any children go too
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if not _is_our_broker(info):

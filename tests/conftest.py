@@ -13,10 +13,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from kafka import KafkaAdminClient
-from kafka.errors import KafkaError
-
-from taskgov.broker import BrokerError, ensure_topics, start_broker, stop_broker
 
 KAFKA_TOPIC_PARTITIONS = 3
 
@@ -29,6 +25,8 @@ def in_ci() -> bool:
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap servers of the session's broker: TASKGOV_KAFKA_BOOTSTRAP or a local Tansu."""
+    from taskgov.broker import BrokerError, start_broker, stop_broker
+
     configured = os.environ.get("TASKGOV_KAFKA_BOOTSTRAP", "").strip()
     if configured:
         yield configured
@@ -49,6 +47,11 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def kafka_topic(kafka_bootstrap: str) -> Iterator[str]:
     """A new uuid-named topic with 3 partitions, deleted afterwards (best effort)."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    from taskgov.broker import ensure_topics
+
     topic = f"test-{uuid.uuid4().hex}"
     ensure_topics(kafka_bootstrap, {topic: KAFKA_TOPIC_PARTITIONS})
     yield topic
@@ -61,7 +64,11 @@ def kafka_topic(kafka_bootstrap: str) -> Iterator[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Silence kafka-python 3.x's own importlib.resources deprecations (hundreds per run)."""
+    """Silence kafka-python 3.x's own importlib.resources deprecations (hundreds per run).
+
+    That is why this file imports kafka (and taskgov.broker) inside the fixtures: a module-level
+    import would run before this filter exists.
+    """
     config.addinivalue_line(
         "filterwarnings", r"ignore:(open|read)_text is deprecated:DeprecationWarning"
     )

@@ -23,6 +23,7 @@ def state_dir_option(command: F) -> F:
         type=click.Path(path_type=Path, file_okay=False),
         default=Path(".taskgov"),
         envvar="TASKGOV_STATE_DIR",
+        show_envvar=True,
         show_default=True,
         help="Where the broker's record (broker.json) and log (broker.log) live.",
     )(command)
@@ -46,7 +47,7 @@ def broker_group() -> None:
     """
 
 
-@broker_group.command("start")
+@broker_group.command("start", short_help="Start the broker in the background (idempotent).")
 @state_dir_option
 @click.option(
     "--timeout",
@@ -70,7 +71,7 @@ def start_command(state_dir: Path, timeout_s: float) -> None:
     click.echo(f"other Kafka clients can use: export TASKGOV_KAFKA_BOOTSTRAP={info.bootstrap}")
 
 
-@broker_group.command("stop")
+@broker_group.command("stop", short_help="Stop the broker; its topics are lost (idempotent).")
 @state_dir_option
 @click.option(
     "--grace",
@@ -92,7 +93,7 @@ def stop_command(state_dir: Path, grace_s: float) -> None:
         click.echo(f"broker stopped: pid {info.pid}, bootstrap {info.bootstrap}")
 
 
-@broker_group.command("status")
+@broker_group.command("status", short_help="Is the broker running, and at which address?")
 @state_dir_option
 @click.option(
     "-o",

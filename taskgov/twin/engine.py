@@ -55,7 +55,6 @@ class WorkloadRun:
     assignment: Assignment | None = None
     running: Running | None = None
     finished_ms: int | None = None
-    parked: bool = False
     popped_cycle: int = 0
     finish_token: int = 0
     # Only the newest heap entry of a workload counts; older ones are skipped when popped.
@@ -89,15 +88,20 @@ class Twin:
         self.ledger: list[ConditionChange] = []
         self.preemptions: list[Preemption] = []
         self.runs: dict[str, WorkloadRun] = {}
+        # Workload keys in submission order, so observers can pick up new ones cheaply.
+        self.submitted: list[str] = []
         self.nodes = self._build_tree()
         self.running: dict[str, list[Running]] = {name: [] for name in scenario.cluster_queues}
-        self._active: dict[str, list[tuple[int, int, str, str, int]]] = {
-            n: [] for n in scenario.cluster_queues
+        # Per ClusterQueue, the queued workloads grouped by scheduling hash, each group a heap
+        # of (-priority, created, uid, key, token). A parked hash (Kueue's inadmissible
+        # workloads) makes its whole group wait for a flush; a flush just forgets the hashes.
+        self._groups: dict[str, dict[tuple[object, ...], list[tuple[int, int, str, str, int]]]] = {
+            n: {} for n in scenario.cluster_queues
         }
-        self._parked: dict[str, dict[str, WorkloadRun]] = {n: {} for n in scenario.cluster_queues}
         self._parked_hashes: dict[str, set[tuple[object, ...]]] = {
             n: set() for n in scenario.cluster_queues
         }
+        self._queue_names = sorted(scenario.cluster_queues)
         self._events: list[tuple[int, int, str, str, int]] = []
         self._sequence = 0
         self._flush_pending: set[str] = set()
@@ -186,6 +190,7 @@ class Twin:
             spec, local_queue.cluster_queue, self.now_ms, Conditions(spec.key, self.ledger)
         )
         self.runs[spec.key] = run
+        self.submitted.append(spec.key)
         if spec.preadmitted is not None:
             self._admit_preassigned(run)
         else:
@@ -207,34 +212,19 @@ class Twin:
         self._admit(run, Assignment(pod_sets, Mode.FIT, 0, usage, set()))
 
     def _push_active(self, run: WorkloadRun) -> None:
-        """Back into the queue, unless an equivalent workload was just found not to fit."""
-        if self._hashes[run.spec.key] in self._parked_hashes[run.cluster_queue]:
-            self._park(run)
-            return
-        run.parked = False
+        """Queue the workload (again); it waits while its hash is parked."""
         run.queue_token += 1
+        group = self._groups[run.cluster_queue].setdefault(self._hashes[run.spec.key], [])
         heapq.heappush(
-            self._active[run.cluster_queue],
-            (-run.spec.priority, run.created_ms, run.spec.uid, run.spec.key, run.queue_token),
+            group, (-run.spec.priority, run.created_ms, run.spec.uid, run.spec.key, run.queue_token)
         )
-
-    def _park(self, run: WorkloadRun) -> None:
-        run.parked = True
-        run.queue_token += 1
-        self._parked[run.cluster_queue][run.spec.key] = run
 
     def _flush(self, root_name: str) -> None:
         """Quota was released in a cohort tree: parked workloads of its queues get another look."""
-        for name, cq_node in self.nodes.items():
-            if cq_node.is_cluster_queue and (
-                cq_node.root().name == root_name if cq_node.parent else name == root_name
-            ):
+        for name in self._queue_names:
+            if self._root_name(name) == root_name:
                 self._flushed_cycle[name] = self._cycle
                 self._parked_hashes[name].clear()
-                parked = sorted(self._parked[name].values(), key=lambda r: r.created_ms)
-                self._parked[name].clear()
-                for run in parked:
-                    self._push_active(run)
 
     def _request_flush(self, root_name: str) -> None:
         """Coalesce flush requests for a cohort tree into one, ``FLUSH_DELAY_MS`` later."""
@@ -294,17 +284,33 @@ class Twin:
                 return
 
     def _heads(self) -> list[WorkloadRun]:
+        """The best queued workload of each ClusterQueue whose hash is not parked."""
         heads = []
-        for name in sorted(self._active):
-            heap = self._active[name]
-            while heap:
-                *_, key, token = heapq.heappop(heap)
-                run = self.runs[key]
-                if token == run.queue_token and run.running is None and run.finished_ms is None:
-                    run.popped_cycle = self._cycle
-                    heads.append(run)
-                    break
+        for name in self._queue_names:
+            groups, parked = self._groups[name], self._parked_hashes[name]
+            best: tuple[int, int, str, str, int] | None = None
+            best_hash: tuple[object, ...] | None = None
+            for equivalence in list(groups):
+                if equivalence in parked:
+                    continue
+                group = groups[equivalence]
+                while group and self._stale(group[0]):
+                    heapq.heappop(group)
+                if not group:
+                    del groups[equivalence]
+                elif best is None or group[0] < best:
+                    best, best_hash = group[0], equivalence
+            if best is None or best_hash is None:
+                continue
+            heapq.heappop(groups[best_hash])
+            run = self.runs[best[3]]
+            run.popped_cycle = self._cycle
+            heads.append(run)
         return heads
+
+    def _stale(self, entry: tuple[int, int, str, str, int]) -> bool:
+        run = self.runs[entry[3]]
+        return entry[4] != run.queue_token or run.running is not None or run.finished_ms is not None
 
     def _cycle_once(self) -> bool:
         self._cycle += 1
@@ -466,20 +472,9 @@ class Twin:
             self._push_active(run)
             return False
         # Kueue's SchedulingEquivalenceHashing: every equivalent workload waits for a flush too.
-        equivalence = self._hashes[run.spec.key]
-        self._parked_hashes[run.cluster_queue].add(equivalence)
-        self._park(run)
-        still_active = []
-        for item in self._active[run.cluster_queue]:
-            other = self.runs[item[3]]
-            if item[4] != other.queue_token:
-                continue
-            if self._hashes[other.spec.key] == equivalence:
-                self._park(other)
-            else:
-                still_active.append(item)
-        heapq.heapify(still_active)
-        self._active[run.cluster_queue] = still_active
+        # Kueue's SchedulingEquivalenceHashing: every equivalent workload waits for a flush too.
+        self._parked_hashes[run.cluster_queue].add(self._hashes[run.spec.key])
+        self._push_active(run)
         return True
 
     def _issue_preemptions(self, entry: _Entry, victims: list[Target]) -> None:

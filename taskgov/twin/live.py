@@ -143,7 +143,7 @@ class LiveTwin:
         self.done.set()
 
     def _publish(self) -> None:
-        keys = list(self.twin.runs)[self._published_runs :]
+        keys = self.twin.submitted[self._published_runs :]
         self._published_runs += len(keys)
         ledger = self.twin.ledger
         changed = dict.fromkeys(keys)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
-from collections import deque
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +55,9 @@ class ObjectStore:
         self._lock = threading.Condition()
         self._version = 0
         self._objects: dict[str, dict[str, dict[str, Any]]] = {r: {} for r in RESOURCES}
-        self._events: dict[str, deque[WatchEvent]] = {r: deque(maxlen=history) for r in RESOURCES}
+        self._history = history
+        self._events: dict[str, list[WatchEvent]] = {r: [] for r in RESOURCES}
+        self._versions: dict[str, list[int]] = {r: [] for r in RESOURCES}
         self._compacted: dict[str, int] = dict.fromkeys(RESOURCES, 0)
         self.closed = False
 
@@ -91,10 +93,14 @@ class ObjectStore:
             self._record(resource, WatchEvent(self._version, "DELETED", gone))
 
     def _record(self, resource: str, event: WatchEvent) -> None:
-        events = self._events[resource]
-        if len(events) == events.maxlen:
-            self._compacted[resource] = events[0].resource_version
+        events, versions = self._events[resource], self._versions[resource]
         events.append(event)
+        versions.append(event.resource_version)
+        if len(events) > 2 * self._history:
+            # Compact in halves so appends stay cheap; older versions are then Gone.
+            drop = len(events) - self._history
+            self._compacted[resource] = versions[drop - 1]
+            del events[:drop], versions[:drop]
         self._lock.notify_all()
 
     def compact(self) -> None:
@@ -102,6 +108,7 @@ class ObjectStore:
         with self._lock:
             for resource in RESOURCES:
                 self._events[resource].clear()
+                self._versions[resource].clear()
                 self._compacted[resource] = self._version
 
     def list(
@@ -129,11 +136,17 @@ class ObjectStore:
         with self._lock:
             if version < self._compacted[resource]:
                 raise Gone(version, self._compacted[resource])
-            newer = [e for e in self._events[resource] if e.resource_version > version]
+            newer = self._newer(resource, version)
             if not newer and not self.closed:
                 self._lock.wait(timeout_s)
-                newer = [e for e in self._events[resource] if e.resource_version > version]
+                if version < self._compacted[resource]:
+                    raise Gone(version, self._compacted[resource])
+                newer = self._newer(resource, version)
             return newer, self._version
+
+    def _newer(self, resource: str, version: int) -> list[WatchEvent]:
+        start = bisect_right(self._versions[resource], version)
+        return self._events[resource][start:]
 
     def close(self) -> None:
         with self._lock:

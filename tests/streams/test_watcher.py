@@ -223,6 +223,7 @@ def test_watcher_survives_disconnects_410s_and_sigkill_without_loss_or_duplicate
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     names = topics(kafka_bootstrap)
+    started = time.monotonic()
     chaos = Chaos(disconnect_probability=0.003, gone_probability=0.5, max_faults=100, seed=11)
     server = serve_twin(
         busy_cluster(10_000),
@@ -234,11 +235,12 @@ def test_watcher_survives_disconnects_410s_and_sigkill_without_loss_or_duplicate
     process = start_watcher_process(kafka_bootstrap, names, tmp_path, server.kubeconfig)
     try:
         for _ in range(5):
-            time.sleep(4)
+            time.sleep(1.5)
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             process = start_watcher_process(kafka_bootstrap, names, tmp_path, server.kubeconfig)
         assert server.live.done.wait(240)
+        print(f"twin done after {time.monotonic() - started:.1f}s")
         want = expected_ids(server.live.twin, "default")
         assert wait_until(
             lambda: len(counted(read_topic(kafka_bootstrap, names["events"], 1000))) >= len(want),
@@ -248,6 +250,7 @@ def test_watcher_survives_disconnects_410s_and_sigkill_without_loss_or_duplicate
         process.send_signal(signal.SIGTERM)
         process.wait(30)
         server.stop()
+    print(f"watcher caught up after {time.monotonic() - started:.1f}s")
     records = counted(read_topic(kafka_bootstrap, names["events"]))
     ids = [record["event_id"] for record in records]
     duplicated = [i for i, n in Counter(ids).items() if n > 1]

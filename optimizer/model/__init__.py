@@ -1,0 +1,1 @@
+"""The CP-SAT model, in the order data → build → solve → read."""

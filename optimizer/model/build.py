@@ -1,0 +1,338 @@
+"""The CP-SAT model: 1. variables, 2. hard constraints, 3. objectives in order of importance.
+
+Objectives, solved lexicographically (each phase holds the earlier ones at the value found):
+
+1. ``coverage``: accelerators of each team's sustained demand (a percentile, from settings)
+   that its nominal quota does not cover, summed over teams and instance types.
+2. ``starvation``: ``STARVE_WEIGHT`` x accelerators of peak demand kept waiting beside idle
+   capacity, plus the points by which each FairShareWeight misses its burst-proportional
+   target (``data.target_weights``). Idle capacity a team can expect is the cluster's
+   capacity of the type minus the other teams' sustained demand; the team reaches it up to
+   its borrowing limit, floor(accelerators x nominal x BorrowLimit / 100) as HyperPod
+   compiles it, and, without IdleResourceSharing, only as far as the teams' nominal quotas
+   hold it (nobody lends unallocated instances).
+3. ``change``: ``NOMINAL_CHANGE_WEIGHT`` per accelerator of nominal quota moved plus
+   ``WEIGHT_CHANGE_WEIGHT`` per FairShareWeight point moved.
+4. ``borrow_limit``: BorrowLimit points moved, with the counts and weights of phase 3 fixed.
+
+Phases 1-3 let each team borrow as much as its BorrowLimit may reach (10000%, or its change
+cap), which keeps them linear; phase 4 then picks the smallest BorrowLimit change that keeps
+phase 2's starvation, where the counts are constants and the product is linear again.
+
+Hard constraints are named (``floor[team-a,ml.p4d.24xlarge]``). With ``explain=True`` each is
+enforced by its own literal and no objective is added: ``solve.explain`` passes the literals
+as assumptions to find the constraints that conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from optimizer.errors import Conflict
+from optimizer.model.data import MAX_BORROW_LIMIT_PCT, MAX_FAIR_SHARE_WEIGHT, ModelData, Team
+
+STARVE_WEIGHT = 100
+NOMINAL_CHANGE_WEIGHT = 100
+WEIGHT_CHANGE_WEIGHT = 10
+CellKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """One lexicographic level: a name, a linear expression to minimise, what it means."""
+
+    name: str
+    expr: cp_model.LinearExprT
+    description: str
+
+
+@dataclass
+class Built:
+    """A model and handles on the variables that make up a recommendation."""
+
+    model: cp_model.CpModel
+    # nominal[team,type]: instances of the type the team's ClusterQueue guarantees.
+    nominal: dict[CellKey, cp_model.IntVar]
+    # borrow_pct[team]: ResourceSharingConfig.BorrowLimit, percent of the team's nominal quota.
+    borrow_pct: dict[str, cp_model.IntVar]
+    # weight[team]: ComputeQuotaTarget.FairShareWeight.
+    weight: dict[str, cp_model.IntVar]
+    # changed[team]: the team's counts, BorrowLimit or weight differ from today's (K cap only).
+    changed: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    # borrow_cap[team,type]: accelerators of the type the team may borrow.
+    borrow_cap: dict[CellKey, cp_model.IntVar] = field(default_factory=dict)
+    # starve[team,type]: accelerators of reachable peak demand the team cannot run.
+    starve: dict[CellKey, cp_model.IntVar] = field(default_factory=dict)
+    # guards[name]: the literal enforcing one named constraint, and what it says (explain only).
+    guards: dict[str, tuple[cp_model.IntVar, Conflict]] = field(default_factory=dict)
+    objectives: list[Objective] = field(default_factory=list)
+
+
+def borrow_range(team: Team, max_change: int | None) -> tuple[int, int]:
+    """BorrowLimit values the team may get this run."""
+    if team.borrow != "percent":
+        return team.current_borrow_pct, team.current_borrow_pct
+    if max_change is None:
+        return 0, MAX_BORROW_LIMIT_PCT
+    current = team.current_borrow_pct
+    return max(0, current - max_change), min(MAX_BORROW_LIMIT_PCT, current + max_change)
+
+
+def build_model(data: ModelData, *, explain: bool = False) -> Built:
+    """The CP-SAT model of one recommendation run.
+
+    Args:
+        data: the model's input.
+        explain: guard every named constraint with a literal and leave out the objectives.
+
+    Returns:
+        The model, its decision variables and the objectives of phases 1-3.
+    """
+    model = cp_model.CpModel()
+    # 1. Variables.
+    nominal = {
+        key: model.new_int_var(0, data.capacity[key[1]], f"nominal[{key[0]},{key[1]}]")
+        for key in data.cells
+    }
+    borrow_pct = {
+        t.name: model.new_int_var(0, MAX_BORROW_LIMIT_PCT, f"borrow_pct[{t.name}]")
+        for t in data.teams
+    }
+    weight = {
+        t.name: model.new_int_var(0, MAX_FAIR_SHARE_WEIGHT, f"weight[{t.name}]") for t in data.teams
+    }
+    built = Built(model, nominal, borrow_pct, weight)
+    _hard_constraints(built, data, explain)
+    if not explain:
+        _objectives(built, data)
+    return built
+
+
+def _guard(built: Built, constraint: cp_model.Constraint, conflict: Conflict, on: bool) -> None:
+    """Enforce ``constraint`` by a named literal when explaining; otherwise it always holds."""
+    if not on:
+        return
+    literal = built.model.new_bool_var(f"on:{conflict.constraint}")
+    constraint.only_enforce_if(literal)
+    built.guards[conflict.constraint] = (literal, conflict)
+
+
+def _hard_constraints(built: Built, data: ModelData, explain: bool) -> None:
+    """2. Constraints from the cluster, the policy and the settings."""
+    model, nominal = built.model, built.nominal
+    # The teams' guarantees of a type fit in the instances of that type the cluster has.
+    for instance_type in data.instance_types:
+        acc = data.accelerators[instance_type]
+        cells = [c for c in data.cells.values() if c.instance_type == instance_type]
+        held = cp_model.LinearExpr.sum([acc * nominal[(c.team, instance_type)] for c in cells])
+        fixed = sum(c.fixed_acc or 0 for c in cells)
+        detail = (
+            f"teams' nominal {instance_type} instances fit in the cluster's "
+            f"{data.capacity[instance_type]}"
+        )
+        _guard(
+            built,
+            model.add(held + fixed <= acc * data.capacity[instance_type]),
+            Conflict(f"capacity[{instance_type}]", "capacity", None, instance_type, detail),
+            explain,
+        )
+    for (team, instance_type), cell in data.cells.items():
+        var, where = nominal[(team, instance_type)], f"{team},{instance_type}"
+        # Entries given by amounts instead of Count stay as they are.
+        if cell.fixed_acc is not None:
+            model.add(var == cell.current)
+            continue
+        # A team keeps at least its floor (settings.floors).
+        if cell.floor is not None:
+            detail = f"{team} keeps at least {cell.floor} {instance_type} instances"
+            conflict = Conflict(f"floor[{where}]", "floor", team, instance_type, detail)
+            _guard(built, model.add(var >= cell.floor), conflict, explain)
+        # A team gets at most its ceiling (settings.ceilings).
+        if cell.ceiling is not None:
+            detail = f"{team} gets at most {cell.ceiling} {instance_type} instances"
+            conflict = Conflict(f"ceiling[{where}]", "ceiling", team, instance_type, detail)
+            _guard(built, model.add(var <= cell.ceiling), conflict, explain)
+        # One run moves a team's nominal count by at most max_change instances.
+        low, high = max(0, cell.current - cell.max_change), cell.current + cell.max_change
+        detail = (
+            f"{team} moves by at most {cell.max_change} {instance_type} instances this run "
+            f"(from {cell.current}: {low} to {high})"
+        )
+        conflict = Conflict(f"max_change[{where}]", "max_change", team, instance_type, detail)
+        _guard(built, model.add_linear_constraint(var, low, high), conflict, explain)
+    for team in data.teams:
+        # BorrowLimit stays in the API's range, within its change cap; it is fixed unless the
+        # team borrows by percent.
+        low, high = borrow_range(team, data.max_borrow_change_pct)
+        model.add_linear_constraint(built.borrow_pct[team.name], low, high)
+        # FairShareWeight moves by at most the settings' cap per run.
+        if data.max_weight_change is not None:
+            cap, current = data.max_weight_change, team.current_weight
+            detail = f"{team.name}'s FairShareWeight moves by at most {cap} from {current}"
+            conflict = Conflict(
+                f"max_weight_change[{team.name}]", "max_weight_change", team.name, None, detail
+            )
+            constraint = model.add_linear_constraint(
+                built.weight[team.name], current - cap, current + cap
+            )
+            _guard(built, constraint, conflict, explain)
+    if data.max_teams_changed is not None:
+        _changed(built, data)
+        # At most max_teams_changed teams change at all this run.
+        detail = f"at most {data.max_teams_changed} teams change this run"
+        conflict = Conflict("max_teams_changed", "max_teams_changed", None, None, detail)
+        total = cp_model.LinearExpr.sum(list(built.changed.values()))
+        _guard(built, model.add(total <= data.max_teams_changed), conflict, explain)
+
+
+def _changed(built: Built, data: ModelData) -> None:
+    """changed[team] is false only if the team keeps every value it has today."""
+    model = built.model
+    for team in data.teams:
+        flag = model.new_bool_var(f"changed[{team.name}]")
+        # An unchanged team keeps its counts, BorrowLimit and weight.
+        for (name, instance_type), cell in data.cells.items():
+            if name == team.name:
+                var = built.nominal[(name, instance_type)]
+                model.add(var == cell.current).only_enforce_if(~flag)
+        model.add(built.borrow_pct[team.name] == team.current_borrow_pct).only_enforce_if(~flag)
+        model.add(built.weight[team.name] == team.current_weight).only_enforce_if(~flag)
+        built.changed[team.name] = flag
+
+
+def _objectives(built: Built, data: ModelData) -> None:
+    """3. The objectives of phases 1-3, most important first (see the module docstring)."""
+    model, nominal = built.model, built.nominal
+    teams = {t.name: t for t in data.teams}
+    shortfall, moved = [], []
+    for instance_type in data.instance_types:
+        acc = data.accelerators[instance_type]
+        cells = [c for c in data.cells.values() if c.instance_type == instance_type]
+        # pool[type]: accelerators of the type the teams' nominal quotas hold.
+        pool = model.new_int_var(0, acc * data.capacity[instance_type], f"pool[{instance_type}]")
+        model.add(
+            pool
+            == cp_model.LinearExpr.sum([acc * nominal[(c.team, instance_type)] for c in cells])
+            + sum(c.fixed_acc or 0 for c in cells)
+        )
+        sustained_all = sum(c.sustained_acc for c in cells)
+        for cell in cells:
+            key, where = (cell.team, instance_type), f"{cell.team},{instance_type}"
+            held = acc * nominal[key] + (cell.fixed_acc or 0)
+            # Sustained demand beyond the guarantee is a shortfall.
+            if cell.sustained_acc > 0:
+                short = model.new_int_var(0, cell.sustained_acc, f"shortfall[{where}]")
+                model.add(short >= cell.sustained_acc - held)
+                need = cell.sustained_acc - (cell.fixed_acc or 0)
+                _shortfall_cut(model, short, nominal[key], need, acc)
+                shortfall.append(short)
+            # Peak demand that idle capacity could serve but limits keep waiting starves.
+            others = sustained_all - cell.sustained_acc
+            reach = min(cell.peak_acc, acc * data.capacity[instance_type] - others)
+            if reach > 0:
+                gap = model.new_int_var(0, reach, f"starve[{where}]")
+                cap = model.new_int_var(0, reach, f"borrow_cap[{where}]")
+                _cap_at_most(built, data, teams[cell.team], key, cap)
+                model.add(gap >= reach - held - cap)
+                if teams[cell.team].borrow == "percent" and cell.fixed_acc is None:
+                    # Valid cut: with no instances a team borrows nothing (borrowingLimit is a
+                    # percent of nominal), so its whole reach starves.
+                    model.add(gap >= reach - reach * nominal[key])
+                if not data.idle_sharing:
+                    model.add(gap >= reach - pool + others)
+                built.borrow_cap[key], built.starve[key] = cap, gap
+            # Moving nominal quota costs in proportion to the accelerators moved.
+            if cell.fixed_acc is None:
+                distance = _distance(model, nominal[key], cell.current)
+                moved.append(NOMINAL_CHANGE_WEIGHT * acc * distance)
+    off_target, reweighted = [], []
+    for team in data.teams:
+        # Weights away from the burst-proportional target; weights moved from today's.
+        off_target.append(_distance(model, built.weight[team.name], team.target_weight))
+        reweighted.append(_distance(model, built.weight[team.name], team.current_weight))
+    total = cp_model.LinearExpr.sum
+    built.objectives = [
+        Objective("coverage", total(shortfall), "accelerators of sustained demand not guaranteed"),
+        Objective(
+            "starvation",
+            STARVE_WEIGHT * total(list(built.starve.values())) + total(off_target),
+            f"{STARVE_WEIGHT} x accelerators of peak demand kept waiting beside idle capacity "
+            "+ FairShareWeight points off target",
+        ),
+        Objective(
+            "change",
+            total(moved) + WEIGHT_CHANGE_WEIGHT * total(reweighted),
+            f"{NOMINAL_CHANGE_WEIGHT} per accelerator of nominal quota moved + "
+            f"{WEIGHT_CHANGE_WEIGHT} per FairShareWeight point moved",
+        ),
+    ]
+
+
+def _shortfall_cut(
+    model: cp_model.CpModel, short: cp_model.IntVar, count: cp_model.IntVar, need: int, acc: int
+) -> None:
+    """Tighten shortfall >= need - acc x count to the integer hull between the two counts
+    around need / acc: the LP relaxation then no longer covers demand with part of an
+    instance, which is what makes the coverage phase quick to prove."""
+    whole, rest = divmod(need, acc)
+    if need > 0 and rest:
+        model.add(short >= rest * (whole + 1) - rest * count)
+
+
+def _cap_at_most(
+    built: Built, data: ModelData, team: Team, key: CellKey, cap: cp_model.IntVar
+) -> None:
+    """Phases 1-3: the borrowing cap at the most BorrowLimit may give (today's if unchanged)."""
+    model, acc = built.model, data.accelerators[key[1]]
+    if team.borrow == "none" or data.cells[key].fixed_acc is not None:
+        model.add(cap == 0)
+        return
+    if team.borrow == "absolute":
+        return
+    _, high = borrow_range(team, data.max_borrow_change_pct)
+    # 100 x cap <= acc x nominal x pct  <=>  cap <= floor(acc x nominal x pct / 100).
+    most = model.add(100 * cap <= acc * high * built.nominal[key])
+    if team.name in built.changed:
+        most.only_enforce_if(built.changed[team.name])
+        today = acc * team.current_borrow_pct * built.nominal[key]
+        model.add(100 * cap <= today).only_enforce_if(~built.changed[team.name])
+
+
+def borrow_limit_phase(built: Built, data: ModelData, nominal: Mapping[CellKey, int]) -> Objective:
+    """Phase 4: fix the counts, tie each cap to BorrowLimit, minimise BorrowLimit moved.
+
+    Args:
+        built: the model after phase 3.
+        data: the model's input.
+        nominal: the counts phase 3 chose.
+
+    Returns:
+        The phase's objective.
+    """
+    model = built.model
+    for key, value in nominal.items():
+        model.add(built.nominal[key] == value)
+    teams = {t.name: t for t in data.teams}
+    for key, cap in built.borrow_cap.items():
+        if teams[key[0]].borrow == "percent" and data.cells[key].fixed_acc is None:
+            # Kueue's borrowingLimit: floor(accelerators x nominal x BorrowLimit / 100).
+            acc = data.accelerators[key[1]]
+            model.add(100 * cap <= acc * nominal[key] * built.borrow_pct[key[0]])
+    moved = [_distance(model, built.borrow_pct[t.name], t.current_borrow_pct) for t in data.teams]
+    return Objective(
+        "borrow_limit", cp_model.LinearExpr.sum(moved), "BorrowLimit percentage points moved"
+    )
+
+
+def _distance(model: cp_model.CpModel, var: cp_model.IntVar, target: int) -> cp_model.LinearExpr:
+    """|var - target| as up + down, both >= 0; exact when minimised."""
+    # The bindings' repeated fields take no negative index: read both ends explicitly.
+    domain = list(model.proto.variables[var.index].domain)
+    low, high = domain[0], domain[len(domain) - 1]
+    up = model.new_int_var(0, max(0, high - target), f"{var.name}_up")
+    down = model.new_int_var(0, max(0, target - low), f"{var.name}_down")
+    model.add(var - target == up - down)
+    return up + down

@@ -1,0 +1,314 @@
+"""A recommendation as a plan people read and programs apply.
+
+Per team: current -> proposed, why, the expected effect (from the twin replay), and the call
+that makes the change: ``aws sagemaker update-compute-quota`` (``create-compute-quota`` for a
+team without an allocation), or, on a plain Kueue cluster, a JSON merge patch of the team's
+ClusterQueue (a merge patch replaces lists, so it carries every resource group).
+``<ID:name>``, ``<VERSION:name>`` and ``<CLUSTER-ARN>`` are placeholders:
+``aws sagemaker describe-compute-quota`` gives an allocation's id and version.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from taskgov.catalog import instance_catalog
+from taskgov.policy.compile import cluster_queue_name, compile_policy
+from taskgov.policy.model import ComputeQuota, ComputeQuotaResource
+
+from optimizer.model.data import Cell, ModelData
+from optimizer.model.read import QuotaValues, TeamProposal
+from optimizer.recommend import Recommendation
+from optimizer.replay import TEAM_METRICS
+from optimizer.settings import OptimizerSettings
+
+
+class _Shape(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class QuotaView(_Shape):
+    """One side of a change."""
+
+    nominal: dict[str, int]
+    borrow_limit_pct: int | None
+    fair_share_weight: int | None
+
+
+class TeamPlan(_Shape):
+    """What changes for one team, why, what it does, and how to apply it."""
+
+    team: str
+    changed: bool
+    current: QuotaView
+    proposed: QuotaView
+    why: list[str]
+    effect: dict[str, tuple[float | None, float | None]]
+    aws_cli: str | None
+    kueue_patch: str | None
+
+
+class PhaseView(_Shape):
+    """One lexicographic solver phase."""
+
+    objective: str
+    description: str
+    status: str
+    value: int | None
+    bound: float | None
+    gap: float | None
+    wall_s: float
+
+
+class ConflictView(_Shape):
+    """A named constraint of a conflicting set."""
+
+    constraint: str
+    detail: str
+
+
+class Plan(_Shape):
+    """The whole recommendation."""
+
+    status: str
+    phases: list[PhaseView]
+    solver_parameters: str
+    conflicts: list[ConflictView]
+    window_s: tuple[float, float]
+    overall: dict[str, dict[str, float | int | None]]
+    teams: list[TeamPlan]
+
+
+def _view(values: QuotaValues) -> QuotaView:
+    return QuotaView(
+        nominal=dict(values.nominal),
+        borrow_limit_pct=values.borrow_limit_pct,
+        fair_share_weight=values.fair_share_weight,
+    )
+
+
+def _unit(instance_type: str) -> str:
+    resource = instance_catalog()[instance_type].accelerator_resource
+    return "GPUs" if resource == "nvidia.com/gpu" else "accelerators"
+
+
+def _why_nominal(cell: Cell, new: int, acc: int, settings: OptimizerSettings) -> str | None:
+    p, unit, t = (
+        f"p{settings.sustained_percentile:g}",
+        _unit(cell.instance_type),
+        cell.instance_type,
+    )
+    if new > cell.current:
+        return (
+            f"{t}: {p} demand {cell.sustained_acc} {unit} exceeds the {cell.current * acc} "
+            f"guaranteed; nominal {cell.current} -> {new} instances"
+        )
+    if new < cell.current:
+        needed = math.ceil(cell.sustained_acc / acc)
+        return (
+            f"{t}: {p} demand {cell.sustained_acc} {unit} needs {needed} of its {cell.current} "
+            f"instances; lends {cell.current - new} to teams short of quota"
+        )
+    return None
+
+
+def _why(
+    proposal: TeamProposal, data: ModelData, rec: Recommendation, settings: OptimizerSettings
+) -> list[str]:
+    team = next(t for t in data.teams if t.name == proposal.team)
+    solution = rec.report.solution
+    assert solution is not None
+    reasons = []
+    for instance_type, new in proposal.proposed.nominal.items():
+        cell = data.cells[(proposal.team, instance_type)]
+        reason = _why_nominal(cell, new, data.accelerators[instance_type], settings)
+        if reason:
+            reasons.append(reason)
+    pct = solution.borrow_pct[team.name]
+    if pct != team.current_borrow_pct:
+        caps = {k[1]: v for k, v in solution.borrow_cap.items() if k[0] == team.name and v}
+        peak = f"p{settings.peak_percentile:g}"
+        wanted = ", ".join(f"{n} {_unit(t)} of {t}" for t, n in caps.items()) or "nothing"
+        reasons.append(
+            f"BorrowLimit {team.current_borrow_pct}% -> {pct}%: to reach {peak} demand beside "
+            f"idle capacity it borrows up to {wanted}"
+        )
+    weight = solution.weight[team.name]
+    if weight != team.current_weight:
+        reasons.append(
+            f"FairShareWeight {team.current_weight} -> {weight}: idle capacity is shared in "
+            "proportion to burst demand (peak minus sustained), the burstiest team at 100"
+        )
+    if not reasons:
+        reasons.append("today's quota fits its demand")
+    return reasons
+
+
+def _entry(entry: ComputeQuotaResource) -> str:
+    fields = [f"InstanceType={entry.instance_type}"]
+    for name, value in (
+        ("Count", entry.count),
+        ("Accelerators", entry.accelerators),
+        ("VCpu", entry.vcpu),
+        ("MemoryInGiB", entry.memory_gib),
+    ):
+        if value is not None:
+            fields.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+    return "{" + ",".join(fields) + "}"
+
+
+def shorthand(quota: ComputeQuota) -> tuple[str, str]:
+    """``--compute-quota-config`` and ``--compute-quota-target`` in AWS CLI shorthand."""
+    config = quota.compute_quota_config
+    sharing = config.resource_sharing_config
+    parts = [f"Strategy={sharing.strategy}"]
+    if sharing.borrow_limit is not None:
+        parts.append(f"BorrowLimit={sharing.borrow_limit}")
+    if sharing.absolute_borrow_limits:
+        limits = ",".join(_entry(e) for e in sharing.absolute_borrow_limits)
+        parts.append(f"AbsoluteBorrowLimits=[{limits}]")
+    resources = ",".join(_entry(e) for e in config.compute_quota_resources)
+    config_text = (
+        f"ComputeQuotaResources=[{resources}],ResourceSharingConfig={{{','.join(parts)}}},"
+        f"PreemptTeamTasks={config.preempt_team_tasks}"
+    )
+    target = quota.compute_quota_target
+    target_text = f"TeamName={target.team_name}"
+    if target.fair_share_weight is not None:
+        target_text += f",FairShareWeight={target.fair_share_weight}"
+    return config_text, target_text
+
+
+def aws_command(quota: ComputeQuota, *, new: bool) -> str:
+    """The ``aws sagemaker`` call that makes ``quota`` so."""
+    config, target = shorthand(quota)
+    if new:
+        return (
+            f"aws sagemaker create-compute-quota --name {quota.name} --cluster-arn <CLUSTER-ARN> "
+            f'--compute-quota-config "{config}" --compute-quota-target "{target}" '
+            "--activation-state Enabled"
+        )
+    return (
+        f"aws sagemaker update-compute-quota --compute-quota-id <ID:{quota.name}> "
+        f'--target-version <VERSION:{quota.name}> --compute-quota-config "{config}" '
+        f'--compute-quota-target "{target}"'
+    )
+
+
+def _patches(rec: Recommendation) -> dict[str, str]:
+    """``kubectl patch`` of each team's ClusterQueue under the proposed policy."""
+    assert rec.proposed is not None
+    patches = {}
+    for obj in compile_policy(rec.proposed, rec.cluster, f"Policy {rec.proposed.name}"):
+        if obj["kind"] != "ClusterQueue":
+            continue
+        spec = {"resourceGroups": obj["spec"]["resourceGroups"]}
+        if "fairSharing" in obj["spec"]:
+            spec["fairSharing"] = obj["spec"]["fairSharing"]
+        body = json.dumps({"spec": spec}, separators=(",", ":"))
+        name = obj["metadata"]["name"]
+        patches[name] = f"kubectl patch clusterqueue {name} --type merge -p '{body}'"
+    return patches
+
+
+def _effect(rec: Recommendation, team: str) -> dict[str, tuple[float | None, float | None]]:
+    if rec.effect is None:
+        return {}
+    rows = rec.effect.filter(rec.effect["team"] == team).to_dicts()
+    if not rows:
+        return {}
+    row: dict[str, Any] = rows[0]
+    return {m: (row.get(f"{m}_current"), row.get(f"{m}_proposed")) for m in TEAM_METRICS}
+
+
+def build_plan(rec: Recommendation, settings: OptimizerSettings) -> Plan:
+    """The plan of a recommendation (with only status and conflicts when infeasible)."""
+    report = rec.report
+    phases = [
+        PhaseView(
+            objective=p.objective,
+            description=p.description,
+            status=p.status,
+            value=p.value,
+            bound=p.bound,
+            gap=p.gap,
+            wall_s=round(p.wall_s, 3),
+        )
+        for p in report.phases
+    ]
+    conflicts = [ConflictView(constraint=c.constraint, detail=c.detail) for c in report.conflicts]
+    teams = []
+    if rec.proposed is not None:
+        patches = _patches(rec)
+        quotas = {q.compute_quota_target.team_name: q for q in rec.proposed.active_quotas()}
+        existing = {q.compute_quota_target.team_name for q in rec.policy.active_quotas()}
+        for proposal in rec.proposals:
+            quota = quotas.get(proposal.team)
+            apply = proposal.changed and quota is not None
+            new = proposal.team not in existing
+            teams.append(
+                TeamPlan(
+                    team=proposal.team,
+                    changed=proposal.changed,
+                    current=_view(proposal.current),
+                    proposed=_view(proposal.proposed),
+                    why=_why(proposal, rec.data, rec, settings),
+                    effect=_effect(rec, proposal.team),
+                    aws_cli=aws_command(quota, new=new) if apply and quota else None,
+                    kueue_patch=patches.get(cluster_queue_name(proposal.team))
+                    if apply and not new
+                    else None,
+                )
+            )
+    window = rec.profile.window
+    return Plan(
+        status=report.status,
+        phases=phases,
+        solver_parameters=report.parameters,
+        conflicts=conflicts,
+        window_s=(window.start_s, window.end_s),
+        overall=rec.overall or {},
+        teams=teams,
+    )
+
+
+def _arrow(before: object, after: object) -> str:
+    return str(after) if before == after else f"{before} -> {after}"
+
+
+def _hours(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 3600:.1f}h"
+
+
+def plan_rows(plan: Plan) -> list[dict[str, str]]:
+    """One table row per team: the changes, the expected p95 wait and starvation, why."""
+    rows = []
+    for team in plan.teams:
+        nominal = ", ".join(
+            f"{t} {_arrow(team.current.nominal.get(t, 0), n)}"
+            for t, n in team.proposed.nominal.items()
+            if n or team.current.nominal.get(t, 0)
+        )
+        wait = team.effect.get("wait_p95_s", (None, None))
+        starved = team.effect.get("starved_h", (None, None))
+        rows.append(
+            {
+                "team": team.team,
+                "nominal": nominal or "0",
+                "borrow limit %": _arrow(
+                    team.current.borrow_limit_pct, team.proposed.borrow_limit_pct
+                ),
+                "weight": _arrow(team.current.fair_share_weight, team.proposed.fair_share_weight),
+                "wait p95": _arrow(_hours(wait[0]), _hours(wait[1])),
+                "starved h": _arrow(*(("-" if h is None else f"{h:.1f}") for h in starved)),
+                "why": "; ".join(team.why),
+            }
+        )
+    return rows
+
+
+PLAN_COLUMNS = ["team", "nominal", "borrow limit %", "weight", "wait p95", "starved h", "why"]

@@ -1,0 +1,344 @@
+"""``taskgov report`` and ``taskgov sql``: read the DuckDB system of record, never write it.
+
+Reports are the files in ``sql/reports``: a header of ``--`` lines (the first says what the
+report answers, then its ``$since``, ``$until``, ``$team`` parameters, all nullable) and one
+SELECT. The database is opened read-only; only the worker's sink writes it.
+
+Parquet is binary, so ``-o parquet`` writes to ``--out FILE``, or to stdout only when stdout
+is not a terminal (``taskgov report utilization -o parquet > usage.parquet``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+import duckdb
+import polars as pl
+
+from streams.migrations import SQL_DIR, pending_versions
+from taskgov.cli.output import render_rows
+from taskgov.errors import Fault, InputError, TaskgovError
+from taskgov.settings import load_settings
+
+REPORTS_DIR = SQL_DIR / "reports"
+FORMATS = ("table", "csv", "json", "parquet")
+_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+_POLARS_TYPES: dict[str, Any] = {
+    "BOOLEAN": pl.Boolean,
+    "TINYINT": pl.Int8,
+    "SMALLINT": pl.Int16,
+    "INTEGER": pl.Int32,
+    "BIGINT": pl.Int64,
+    "HUGEINT": pl.Int128,
+    "UTINYINT": pl.UInt8,
+    "USMALLINT": pl.UInt16,
+    "UINTEGER": pl.UInt32,
+    "UBIGINT": pl.UInt64,
+    "FLOAT": pl.Float32,
+    "DOUBLE": pl.Float64,
+    "VARCHAR": pl.String,
+    "DATE": pl.Date,
+    "TIMESTAMP": pl.Datetime("us"),
+    "TIME": pl.Time,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One file of ``sql/reports``.
+
+    Attributes:
+        name: the file name without ``.sql``.
+        description: the header's first line: what the report answers.
+        parameters: the ``$name`` parameters its SQL uses, in order of first use.
+        sql: the file's text.
+    """
+
+    name: str
+    description: str
+    parameters: tuple[str, ...]
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """Rows of a query with their column names and DuckDB type names."""
+
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+
+
+@dataclass
+class DatabaseError(TaskgovError):
+    """The database cannot be read as asked. Exit code 1.
+
+    Attributes:
+        path: the database file.
+        problem: what went wrong.
+    """
+
+    path: str
+    problem: str
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+def load_reports(reports_dir: Path = REPORTS_DIR) -> dict[str, Report]:
+    """Every report in ``reports_dir``, by name."""
+    reports = {}
+    for path in sorted(reports_dir.glob("*.sql")):
+        text = path.read_text()
+        header = []
+        for line in text.splitlines():
+            if not line.startswith("--"):
+                break
+            header.append(line[2:].strip())
+        code = _LINE_COMMENT.sub("", text)
+        parameters = tuple(dict.fromkeys(_PARAMETER.findall(code)))
+        reports[path.stem] = Report(path.stem, header[0] if header else "", parameters, text)
+    return reports
+
+
+def run_report(
+    conn: duckdb.DuckDBPyConnection,
+    report: Report,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    team: str | None = None,
+) -> Result:
+    """Run ``report`` on ``conn`` with the parameters it uses (None: no bound).
+
+    Raises:
+        duckdb.Error: the query failed.
+    """
+    given: dict[str, object] = {"since": since, "until": until, "team": team}
+    unknown = [name for name in report.parameters if name not in given]
+    if unknown:
+        raise InputError(
+            [Fault(f"sql/reports/{report.name}.sql", "", "", f"unknown parameter ${unknown[0]}")]
+        )
+    cursor = conn.execute(report.sql, {name: given[name] for name in report.parameters})
+    return _result(cursor)
+
+
+def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a migrated database, with file access turned off.
+
+    Raises:
+        InputError: there is no database at ``path``.
+        DatabaseError: it is locked by a writer, or its schema is behind this taskgov.
+    """
+    if not path.is_file():
+        raise InputError([Fault("--db", str(path), "", "no such database")])
+    try:
+        conn = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as error:
+        raise DatabaseError(str(path), f"cannot open read-only: {error}") from None
+    conn.execute("SET enable_external_access = false")
+    behind = pending_versions(conn)
+    if behind:
+        conn.close()
+        raise DatabaseError(
+            str(path), f"schema versions {behind} are not applied; start the worker to migrate"
+        )
+    return conn
+
+
+def parse_instant(text: str | None, option: str) -> datetime | None:
+    """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
+
+    Raises:
+        InputError: the text is not ISO 8601.
+    """
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        message = "expected an ISO 8601 date or time, e.g. 2024-05-01 or 2024-05-01T12:00Z"
+        raise InputError([Fault(option, text, "", message)]) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def is_select(query: str) -> bool:
+    """True when ``query`` is exactly one statement and it only reads (a SELECT)."""
+    try:
+        statements = duckdb.extract_statements(query)
+    except duckdb.Error:
+        return False
+    return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
+
+
+def _result(cursor: duckdb.DuckDBPyConnection) -> Result:
+    description = cursor.description or []
+    return Result(
+        tuple(str(d[0]) for d in description),
+        tuple(str(d[1]) for d in description),
+        cursor.fetchall(),
+    )
+
+
+def _plain(value: object) -> object:
+    """A value the text formats can print: ISO times, floats for decimals."""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _write(result: Result, output: str, out: Path | None) -> None:
+    if output == "parquet":
+        schema = {
+            c: _POLARS_TYPES.get(t, pl.String)
+            for c, t in zip(result.columns, result.types, strict=True)
+        }
+        rows = [
+            tuple(
+                v if schema[c] is not pl.String or v is None else str(v)
+                for c, v in zip(result.columns, row, strict=True)
+            )
+            for row in result.rows
+        ]
+        frame = pl.DataFrame(rows, schema=schema, orient="row")
+        if out is not None:
+            frame.write_parquet(out)
+            return
+        if sys.stdout.isatty():
+            raise InputError(
+                [
+                    Fault(
+                        "-o parquet",
+                        "",
+                        "",
+                        "parquet is binary: give --out FILE or redirect stdout",
+                    )
+                ]
+            )
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer)
+        stdout = click.get_binary_stream("stdout")
+        stdout.write(buffer.getvalue())
+        stdout.flush()
+        return
+    rows = [{c: _plain(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows]
+    text = render_rows(rows, result.columns, output)  # type: ignore[arg-type]
+    if out is not None:
+        out.write_text(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def _database(context: click.Context, db: Path | None) -> Path:
+    if db is not None:
+        return db
+    config_file = (context.find_root().obj or {}).get("config_file")
+    return load_settings(config_file).duckdb_path
+
+
+def _output_options(command: Any) -> Any:
+    command = click.option(
+        "--out",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Write to this file instead of stdout.",
+    )(command)
+    command = click.option(
+        "-o",
+        "--output",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+    )(command)
+    return click.option(
+        "--db",
+        type=click.Path(path_type=Path, dir_okay=False),
+        envvar="TASKGOV_DUCKDB_PATH",
+        help="The DuckDB file (default: the duckdb_path setting).",
+    )(command)
+
+
+@click.command("report")
+@click.argument("name", required=False)
+@click.option(
+    "--list", "list_reports", is_flag=True, help="List the reports and what each answers."
+)
+@click.option("--since", help="Start of the range, ISO 8601, UTC (inclusive).")
+@click.option("--until", help="End of the range, ISO 8601, UTC (exclusive).")
+@click.option("--team", help="Only this team.")
+@_output_options
+@click.pass_context
+def report_command(
+    context: click.Context,
+    name: str | None,
+    list_reports: bool,
+    since: str | None,
+    until: str | None,
+    team: str | None,
+    db: Path | None,
+    output: str,
+    out: Path | None,
+) -> None:
+    """Run the report NAME (see --list) on the DuckDB system of record."""
+    reports = load_reports()
+    if list_reports:
+        listing = Result(
+            ("name", "parameters", "answers"),
+            ("VARCHAR", "VARCHAR", "VARCHAR"),
+            [
+                (r.name, " ".join(f"--{p}" for p in r.parameters), r.description)
+                for r in reports.values()
+            ],
+        )
+        _write(listing, output, out)
+        return
+    available = ", ".join(reports)
+    if name is None:
+        raise InputError([Fault("report", "", "", f"name a report: {available}")])
+    if name not in reports:
+        raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
+    since_at, until_at = parse_instant(since, "--since"), parse_instant(until, "--until")
+    conn = open_read_only(_database(context, db))
+    try:
+        result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
+    finally:
+        conn.close()
+    _write(result, output, out)
+
+
+@click.command("sql")
+@click.argument("query")
+@_output_options
+@click.pass_context
+def sql_command(
+    context: click.Context, query: str, db: Path | None, output: str, out: Path | None
+) -> None:
+    """Run one read-only SELECT on the DuckDB system of record (views: see sql/views)."""
+    if not is_select(query):
+        raise InputError([Fault("sql", "", "", "only a single SELECT statement is allowed")])
+    conn = open_read_only(_database(context, db))
+    try:
+        result = _result(conn.execute(query))
+    except duckdb.Error as error:
+        raise InputError([Fault("sql", "", "", str(error).splitlines()[0])]) from None
+    finally:
+        conn.close()
+    _write(result, output, out)
