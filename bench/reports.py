@@ -25,8 +25,8 @@ EVENTS = 10_000_000
 TEAMS = 16
 DAYS = 30
 # Events per Workload: 5 for a plain life (submitted, pending, quota_reserved, admitted,
-# finished), 6 more for one preempted in five.
-EVENTS_PER_WORKLOAD = 5 + 6 / 5
+# finished), 6 more for one preempted in five; one in fifty stays pending (2 events).
+EVENTS_PER_WORKLOAD = 0.98 * (5 + 6 / 5) + 0.02 * 2
 BASELINE_ROWS = 20_000_000
 
 # The fixed reference work: a grouped aggregate over generated integers, no table involved.
@@ -47,6 +47,8 @@ SELECT
     to_seconds((hash(i, 'wait') % 1800)::BIGINT) AS wait,
     to_seconds((600 + hash(i, 'run') % 14400)::BIGINT) AS run,
     hash(i, 'preempt') % 5 = 0 AS preempted,
+    -- One in fifty never gets admitted: still pending at the end, for pending_now.
+    hash(i, 'stuck') % 50 = 0 AS stuck,
     [
         'couldn''t assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu'
             || ' in flavor FLAVOR, 4 more needed',
@@ -77,23 +79,23 @@ transitions AS (
     UNION ALL
     SELECT *, 'pending', 1, submitted + INTERVAL 5 SECOND FROM lives
     UNION ALL
-    SELECT *, 'quota_reserved', 1, admitted FROM lives
+    SELECT *, 'quota_reserved', 1, admitted FROM lives WHERE NOT stuck
     UNION ALL
-    SELECT *, 'admitted', 1, admitted FROM lives
+    SELECT *, 'admitted', 1, admitted FROM lives WHERE NOT stuck
     UNION ALL
-    SELECT *, 'preempted', 1, evicted FROM lives WHERE preempted
+    SELECT *, 'preempted', 1, evicted FROM lives WHERE preempted AND NOT stuck
     UNION ALL
-    SELECT *, 'evicted', 1, evicted FROM lives WHERE preempted
+    SELECT *, 'evicted', 1, evicted FROM lives WHERE preempted AND NOT stuck
     UNION ALL
-    SELECT *, 'requeued', 1, evicted + INTERVAL 30 SECOND FROM lives WHERE preempted
+    SELECT *, 'requeued', 1, evicted + INTERVAL 30 SECOND FROM lives WHERE preempted AND NOT stuck
     UNION ALL
-    SELECT *, 'pending', 2, evicted + INTERVAL 35 SECOND FROM lives WHERE preempted
+    SELECT *, 'pending', 2, evicted + INTERVAL 35 SECOND FROM lives WHERE preempted AND NOT stuck
     UNION ALL
-    SELECT *, 'quota_reserved', 2, readmitted FROM lives WHERE preempted
+    SELECT *, 'quota_reserved', 2, readmitted FROM lives WHERE preempted AND NOT stuck
     UNION ALL
-    SELECT *, 'admitted', 2, readmitted FROM lives WHERE preempted
+    SELECT *, 'admitted', 2, readmitted FROM lives WHERE preempted AND NOT stuck
     UNION ALL
-    SELECT *, 'finished', 1, finished FROM lives
+    SELECT *, 'finished', 1, finished FROM lives WHERE NOT stuck
 )
 SELECT
     md5(uid || '/' || event_type || '/' || ordinal) AS event_id,

@@ -165,6 +165,15 @@ def _message(column: str, value: object) -> str:
     return messages.get(column, f"cannot be read as {OPTIONAL_COLUMNS.get(column)}: {value!r}")
 
 
+def per(amount: pl.Expr, divisor: int) -> pl.Expr:
+    """``amount / divisor``, exact whenever the quotient is a whole number.
+
+    Polars divides by a scalar through its reciprocal, so 14_400_000 / 3_600_000 comes out
+    as 3.9999999999999996; splitting off the whole part keeps such results exact.
+    """
+    return amount // divisor + (amount % divisor) / divisor
+
+
 def _ms(column: str) -> pl.Expr:
     return (pl.col(column) * 1000).round().cast(pl.Int64)
 
@@ -224,28 +233,32 @@ def _weighted_percentile(value: str, p: float) -> pl.Expr:
 
 def rank_percentile(values: pl.Expr, p: float) -> pl.Expr:
     """Nearest-rank percentile: the ceil(p/100 * n)-th smallest value; null when empty."""
-    rank = (values.len() * p / 100).ceil().clip(lower_bound=1)
-    return values.filter(values.rank("ordinal") == rank).first()
+    # The least rank r with 100 r >= p n, without dividing (see ``per``).
+    return values.filter(values.rank("ordinal") * 100 >= values.len() * p).min()
 
 
 def _level_stats(
     levels: pl.DataFrame, keys: list[str], percentiles: Iterable[float]
 ) -> pl.DataFrame:
-    hours = pl.col("dur") / MS_PER_HOUR
+    # Integrate in accelerator-milliseconds (integers, exact), then convert to hours in a
+    # separate step: inside one aggregation polars may scale each term before summing.
+    dur = pl.col("dur")
     starving = pl.min_horizontal("pending", pl.col("idle").clip(lower_bound=0))
-    return levels.group_by(keys).agg(
-        demand_mean=(pl.col("demand") * pl.col("dur")).sum() / pl.col("dur").sum(),
+    integrals = {
+        "used_acc_h": pl.col("running"),
+        "guaranteed_acc_h": pl.min_horizontal("running", "nominal_acc"),
+        "borrowed_acc_h": (pl.col("running") - pl.col("nominal_acc")).clip(lower_bound=0),
+        "waited_acc_h": pl.col("pending"),
+        "starved_h": (starving > 0).cast(pl.Int64),
+        "starved_acc_h": starving,
+    }
+    stats = levels.group_by(keys).agg(
+        demand_mean=(pl.col("demand") * dur).sum() / dur.sum(),
         **{percentile_column(p): _weighted_percentile("demand", p) for p in percentiles},
         demand_max=pl.col("demand").max(),
-        used_acc_h=(pl.col("running") * hours).sum(),
-        guaranteed_acc_h=(pl.min_horizontal("running", "nominal_acc") * hours).sum(),
-        borrowed_acc_h=(
-            (pl.col("running") - pl.col("nominal_acc")).clip(lower_bound=0) * hours
-        ).sum(),
-        waited_acc_h=(pl.col("pending") * hours).sum(),
-        starved_h=hours.filter(starving > 0).sum(),
-        starved_acc_h=(starving * hours).sum(),
+        **{name: (amount * dur).sum() for name, amount in integrals.items()},
     )
+    return stats.with_columns(per(pl.col(name), MS_PER_HOUR) for name in integrals)
 
 
 def _job_stats(jobs: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
@@ -365,7 +378,8 @@ def profile_demand(
     )
     cluster = (
         idle.group_by("instance_type", "capacity_acc")
-        .agg(used_acc_h=(pl.col("running_all") * pl.col("dur")).sum() / MS_PER_HOUR)
+        .agg(used_acc_h=(pl.col("running_all") * pl.col("dur")).sum())
+        .with_columns(per(pl.col("used_acc_h"), MS_PER_HOUR))
         .with_columns(
             utilization=pl.when(pl.col("capacity_acc") > 0).then(
                 pl.col("used_acc_h") / (pl.col("capacity_acc") * span_h)
@@ -400,6 +414,6 @@ def _job_rows(
         "team",
         pl.col("priority_class").fill_null(NO_CLASS),
         "preemptions",
-        wait_s=(started - pl.col("submit")).clip(lower_bound=0) / 1000,
+        wait_s=per((started - pl.col("submit")).clip(lower_bound=0), 1000),
         guaranteed=pl.col("demand") <= pl.col("nominal_acc").fill_null(0),
     )

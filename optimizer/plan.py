@@ -16,15 +16,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from taskgov.catalog import instance_catalog
-from taskgov.policy.compile import cluster_queue_name, compile_policy
-from taskgov.policy.model import ComputeQuota, ComputeQuotaResource
-
-from optimizer.model.data import Cell, ModelData
+from optimizer.model.data import Cell, ModelData, reach_acc
 from optimizer.model.read import QuotaValues, TeamProposal
 from optimizer.recommend import Recommendation
 from optimizer.replay import TEAM_METRICS
 from optimizer.settings import OptimizerSettings
+from taskgov.catalog import instance_catalog
+from taskgov.policy.compile import cluster_queue_name, compile_policy
+from taskgov.policy.model import ComputeQuota, ComputeQuotaResource
 
 
 class _Shape(BaseModel):
@@ -130,7 +129,17 @@ def _why(
             reasons.append(reason)
     pct = solution.borrow_pct[team.name]
     if pct != team.current_borrow_pct:
-        caps = {k[1]: v for k, v in solution.borrow_cap.items() if k[0] == team.name and v}
+        caps = {}
+        for (name, instance_type), cell in data.cells.items():
+            acc, count = data.accelerators[instance_type], data.capacity[instance_type]
+            total = sum(
+                c.sustained_acc for c in data.cells.values() if c.instance_type == instance_type
+            )
+            need = (
+                reach_acc(cell, acc, count, total) - acc * solution.nominal[(name, instance_type)]
+            )
+            if name == team.name and need > 0:
+                caps[instance_type] = need
         peak = f"p{settings.peak_percentile:g}"
         wanted = ", ".join(f"{n} {_unit(t)} of {t}" for t, n in caps.items()) or "nothing"
         reasons.append(

@@ -180,12 +180,17 @@ def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: s
     keys = [f"{namespace_name(team)}/job-{n}" for n, team in enumerate(workloads["team"])]
     runs = [twin.runs.get(key) for key in keys]
     history = workloads.with_columns(
-        start_s=pl.Series([started.get(key) for key in keys], dtype=pl.Float64) / 1000,
-        end_s=pl.Series([run.finished_ms if run else None for run in runs], dtype=pl.Float64)
-        / 1000,
+        start_s=pl.Series([_seconds(started.get(key)) for key in keys], dtype=pl.Float64),
+        end_s=pl.Series(
+            [_seconds(run.finished_ms if run else None) for run in runs], dtype=pl.Float64
+        ),
         preemptions=pl.Series([preempted.get(key, 0) for key in keys], dtype=pl.Int64),
     )
     return ReplayResult(name, policy, history.select(*JOB_COLUMNS, "preemptions", "run_s"))
+
+
+def _seconds(ms: int | None) -> float | None:
+    return None if ms is None else ms / 1000
 
 
 def common_window(results: Iterable[ReplayResult]) -> Window:

@@ -103,7 +103,9 @@ def optimizer_settings(data: dict[str, Any], source: str) -> OptimizerSettings:
                 source,
                 "optimizer settings",
                 ".".join(str(part) for part in item["loc"]),
-                "unknown setting" if item["type"] == "extra_forbidden" else item["msg"],
+                "unknown setting"
+                if item["type"] == "extra_forbidden"
+                else item["msg"].removeprefix("Value error, "),
             )
             for item in error.errors()
         ]

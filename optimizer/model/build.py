@@ -32,7 +32,13 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from optimizer.errors import Conflict
-from optimizer.model.data import MAX_BORROW_LIMIT_PCT, MAX_FAIR_SHARE_WEIGHT, ModelData, Team
+from optimizer.model.data import (
+    MAX_BORROW_LIMIT_PCT,
+    MAX_FAIR_SHARE_WEIGHT,
+    ModelData,
+    Team,
+    reach_acc,
+)
 
 STARVE_WEIGHT = 100
 NOMINAL_CHANGE_WEIGHT = 100
@@ -81,12 +87,13 @@ def borrow_range(team: Team, max_change: int | None) -> tuple[int, int]:
     return max(0, current - max_change), min(MAX_BORROW_LIMIT_PCT, current + max_change)
 
 
-def build_model(data: ModelData, *, explain: bool = False) -> Built:
+def build_model(data: ModelData, *, explain: bool = False, weights: bool = True) -> Built:
     """The CP-SAT model of one recommendation run.
 
     Args:
         data: the model's input.
         explain: guard every named constraint with a literal and leave out the objectives.
+        weights: include the FairShareWeight terms in the objectives.
 
     Returns:
         The model, its decision variables and the objectives of phases 1-3.
@@ -107,7 +114,7 @@ def build_model(data: ModelData, *, explain: bool = False) -> Built:
     built = Built(model, nominal, borrow_pct, weight)
     _hard_constraints(built, data, explain)
     if not explain:
-        _objectives(built, data)
+        _objectives(built, data, weights)
     return built
 
 
@@ -203,12 +210,14 @@ def _changed(built: Built, data: ModelData) -> None:
         built.changed[team.name] = flag
 
 
-def _objectives(built: Built, data: ModelData) -> None:
+def _objectives(built: Built, data: ModelData, weights: bool) -> None:
     """3. The objectives of phases 1-3, most important first (see the module docstring)."""
     model, nominal = built.model, built.nominal
     teams = {t.name: t for t in data.teams}
-    shortfall, moved = [], []
+    total = cp_model.LinearExpr.sum
+    coverage, starvation, change = [], [], []
     for instance_type in data.instance_types:
+        shortfall, starve, moved = [], [], []
         acc = data.accelerators[instance_type]
         cells = [c for c in data.cells.values() if c.instance_type == instance_type]
         # pool[type]: accelerators of the type the teams' nominal quotas hold.
@@ -231,7 +240,7 @@ def _objectives(built: Built, data: ModelData) -> None:
                 shortfall.append(short)
             # Peak demand that idle capacity could serve but limits keep waiting starves.
             others = sustained_all - cell.sustained_acc
-            reach = min(cell.peak_acc, acc * data.capacity[instance_type] - others)
+            reach = reach_acc(cell, acc, data.capacity[instance_type], sustained_all)
             if reach > 0:
                 gap = model.new_int_var(0, reach, f"starve[{where}]")
                 cap = model.new_int_var(0, reach, f"borrow_cap[{where}]")
@@ -244,27 +253,41 @@ def _objectives(built: Built, data: ModelData) -> None:
                 if not data.idle_sharing:
                     model.add(gap >= reach - pool + others)
                 built.borrow_cap[key], built.starve[key] = cap, gap
+                starve.append(gap)
             # Moving nominal quota costs in proportion to the accelerators moved.
             if cell.fixed_acc is None:
                 distance = _distance(model, nominal[key], cell.current)
                 moved.append(NOMINAL_CHANGE_WEIGHT * acc * distance)
+        coverage.append(total(shortfall))
+        starvation.append(STARVE_WEIGHT * total(starve))
+        change.append(total(moved))
     off_target, reweighted = [], []
     for team in data.teams:
+        if data.max_teams_changed is None:
+            # Nothing else links a weight: its phase-2 optimum is the target, clamped into
+            # the change cap. Fixing it now spares the search that choice.
+            low, high = team.current_weight - MAX_FAIR_SHARE_WEIGHT, MAX_FAIR_SHARE_WEIGHT
+            if data.max_weight_change is not None:
+                low = team.current_weight - data.max_weight_change
+                high = team.current_weight + data.max_weight_change
+            model.add(built.weight[team.name] == min(max(team.target_weight, low), high))
         # Weights away from the burst-proportional target; weights moved from today's.
         off_target.append(_distance(model, built.weight[team.name], team.target_weight))
         reweighted.append(_distance(model, built.weight[team.name], team.current_weight))
-    total = cp_model.LinearExpr.sum
+    if weights:
+        starvation.append(total(off_target))
+        change.append(WEIGHT_CHANGE_WEIGHT * total(reweighted))
     built.objectives = [
-        Objective("coverage", total(shortfall), "accelerators of sustained demand not guaranteed"),
+        Objective("coverage", total(coverage), "accelerators of sustained demand not guaranteed"),
         Objective(
             "starvation",
-            STARVE_WEIGHT * total(list(built.starve.values())) + total(off_target),
+            total(starvation),
             f"{STARVE_WEIGHT} x accelerators of peak demand kept waiting beside idle capacity "
             "+ FairShareWeight points off target",
         ),
         Objective(
             "change",
-            total(moved) + WEIGHT_CHANGE_WEIGHT * total(reweighted),
+            total(change),
             f"{NOMINAL_CHANGE_WEIGHT} per accelerator of nominal quota moved + "
             f"{WEIGHT_CHANGE_WEIGHT} per FairShareWeight point moved",
         ),

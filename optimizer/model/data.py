@@ -98,6 +98,12 @@ class ModelData:
     max_weight_change: int | None = None
 
 
+def reach_acc(cell: Cell, accelerators: int, capacity: int, sustained_all: int) -> int:
+    """Peak demand idle capacity could serve: the peak, at most the type's accelerators minus
+    the other teams' sustained demand (``sustained_all`` includes this cell's)."""
+    return min(cell.peak_acc, accelerators * capacity - (sustained_all - cell.sustained_acc))
+
+
 def target_weights(cells: Mapping[tuple[str, str], Cell], teams: list[str]) -> dict[str, int]:
     """FairShareWeight in proportion to each team's burst (peak minus sustained) accelerators.
 

@@ -15,7 +15,7 @@ set: every constraint named is needed for the conflict.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from ortools.sat.python import cp_model
@@ -61,12 +61,11 @@ class PhaseReport:
 
 @dataclass(frozen=True, slots=True)
 class Solution:
-    """The chosen values: nominal instances, BorrowLimit, FairShareWeight, borrowing caps."""
+    """The chosen values: nominal instances per (team, type), BorrowLimit and FairShareWeight."""
 
     nominal: Mapping[CellKey, int]
     borrow_pct: Mapping[str, int]
     weight: Mapping[str, int]
-    borrow_cap: Mapping[CellKey, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +119,6 @@ def _solution(built: Built, solver: cp_model.CpSolver) -> Solution:
         nominal={k: int(solver.value(v)) for k, v in built.nominal.items()},
         borrow_pct={k: int(solver.value(v)) for k, v in built.borrow_pct.items()},
         weight={k: int(solver.value(v)) for k, v in built.weight.items()},
-        borrow_cap={k: int(solver.value(v)) for k, v in built.borrow_cap.items()},
     )
 
 
@@ -147,8 +145,71 @@ def _run_phase(
     return report, True
 
 
+def _lexicographic(
+    built: Built, objectives: list[Objective], solver: cp_model.CpSolver
+) -> tuple[list[PhaseReport], Solution | None]:
+    """Run the phases in order; stop at the first that finds nothing."""
+    phases: list[PhaseReport] = []
+    solution = None
+    for objective in objectives:
+        report, solved = _run_phase(built, objective, solver)
+        phases.append(report)
+        if not solved:
+            break
+        solution = _solution(built, solver)
+    return phases, solution
+
+
+def _by_type(
+    data: ModelData, solver: cp_model.CpSolver
+) -> tuple[list[list[PhaseReport]], dict[CellKey, int] | None]:
+    """Phases 1-3 per instance type: without a team cap nothing links the types there.
+
+    Returns:
+        Per phase, the report of each type; the counts of every type (``None`` if a type
+        found no solution).
+    """
+    reports: list[list[PhaseReport]] = [[], [], []]
+    nominal: dict[CellKey, int] = {}
+    for instance_type in data.instance_types:
+        cells = {k: c for k, c in data.cells.items() if k[1] == instance_type}
+        part = replace(data, instance_types=(instance_type,), cells=cells)
+        built = build_model(part, weights=False)
+        phases, solution = _lexicographic(built, built.objectives, solver)
+        for index, report in enumerate(phases):
+            reports[index].append(report)
+        if solution is None:
+            return reports, None
+        nominal.update(solution.nominal)
+    return reports, nominal
+
+
+_RANK = {"optimal": 0, "feasible": 1, "unknown": 2, "model_invalid": 3, "infeasible": 4}
+
+
+def _merged(whole: PhaseReport, parts: list[PhaseReport]) -> PhaseReport:
+    """A phase solved per instance type: the worst status, summed bounds and wall times.
+
+    ``whole`` is the phase re-evaluated on the full model with the counts fixed, which adds
+    the FairShareWeight terms (fixed at their optimum) to the per-type values.
+    """
+    statuses = [p.status for p in parts] + [whole.status]
+    status = max(statuses, key=_RANK.__getitem__)
+    if whole.value is None or any(p.value is None or p.bound is None for p in parts):
+        return replace(whole, status=status)
+    fixed_terms = whole.value - sum(p.value or 0 for p in parts)
+    bound = sum(p.bound or 0.0 for p in parts) + fixed_terms
+    gap = (whole.value - bound) / max(1.0, abs(whole.value))
+    wall = sum(p.wall_s for p in parts) + whole.wall_s
+    return replace(whole, status=status, bound=bound, gap=gap, wall_s=wall)
+
+
 def solve(data: ModelData, settings: SolverSettings) -> SolveReport:
     """Minimise coverage, starvation, change, then BorrowLimit moves; explain infeasibility.
+
+    Without a cap on the teams changed, phases 1-3 are solved per instance type (nothing
+    links the types until BorrowLimit, which phase 4 sets with the counts fixed); with one,
+    the whole model is solved at once.
 
     Args:
         data: the model's input.
@@ -157,32 +218,50 @@ def solve(data: ModelData, settings: SolverSettings) -> SolveReport:
     Returns:
         The status, one report per phase, the solution or the conflicting constraints.
     """
-    built = build_model(data)
     solver = solver_for(settings)
     parameters = ", ".join(str(solver.parameters).splitlines())
-    phases: list[PhaseReport] = []
-    solution: Solution | None = None
-    objectives = list(built.objectives)
-    for index in range(len(objectives) + 1):
-        if index == len(objectives):
-            assert solution is not None
-            objective = borrow_limit_phase(built, data, solution.nominal)
-        else:
-            objective = objectives[index]
-        report, solved = _run_phase(built, objective, solver)
-        phases.append(report)
-        if not solved:
-            if report.status == "infeasible" and index == 0:
-                conflicts = explain(data, settings)
-                return SolveReport("infeasible", tuple(phases), conflicts, None, parameters)
-            break
-        solution = _solution(built, solver)
+    split = data.max_teams_changed is None and len(data.instance_types) > 1
+    parts: list[list[PhaseReport]] = []
+    built = build_model(data)
+    if split:
+        parts, nominal = _by_type(data, solver)
+        if nominal is None:
+            phases = [
+                replace(reports[-1], wall_s=sum(r.wall_s for r in reports))
+                for reports in parts
+                if reports
+            ]
+            return _failed(data, settings, phases, parameters)
+        for key, value in nominal.items():
+            built.model.add(built.nominal[key] == value)
+    phases, solution = _lexicographic(built, list(built.objectives), solver)
+    if split:
+        phases = [_merged(whole, parts[i]) for i, whole in enumerate(phases)]
     if solution is None:
-        return SolveReport("unknown", tuple(phases), (), None, parameters)
-    complete = len(phases) == len(objectives) + 1 and all(p.status == "optimal" for p in phases)
+        return _failed(data, settings, phases, parameters)
+    if len(phases) == len(built.objectives):
+        # Phase 4: BorrowLimit, with the counts fixed.
+        report, solved = _run_phase(
+            built, borrow_limit_phase(built, data, solution.nominal), solver
+        )
+        phases.append(report)
+        if solved:
+            solution = _solution(built, solver)
+    complete = len(phases) == len(built.objectives) + 1
+    optimal = complete and all(p.status == "optimal" for p in phases)
     return SolveReport(
-        "optimal" if complete else "feasible", tuple(phases), (), solution, parameters
+        "optimal" if optimal else "feasible", tuple(phases), (), solution, parameters
     )
+
+
+def _failed(
+    data: ModelData, settings: SolverSettings, phases: list[PhaseReport], parameters: str
+) -> SolveReport:
+    """No solution: explain when the first phase proved infeasibility, else unknown."""
+    if phases and phases[0].status == "infeasible":
+        conflicts = explain(data, settings)
+        return SolveReport("infeasible", tuple(phases), conflicts, None, parameters)
+    return SolveReport("unknown", tuple(phases), (), None, parameters)
 
 
 def explain(data: ModelData, settings: SolverSettings) -> tuple[Conflict, ...]:

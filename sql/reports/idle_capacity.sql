@@ -9,14 +9,13 @@
 --   $until  TIMESTAMP, UTC: end of the range (exclusive)
 --   $team   VARCHAR: only this waiting team (days nobody waited are left out)
 WITH idle AS (
-    SELECT cluster, cohort, instance_type, minute, sum(idle) AS idle
+    SELECT cluster, cohort, instance_type, minute, sum(idle_accelerators) AS idle
     FROM usage_minutes
-    WHERE resource = 'accelerators'
-        AND instance_type IS NOT NULL
+    WHERE instance_type IS NOT NULL
         AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
         AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
     GROUP BY ALL
-    HAVING sum(idle) > 0
+    HAVING sum(idle_accelerators) > 0
 ),
 waiting AS (
     SELECT
@@ -25,7 +24,7 @@ waiting AS (
         i.instance_type,
         i.minute,
         u.team,
-        sum(u.pending) AS pending,
+        sum(u.pending_accelerators) AS pending,
         any_value(i.idle) AS idle
     FROM idle AS i
     JOIN usage_minutes AS u
@@ -33,7 +32,7 @@ waiting AS (
         AND u.cohort IS NOT DISTINCT FROM i.cohort
         AND u.minute = i.minute
         AND (u.instance_type = i.instance_type OR u.instance_type IS NULL)
-    WHERE u.resource = 'accelerators' AND u.pending > 0
+    WHERE u.pending_accelerators > 0
     GROUP BY ALL
 ),
 idle_days AS (

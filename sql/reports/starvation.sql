@@ -12,12 +12,11 @@ WITH minutes AS (
         team,
         instance_type,
         minute,
-        sum(nominal) AS nominal,
-        sum(used) AS used,
-        sum(pending) AS pending
+        sum(nominal_accelerators) AS nominal,
+        sum(used_accelerators) AS used,
+        sum(pending_accelerators) AS pending
     FROM usage_minutes
-    WHERE resource = 'accelerators'
-        AND instance_type IS NOT NULL
+    WHERE instance_type IS NOT NULL
         AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
         AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
         AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)

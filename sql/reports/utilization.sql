@@ -10,19 +10,22 @@ SELECT
     CAST(minute AS DATE) AS day,
     team,
     instance_type,
-    round(sum(nominal) / 60, 3) AS guaranteed_gpu_hours,
-    round(sum(used) / 60, 3) AS used_gpu_hours,
-    round(sum(used - borrowed) / 60, 3) AS allocated_gpu_hours,
-    round(sum(borrowed) / 60, 3) AS borrowed_gpu_hours,
-    round(sum(lent) / 60, 3) AS lent_gpu_hours,
-    round(sum(idle) / 60, 3) AS idle_gpu_hours,
-    round(100 * sum(used - borrowed) / nullif(sum(nominal), 0), 1) AS guarantee_used_pct
+    round(sum(nominal_accelerators) / 60, 3) AS guaranteed_gpu_hours,
+    round(sum(used_accelerators) / 60, 3) AS used_gpu_hours,
+    round(sum(used_accelerators - borrowed_accelerators) / 60, 3) AS allocated_gpu_hours,
+    round(sum(borrowed_accelerators) / 60, 3) AS borrowed_gpu_hours,
+    round(sum(lent_accelerators) / 60, 3) AS lent_gpu_hours,
+    round(sum(idle_accelerators) / 60, 3) AS idle_gpu_hours,
+    round(
+        100 * sum(used_accelerators - borrowed_accelerators)
+            / nullif(sum(nominal_accelerators), 0),
+        1
+    ) AS guarantee_used_pct
 FROM usage_minutes
-WHERE resource = 'accelerators'
-    AND instance_type IS NOT NULL
+WHERE instance_type IS NOT NULL
     AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
     AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
     AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
 GROUP BY ALL
-HAVING sum(nominal) <> 0 OR sum(used) <> 0
+HAVING sum(nominal_accelerators) <> 0 OR sum(used_accelerators) <> 0
 ORDER BY day, team, instance_type;

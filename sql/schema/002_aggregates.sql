@@ -67,27 +67,39 @@ CREATE TABLE IF NOT EXISTS workload_waits (
     wait_s DOUBLE
 );
 
--- Per cluster, team, instance type (flavor), resource and minute: time-averaged amounts.
--- resource is 'accelerators' (nvidia.com/gpu or aws.amazon.com/neurondevice), 'cpu_millis' or
--- 'memory_bytes'. instance_type NULL: pending demand whose flavor Kueue has not named yet.
--- Rows where nominal, used and pending are all zero are left out.
+-- Per cluster, team, instance type (flavor) and minute: time-averaged amounts of each resource,
+-- accelerators (nvidia.com/gpu or aws.amazon.com/neurondevice, in devices), cpu_millis and
+-- memory_bytes. cohort is the team's as of the minute's start. instance_type NULL: pending
+-- demand whose flavor Kueue has not named yet. Rows where all amounts are zero are left out.
+--   nominal_*   the team's nominal quota (its guarantee)
+--   used_*      held by its admitted Workloads (quota reserved)
+--   borrowed_*  used above nominal
+--   lent_*      nominal it left unused that others in its cohort borrowed (see
+--               usage_minutes_between for the rule)
+--   idle_*      nominal nobody used: max(nominal - used, 0) - lent
+--   pending_*   requested by its pending Workloads
 CREATE TABLE IF NOT EXISTS usage_minutes (
     cluster VARCHAR NOT NULL,
     cohort VARCHAR,
     team VARCHAR NOT NULL,
     instance_type VARCHAR,
-    resource VARCHAR NOT NULL,
     minute TIMESTAMP NOT NULL,
-    -- The team's nominal quota (its guarantee).
-    nominal DOUBLE NOT NULL,
-    -- Held by the team's admitted Workloads (quota reserved).
-    used DOUBLE NOT NULL,
-    -- Used above nominal.
-    borrowed DOUBLE NOT NULL,
-    -- Nominal the team left unused that others in its cohort borrowed (see usage_minutes_between).
-    lent DOUBLE NOT NULL,
-    -- Nominal nobody used: max(nominal - used, 0) - lent.
-    idle DOUBLE NOT NULL,
-    -- Requested by the team's pending Workloads.
-    pending DOUBLE NOT NULL
+    nominal_accelerators DOUBLE NOT NULL,
+    used_accelerators DOUBLE NOT NULL,
+    borrowed_accelerators DOUBLE NOT NULL,
+    lent_accelerators DOUBLE NOT NULL,
+    idle_accelerators DOUBLE NOT NULL,
+    pending_accelerators DOUBLE NOT NULL,
+    nominal_cpu_millis DOUBLE NOT NULL,
+    used_cpu_millis DOUBLE NOT NULL,
+    borrowed_cpu_millis DOUBLE NOT NULL,
+    lent_cpu_millis DOUBLE NOT NULL,
+    idle_cpu_millis DOUBLE NOT NULL,
+    pending_cpu_millis DOUBLE NOT NULL,
+    nominal_memory_bytes DOUBLE NOT NULL,
+    used_memory_bytes DOUBLE NOT NULL,
+    borrowed_memory_bytes DOUBLE NOT NULL,
+    lent_memory_bytes DOUBLE NOT NULL,
+    idle_memory_bytes DOUBLE NOT NULL,
+    pending_memory_bytes DOUBLE NOT NULL
 );

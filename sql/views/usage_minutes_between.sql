@@ -6,8 +6,10 @@
 -- Each value is the minute's time-weighted average amount: exact, because every step (a quota
 -- line, a Workload's requests) is summed as integer amount x microseconds before one division.
 -- The cohort of a team in a minute is the one of its ClusterQueue as of the minute's start.
+-- Resources are columns (one row per team, instance type and minute): reports read only the
+-- accelerator columns, and a third of the rows makes every step here cheaper.
 --
--- borrowed = max(used - nominal, 0) and unused = max(nominal - used, 0), per team.
+-- Per resource: borrowed = max(used - nominal, 0), unused = max(nominal - used, 0).
 -- Lent rule, per cluster, cohort, instance type, resource and minute:
 --   lent_total = min(sum of the members' unused, sum of the members' borrowed)
 -- and each member lends lent_total * its unused / sum of unused: Kueue does not record whose
@@ -19,105 +21,139 @@ WITH bounds AS (
         date_trunc('minute', since::TIMESTAMP) AS first_minute,
         until::TIMESTAMP AS end_at
 ),
--- 1. Stretches during which an amount holds: quota lines, and admitted or pending Workloads.
+-- 1. Stretches during which amounts hold: quota lines (per ClusterQueue event and flavor), and
+--    admitted (used) or pending Workloads.
+quota_segments AS (
+    SELECT
+        cluster,
+        team,
+        flavor AS instance_type,
+        valid_from AS start_at,
+        valid_to AS end_at,
+        sum(nominal) FILTER (accounted_resource(resource) = 'accelerators') AS n_acc,
+        sum(nominal) FILTER (accounted_resource(resource) = 'cpu_millis') AS n_cpu,
+        sum(nominal) FILTER (accounted_resource(resource) = 'memory_bytes') AS n_mem
+    FROM v_quota_history
+    GROUP BY cluster, cluster_queue, team, flavor, valid_from, valid_to
+),
 segments AS (
     SELECT
-        h.cluster,
-        h.team,
-        h.flavor AS instance_type,
-        accounted_resource(h.resource) AS resource,
-        h.nominal AS nominal,
-        0 AS used,
-        0 AS pending,
-        h.valid_from AS start_at,
-        h.valid_to AS end_at
-    FROM v_quota_history AS h
-    WHERE accounted_resource(h.resource) IS NOT NULL AND h.nominal <> 0
+        cluster,
+        team,
+        instance_type,
+        start_at,
+        end_at,
+        coalesce(n_acc, 0) AS n_acc,
+        coalesce(n_cpu, 0) AS n_cpu,
+        coalesce(n_mem, 0) AS n_mem,
+        0 AS u_acc,
+        0 AS u_cpu,
+        0 AS u_mem,
+        0 AS p_acc,
+        0 AS p_cpu,
+        0 AS p_mem
+    FROM quota_segments
+    WHERE coalesce(n_acc, 0) <> 0 OR coalesce(n_cpu, 0) <> 0 OR coalesce(n_mem, 0) <> 0
     UNION ALL
     SELECT
-        r.cluster,
-        r.team,
-        coalesce(r.instance_type, '') AS instance_type,
-        r.amount.resource AS resource,
-        0 AS nominal,
-        CASE WHEN r.phase = 'admitted' THEN r.amount.value ELSE 0 END AS used,
-        CASE WHEN r.phase = 'pending' THEN r.amount.value ELSE 0 END AS pending,
-        r.start_at,
-        r.end_at
-    FROM (
-        SELECT
-            w.*,
-            unnest([
-                {'resource': 'accelerators', 'value': w.accelerators},
-                {'resource': 'cpu_millis', 'value': w.cpu_millis},
-                {'resource': 'memory_bytes', 'value': w.memory_bytes}
-            ]) AS amount
-        FROM workload_intervals AS w, bounds AS b
-        WHERE w.start_at < b.end_at AND (w.end_at IS NULL OR w.end_at > b.first_minute)
-    ) AS r
-    WHERE r.amount.value <> 0
+        w.cluster,
+        w.team,
+        coalesce(w.instance_type, '') AS instance_type,
+        w.start_at,
+        w.end_at,
+        0,
+        0,
+        0,
+        CASE WHEN w.phase = 'admitted' THEN w.accelerators ELSE 0 END,
+        CASE WHEN w.phase = 'admitted' THEN w.cpu_millis ELSE 0 END,
+        CASE WHEN w.phase = 'admitted' THEN w.memory_bytes ELSE 0 END,
+        CASE WHEN w.phase = 'pending' THEN w.accelerators ELSE 0 END,
+        CASE WHEN w.phase = 'pending' THEN w.cpu_millis ELSE 0 END,
+        CASE WHEN w.phase = 'pending' THEN w.memory_bytes ELSE 0 END
+    FROM workload_intervals AS w
+    WHERE w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0
 ),
 -- 2. Clip to the bounds: a stretch begun earlier counts from the first minute, and every
 --    stretch still open ends at `until`.
 clipped AS (
     SELECT
-        s.cluster,
-        s.team,
-        s.instance_type,
-        s.resource,
-        s.nominal,
-        s.used,
-        s.pending,
-        greatest(s.start_at, b.first_minute) AS start_at,
-        least(coalesce(s.end_at, b.end_at), b.end_at) AS end_at
+        s.* REPLACE (
+            greatest(s.start_at, b.first_minute) AS start_at,
+            least(coalesce(s.end_at, b.end_at), b.end_at) AS end_at
+        )
     FROM segments AS s, bounds AS b
     WHERE s.start_at < b.end_at AND (s.end_at IS NULL OR s.end_at > b.first_minute)
 ),
 -- 3. Step changes: + at the start, - at the end.
 changes AS (
-    SELECT cluster, team, instance_type, resource, start_at AS changed_at, nominal, used, pending
+    SELECT
+        cluster, team, instance_type, start_at AS changed_at,
+        n_acc, n_cpu, n_mem, u_acc, u_cpu, u_mem, p_acc, p_cpu, p_mem
     FROM clipped
     UNION ALL
-    SELECT cluster, team, instance_type, resource, end_at AS changed_at, -nominal, -used, -pending
+    SELECT
+        cluster, team, instance_type, end_at AS changed_at,
+        -n_acc, -n_cpu, -n_mem, -u_acc, -u_cpu, -u_mem, -p_acc, -p_cpu, -p_mem
     FROM clipped
 ),
--- 4. Per key and minute with changes: the net change, and the amount x microseconds the
---    changes add to the minute (each counts from its instant to the minute's end).
+-- 4. Per key and minute with changes: the net change (d_), and the amount x microseconds the
+--    changes add to the minute (_us; each counts from its instant to the minute's end).
 per_minute AS (
     SELECT
         cluster,
         team,
         instance_type,
-        resource,
-        date_trunc('minute', changed_at) AS minute,
-        sum(nominal) AS d_nominal,
-        sum(used) AS d_used,
-        sum(pending) AS d_pending,
-        sum(nominal::HUGEINT * micros_left) AS nominal_us,
-        sum(used::HUGEINT * micros_left) AS used_us,
-        sum(pending::HUGEINT * micros_left) AS pending_us
+        minute,
+        sum(n_acc) AS d_n_acc,
+        sum(n_cpu) AS d_n_cpu,
+        sum(n_mem) AS d_n_mem,
+        sum(u_acc) AS d_u_acc,
+        sum(u_cpu) AS d_u_cpu,
+        sum(u_mem) AS d_u_mem,
+        sum(p_acc) AS d_p_acc,
+        sum(p_cpu) AS d_p_cpu,
+        sum(p_mem) AS d_p_mem,
+        sum(n_acc * us) AS n_acc_us,
+        sum(n_cpu * us) AS n_cpu_us,
+        sum(n_mem * us) AS n_mem_us,
+        sum(u_acc * us) AS u_acc_us,
+        sum(u_cpu * us) AS u_cpu_us,
+        sum(u_mem * us) AS u_mem_us,
+        sum(p_acc * us) AS p_acc_us,
+        sum(p_cpu * us) AS p_cpu_us,
+        sum(p_mem * us) AS p_mem_us
     FROM (
         SELECT
             *,
-            date_diff('microsecond', changed_at, date_trunc('minute', changed_at) + INTERVAL 1 MINUTE)
-                AS micros_left
+            date_trunc('minute', changed_at) AS minute,
+            date_diff(
+                'microsecond', changed_at, date_trunc('minute', changed_at) + INTERVAL 1 MINUTE
+            )::HUGEINT AS us
         FROM changes
     )
-    GROUP BY ALL
+    GROUP BY cluster, team, instance_type, minute
 ),
 -- 5. The level after each minute with changes, held until the key's next such minute.
 steps AS (
     SELECT
         *,
-        sum(d_nominal) OVER k AS nominal_after,
-        sum(d_used) OVER k AS used_after,
-        sum(d_pending) OVER k AS pending_after,
+        sum(d_n_acc) OVER k AS n_acc,
+        sum(d_n_cpu) OVER k AS n_cpu,
+        sum(d_n_mem) OVER k AS n_mem,
+        sum(d_u_acc) OVER k AS u_acc,
+        sum(d_u_cpu) OVER k AS u_cpu,
+        sum(d_u_mem) OVER k AS u_mem,
+        sum(d_p_acc) OVER k AS p_acc,
+        sum(d_p_cpu) OVER k AS p_cpu,
+        sum(d_p_mem) OVER k AS p_mem,
         lead(minute, 1, minute) OVER k AS next_minute
     FROM per_minute
-    WINDOW k AS (PARTITION BY cluster, team, instance_type, resource ORDER BY minute)
+    WINDOW k AS (
+        PARTITION BY cluster, team, instance_type ORDER BY minute ROWS UNBOUNDED PRECEDING
+    )
 ),
--- 6. Spans of a team's cohort, in whole minutes (as of each minute's start); before the first
---    ClusterQueue event the team has none.
+-- 6. Spans of a team's cohort, in whole minutes (as of each minute's start); before its first
+--    ClusterQueue event a team has none.
 cohort_spans AS (
     SELECT
         cluster,
@@ -147,19 +183,25 @@ spans AS (
         AND c.from_minute < greatest(s.next_minute, s.minute + INTERVAL 1 MINUTE)
         AND c.to_minute > s.minute
 ),
--- 7. Every minute: the one with changes (level before + what changed within it), then each
---    minute up to the next change at the level after (runs at zero are skipped).
+-- 7. Every minute, in amount x microseconds: the one with changes (level before + what changed
+--    within it), then each minute up to the next change at the level after (runs at zero are
+--    skipped).
 dense AS (
     SELECT
         cluster,
         cohort,
         team,
         instance_type,
-        resource,
         minute,
-        (nominal_after - d_nominal)::HUGEINT * 60000000 + nominal_us AS nominal_us,
-        (used_after - d_used)::HUGEINT * 60000000 + used_us AS used_us,
-        (pending_after - d_pending)::HUGEINT * 60000000 + pending_us AS pending_us
+        (n_acc - d_n_acc) * 60000000 + n_acc_us AS n_acc,
+        (n_cpu - d_n_cpu) * 60000000 + n_cpu_us AS n_cpu,
+        (n_mem - d_n_mem) * 60000000 + n_mem_us AS n_mem,
+        (u_acc - d_u_acc) * 60000000 + u_acc_us AS u_acc,
+        (u_cpu - d_u_cpu) * 60000000 + u_cpu_us AS u_cpu,
+        (u_mem - d_u_mem) * 60000000 + u_mem_us AS u_mem,
+        (p_acc - d_p_acc) * 60000000 + p_acc_us AS p_acc,
+        (p_cpu - d_p_cpu) * 60000000 + p_cpu_us AS p_cpu,
+        (p_mem - d_p_mem) * 60000000 + p_mem_us AS p_mem
     FROM spans
     WHERE minute >= from_minute AND minute < to_minute
     UNION ALL
@@ -168,56 +210,74 @@ dense AS (
         cohort,
         team,
         instance_type,
-        resource,
         unnest(range(
             greatest(minute + INTERVAL 1 MINUTE, from_minute),
             least(next_minute, to_minute),
             INTERVAL 1 MINUTE
         )) AS minute,
-        nominal_after::HUGEINT * 60000000 AS nominal_us,
-        used_after::HUGEINT * 60000000 AS used_us,
-        pending_after::HUGEINT * 60000000 AS pending_us
+        n_acc * 60000000,
+        n_cpu * 60000000,
+        n_mem * 60000000,
+        u_acc * 60000000,
+        u_cpu * 60000000,
+        u_mem * 60000000,
+        p_acc * 60000000,
+        p_cpu * 60000000,
+        p_mem * 60000000
     FROM spans
-    WHERE nominal_after <> 0 OR used_after <> 0 OR pending_after <> 0
+    WHERE n_acc <> 0 OR n_cpu <> 0 OR n_mem <> 0
+        OR u_acc <> 0 OR u_cpu <> 0 OR u_mem <> 0
+        OR p_acc <> 0 OR p_cpu <> 0 OR p_mem <> 0
 ),
--- 8. Borrowed and unused per team; the cohort totals where someone borrowed and someone had
---    guarantee unused (elsewhere nothing is lent).
+-- 8. Borrowed (b_) and unused (f_) per team; the cohort totals where someone borrowed and
+--    someone had guarantee unused (elsewhere nothing is lent).
 shares AS (
     SELECT
         d.*,
-        greatest(d.used_us - d.nominal_us, 0) AS borrowed_us,
-        greatest(d.nominal_us - d.used_us, 0) AS unused_us
+        greatest(d.u_acc - d.n_acc, 0) AS b_acc,
+        greatest(d.u_cpu - d.n_cpu, 0) AS b_cpu,
+        greatest(d.u_mem - d.n_mem, 0) AS b_mem,
+        greatest(d.n_acc - d.u_acc, 0) AS f_acc,
+        greatest(d.n_cpu - d.u_cpu, 0) AS f_cpu,
+        greatest(d.n_mem - d.u_mem, 0) AS f_mem
     FROM dense AS d, bounds AS b
-    WHERE d.minute < b.end_at AND (d.nominal_us <> 0 OR d.used_us <> 0 OR d.pending_us <> 0)
+    WHERE d.minute < b.end_at
+        AND (
+            d.n_acc <> 0 OR d.n_cpu <> 0 OR d.n_mem <> 0
+            OR d.u_acc <> 0 OR d.u_cpu <> 0 OR d.u_mem <> 0
+            OR d.p_acc <> 0 OR d.p_cpu <> 0 OR d.p_mem <> 0
+        )
 ),
 lenders AS (
     SELECT
         cluster,
         cohort,
         instance_type,
-        resource,
         minute,
-        sum(unused_us) AS cohort_unused_us,
-        sum(borrowed_us) AS cohort_borrowed_us
+        sum(f_acc) AS f_acc,
+        sum(f_cpu) AS f_cpu,
+        sum(f_mem) AS f_mem,
+        sum(b_acc) AS b_acc,
+        sum(b_cpu) AS b_cpu,
+        sum(b_mem) AS b_mem
     FROM shares
     WHERE cohort IS NOT NULL
-    GROUP BY ALL
-    HAVING sum(unused_us) > 0 AND sum(borrowed_us) > 0
+    GROUP BY cluster, cohort, instance_type, minute
+    HAVING (sum(f_acc) > 0 AND sum(b_acc) > 0)
+        OR (sum(f_cpu) > 0 AND sum(b_cpu) > 0)
+        OR (sum(f_mem) > 0 AND sum(b_mem) > 0)
 ),
 lending AS (
     SELECT
         s.*,
-        CASE
-            WHEN l.cohort_unused_us IS NULL OR s.unused_us = 0 THEN 0.0
-            WHEN l.cohort_borrowed_us >= l.cohort_unused_us THEN s.unused_us::DOUBLE
-            ELSE l.cohort_borrowed_us::DOUBLE * s.unused_us::DOUBLE / l.cohort_unused_us::DOUBLE
-        END AS lent_us
+        lent_share(s.f_acc, l.f_acc, l.b_acc) AS l_acc,
+        lent_share(s.f_cpu, l.f_cpu, l.b_cpu) AS l_cpu,
+        lent_share(s.f_mem, l.f_mem, l.b_mem) AS l_mem
     FROM shares AS s
     LEFT JOIN lenders AS l
         ON l.cluster = s.cluster
         AND l.cohort = s.cohort
         AND l.instance_type = s.instance_type
-        AND l.resource = s.resource
         AND l.minute = s.minute
 )
 SELECT
@@ -225,12 +285,23 @@ SELECT
     cohort,
     team,
     nullif(instance_type, '') AS instance_type,
-    resource,
     minute,
-    nominal_us::DOUBLE / 60000000 AS nominal,
-    used_us::DOUBLE / 60000000 AS used,
-    borrowed_us::DOUBLE / 60000000 AS borrowed,
-    lent_us / 60000000 AS lent,
-    (unused_us::DOUBLE - lent_us) / 60000000 AS idle,
-    pending_us::DOUBLE / 60000000 AS pending
+    n_acc::DOUBLE / 60000000 AS nominal_accelerators,
+    u_acc::DOUBLE / 60000000 AS used_accelerators,
+    b_acc::DOUBLE / 60000000 AS borrowed_accelerators,
+    l_acc / 60000000 AS lent_accelerators,
+    (f_acc::DOUBLE - l_acc) / 60000000 AS idle_accelerators,
+    p_acc::DOUBLE / 60000000 AS pending_accelerators,
+    n_cpu::DOUBLE / 60000000 AS nominal_cpu_millis,
+    u_cpu::DOUBLE / 60000000 AS used_cpu_millis,
+    b_cpu::DOUBLE / 60000000 AS borrowed_cpu_millis,
+    l_cpu / 60000000 AS lent_cpu_millis,
+    (f_cpu::DOUBLE - l_cpu) / 60000000 AS idle_cpu_millis,
+    p_cpu::DOUBLE / 60000000 AS pending_cpu_millis,
+    n_mem::DOUBLE / 60000000 AS nominal_memory_bytes,
+    u_mem::DOUBLE / 60000000 AS used_memory_bytes,
+    b_mem::DOUBLE / 60000000 AS borrowed_memory_bytes,
+    l_mem / 60000000 AS lent_memory_bytes,
+    (f_mem::DOUBLE - l_mem) / 60000000 AS idle_memory_bytes,
+    p_mem::DOUBLE / 60000000 AS pending_memory_bytes
 FROM lending;

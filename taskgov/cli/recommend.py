@@ -11,16 +11,15 @@ from typing import Any
 
 import click
 
+from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, plan_rows
+from optimizer.recommend import recommend
+from optimizer.settings import OptimizerSettings, load_optimizer_settings, optimizer_settings
+from optimizer.trace import TraceDemandSource
 from taskgov.cli.output import dump_json, render_rows
 from taskgov.cli.policy import read_files
 from taskgov.errors import Fault, InputError
 from taskgov.policy.load import policy_and_cluster
 from taskgov.twin.durations import parse_duration_ms
-
-from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, plan_rows
-from optimizer.recommend import recommend
-from optimizer.settings import OptimizerSettings, load_optimizer_settings, optimizer_settings
-from optimizer.trace import TraceDemandSource
 
 EXIT_NO_SOLUTION = 1
 EXIT_BAD_INPUT = 2

@@ -9,7 +9,6 @@ watch connections and answer 410 on purpose, so the watcher's recovery can be te
 from __future__ import annotations
 
 import json
-import random
 import re
 import threading
 from dataclasses import dataclass
@@ -31,34 +30,32 @@ _PATH = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Chaos:
-    """Faults the server injects into watches, deterministically for a seed."""
+    """Faults the server injects into watches, at fixed intervals so runs repeat exactly."""
 
-    # Probability that a watch stream is cut after each event it sends.
-    disconnect_probability: float = 0.0
-    # Probability that a watch request with a resourceVersion is answered 410 Gone.
-    gone_probability: float = 0.0
-    # At most this many faults of each kind in all.
-    max_faults: int = 0
-    seed: int = 0
+    # Cut a watch stream after every n-th event sent (0: never), at most this many times.
+    disconnect_every: int = 0
+    max_disconnects: int = 0
+    # Answer every n-th watch request that names a resourceVersion with 410 Gone.
+    gone_every: int = 0
+    max_gones: int = 0
 
 
 class ChaosState:
     def __init__(self, chaos: Chaos) -> None:
         self.chaos = chaos
-        self.random = random.Random(chaos.seed)  # noqa: S311 - fault injection, not security
         self.lock = threading.Lock()
+        self.seen = {"disconnect": 0, "gone": 0}
         self.disconnects = 0
         self.gones = 0
 
     def draw(self, kind: str) -> bool:
+        """Count one opportunity for a fault of ``kind``; True when it should happen now."""
+        every = self.chaos.disconnect_every if kind == "disconnect" else self.chaos.gone_every
+        limit = self.chaos.max_disconnects if kind == "disconnect" else self.chaos.max_gones
         with self.lock:
-            probability = (
-                self.chaos.disconnect_probability
-                if kind == "disconnect"
-                else self.chaos.gone_probability
-            )
+            self.seen[kind] += 1
             used = self.disconnects if kind == "disconnect" else self.gones
-            if used >= self.chaos.max_faults or self.random.random() >= probability:
+            if not every or used >= limit or self.seen[kind] % every:
                 return False
             if kind == "disconnect":
                 self.disconnects += 1
@@ -230,7 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
                         self._end()
                         return
             if not events and bookmarks:
-                current = max(current, latest) if not events else current
+                current = max(current, latest)
                 self._chunk(
                     {
                         "type": "BOOKMARK",
@@ -241,6 +238,9 @@ class _Handler(BaseHTTPRequestHandler):
                         },
                     }
                 )
+                if chaos.draw("disconnect"):
+                    self._end()
+                    return
         self._end()
 
     def _gone(self, requested: int, oldest: int) -> None:

@@ -7,7 +7,6 @@ makes a real API server answer.
 
 from __future__ import annotations
 
-import copy
 import json
 import threading
 from bisect import bisect_right
@@ -74,8 +73,13 @@ class ObjectStore:
             if current is not None and _without_version(current) == _without_version(obj):
                 return False
             self._version += 1
-            stored = copy.deepcopy(obj)
-            stored.setdefault("metadata", {})["resourceVersion"] = str(self._version)
+            # The store takes ownership of ``obj``; stored objects are never mutated again,
+            # so readers can share them without copies.
+            stored = dict(obj)
+            stored["metadata"] = {
+                **(obj.get("metadata") or {}),
+                "resourceVersion": str(self._version),
+            }
             self._objects[resource][key] = stored
             self._record(
                 resource, WatchEvent(self._version, "MODIFIED" if current else "ADDED", stored)
@@ -88,8 +92,8 @@ class ObjectStore:
             if current is None:
                 return
             self._version += 1
-            gone = copy.deepcopy(current)
-            gone["metadata"]["resourceVersion"] = str(self._version)
+            gone = dict(current)
+            gone["metadata"] = {**current["metadata"], "resourceVersion": str(self._version)}
             self._record(resource, WatchEvent(self._version, "DELETED", gone))
 
     def _record(self, resource: str, event: WatchEvent) -> None:
@@ -115,15 +119,12 @@ class ObjectStore:
         self, resource: str, accept: Callable[[dict[str, Any]], bool]
     ) -> tuple[list[dict[str, Any]], int]:
         with self._lock:
-            items = [
-                copy.deepcopy(o) for k, o in sorted(self._objects[resource].items()) if accept(o)
-            ]
+            items = [o for _, o in sorted(self._objects[resource].items()) if accept(o)]
             return items, self._version
 
     def get(self, resource: str, key: str) -> dict[str, Any] | None:
         with self._lock:
-            found = self._objects[resource].get(key)
-            return copy.deepcopy(found) if found else None
+            return self._objects[resource].get(key)
 
     def events_after(
         self, resource: str, version: int, timeout_s: float

@@ -9,7 +9,7 @@ from typing import Any
 
 from kafka import KafkaConsumer
 
-from streams.events import COUNTED_TYPES, event_id
+from streams.events import event_id
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import (
     ClusterQueue,
@@ -106,7 +106,7 @@ def busy_cluster(workloads: int, seed: int = 7, every_ms: int = 10) -> Scenario:
                 priority_class=None,
                 pod_sets=(PodSet("main", 1, {"nvidia.com/gpu": rng.choice((1, 2, 4, 8))}),),
                 submit_at_ms=i * every_ms,
-                run_for_ms=rng.randint(100, 1500),
+                run_for_ms=rng.randint(50, 300),
                 document=i,
             )
         )

@@ -1,0 +1,314 @@
+"""Optimizer benchmarks: recommendation quality on the Philly trace, and CP-SAT solve speed.
+
+Run ``.venv/bin/python bench/optimizer.py [--jobs-per-vc N] [--nodes N] [--skip-quality]``.
+
+(a) Quality. Each Philly VC (team) splits its jobs in two by arrival: the first half is the
+history, the second half the test, shifted so each VC's test starts at 0 (the VCs' clocks are
+not aligned in the trace anyway). The history is replayed on the twin under today's Philly
+quotas (nodes per VC from ``philly_vc_nodes.csv``, 8 GPUs a node, the 4 VCs without nodes at
+0; BorrowLimit 50, the API default; FairShare on) and the optimizer recommends from it. The
+test half is then replayed under (a) an equal split, (b) a split proportional to historical
+GPU-hours and the recommendation, all with the same total capacity and, for the baselines,
+today's sharing settings. Philly's 8-GPU V100 nodes stand in as ml.p4d.24xlarge (8 GPUs).
+
+(b) Speed. Synthetic teams over 8 instance types, solved to optimality: 50 teams (goal
+<= 5 s) and 500 teams.
+
+Every wall time is also printed as a ratio to a fixed plain-Python loop timed in the same
+process (the same loop as ``bench/twin.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+# This file shares its name with the package it measures; run as a script, its folder comes
+# first on the import path and would shadow the package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import polars as pl  # noqa: E402
+
+from optimizer.demand import FrameDemandSource  # noqa: E402
+from optimizer.model.data import Cell, ModelData, Team, target_weights  # noqa: E402
+from optimizer.model.solve import solve  # noqa: E402
+from optimizer.recommend import recommend  # noqa: E402
+from optimizer.replay import compare, replay  # noqa: E402
+from optimizer.settings import OptimizerSettings, SolverSettings  # noqa: E402
+from optimizer.trace import read_trace  # noqa: E402
+from taskgov.catalog import instance_catalog  # noqa: E402
+from taskgov.policy.model import (  # noqa: E402
+    Cluster,
+    ComputeQuota,
+    ComputeQuotaConfig,
+    ComputeQuotaResource,
+    ComputeQuotaTarget,
+    InstanceGroup,
+    Policy,
+    ResourceSharingConfig,
+    SchedulerConfig,
+)
+from taskgov.twin.trace import philly_quotas  # noqa: E402
+
+DATA = Path("/work/shared/data")
+PHILLY_JOBS = DATA / "philly-vc" / "jobs.csv"
+PHILLY_NODES = DATA / "vc-capacity" / "philly_vc_nodes.csv"
+STAND_IN = "ml.p4d.24xlarge"
+GPUS_PER_NODE = 8
+DICT_WORK = 2_000_000
+SYNTHETIC_TYPES = (
+    "ml.p4d.24xlarge",
+    "ml.p4de.24xlarge",
+    "ml.p5.48xlarge",
+    "ml.g5.48xlarge",
+    "ml.g6.48xlarge",
+    "ml.g6e.48xlarge",
+    "ml.g5.12xlarge",
+    "ml.g6.12xlarge",
+)
+
+
+def dict_work() -> None:
+    """The fixed reference work: DICT_WORK read-modify-writes on a 1,000-key dict."""
+    counts: dict[int, int] = {}
+    for i in range(DICT_WORK):
+        key = i % 1_000
+        counts[key] = counts.get(key, 0) + i
+
+
+def timed(action: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
+
+
+# -- (a) quality --------------------------------------------------------------------------
+
+
+def split_halves(workloads: pl.DataFrame, per_vc: int | None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per team: the first half of its jobs (history) and the rest, shifted to start at 0."""
+    ranked = workloads.with_columns(
+        n=pl.int_range(pl.len()).over("team"), size=pl.len().over("team")
+    )
+    if per_vc is not None:
+        ranked = ranked.filter(pl.col("n") < per_vc).with_columns(
+            size=pl.min_horizontal("size", pl.lit(per_vc))
+        )
+    history = ranked.filter(pl.col("n") < pl.col("size") // 2)
+    test = ranked.filter(pl.col("n") >= pl.col("size") // 2).with_columns(
+        submit_s=pl.col("submit_s") - pl.col("submit_s").min().over("team")
+    )
+    columns = workloads.columns
+    return history.select(columns).sort("submit_s"), test.select(columns).sort("submit_s")
+
+
+def make_policy(name: str, counts: dict[str, int], borrow_limit: int = 50) -> Policy:
+    quotas = [
+        ComputeQuota(
+            name=f"vc-{team}",
+            compute_quota_config=ComputeQuotaConfig(
+                compute_quota_resources=[ComputeQuotaResource(instance_type=STAND_IN, count=count)],
+                resource_sharing_config=ResourceSharingConfig(
+                    strategy="LendAndBorrow", borrow_limit=borrow_limit
+                ),
+            ),
+            compute_quota_target=ComputeQuotaTarget(team_name=team, fair_share_weight=0),
+        )
+        for team, count in sorted(counts.items())
+    ]
+    return Policy(name=name, scheduler_config=SchedulerConfig(), compute_quotas=quotas)
+
+
+def largest_remainder(shares: dict[str, float], total: int) -> dict[str, int]:
+    """Whole instances in proportion to ``shares``, summing to ``total``."""
+    weight = sum(shares.values())
+    exact = {team: total * share / weight for team, share in shares.items()}
+    counts = {team: math.floor(value) for team, value in exact.items()}
+    left = total - sum(counts.values())
+    for team in sorted(exact, key=lambda t: (counts[t] - exact[t], t))[:left]:
+        counts[team] += 1
+    return counts
+
+
+def _row(name: str, numbers: dict[str, float | int | None]) -> str:
+    def hours(value: float | int | None) -> str:
+        return "-" if value is None else f"{value / 3600:.2f}"
+
+    return (
+        f"    {name:<24}{hours(numbers['wait_p95_guaranteed_s']):>10}"
+        f"{numbers['jobs_guaranteed']:>8}{hours(numbers['wait_p95_s']):>10}"
+        f"{hours(numbers['wait_p50_s']):>9}{numbers['starved_h']:>11.1f}"
+        f"{numbers['utilization'] or 0:>8.3f}{numbers['preemptions']:>8}"
+        f"{numbers['never_started']:>7}"
+    )
+
+
+def quality(per_vc: int | None, nodes: int | None, baseline: float) -> None:
+    workloads = read_trace(PHILLY_JOBS, instance_type=STAND_IN)
+    history, test = split_halves(workloads, per_vc)
+    teams = sorted(set(workloads["team"]))
+    philly = {team: philly_quotas(PHILLY_NODES).get(team, 0) // GPUS_PER_NODE for team in teams}
+    total = nodes or sum(philly.values())
+    current_counts = (
+        philly
+        if nodes is None
+        else largest_remainder({t: c or 0 for t, c in philly.items()}, total)
+    )
+    cluster = Cluster(
+        name="philly", instance_groups=[InstanceGroup(instance_type=STAND_IN, instance_count=total)]
+    )
+    current = make_policy("current", current_counts)
+    print(f"(a) Philly trace: {PHILLY_JOBS}" + (f" (first {per_vc} jobs per VC)" if per_vc else ""))
+    print(
+        f"    {len(teams)} teams, {total} nodes x {GPUS_PER_NODE} GPUs = {total * GPUS_PER_NODE} "
+        f"GPUs ({STAND_IN}); history {history.height:,} jobs, test {test.height:,} jobs"
+    )
+    wall_history, recorded = timed(lambda: replay(history, current, cluster, name="history"))
+    settings = OptimizerSettings(max_change_instances=total)
+    wall_solve, rec = timed(
+        lambda: recommend(
+            FrameDemandSource(recorded.history),  # type: ignore[attr-defined]
+            current,
+            cluster,
+            settings,
+            replay=False,
+        )
+    )
+    gpu_hours = (
+        history.group_by("team").agg((pl.col("accelerators") * pl.col("run_s")).sum()).iter_rows()
+    )
+    shares = {team: 0.0 for team in teams} | {team: float(h) for team, h in gpu_hours}
+    policies = {
+        "(a) equal split": make_policy(
+            "equal", largest_remainder(dict.fromkeys(teams, 1.0), total)
+        ),
+        "(b) GPU-hours split": make_policy("proportional", largest_remainder(shares, total)),
+        "recommended": rec.proposed,  # type: ignore[attr-defined]
+        "today's Philly quotas": current,
+        "(a) + BorrowLimit 10000": make_policy(
+            "equal-unlimited", largest_remainder(dict.fromkeys(teams, 1.0), total), 10_000
+        ),
+    }
+    wall_test, (_, overall) = timed(lambda: compare(test, policies, cluster))
+    report = rec.report  # type: ignore[attr-defined]
+    print(
+        f"    history replay {wall_history:.1f} s; recommend {wall_solve:.1f} s "
+        f"(status {report.status}, CP-SAT "
+        f"{sum(p.wall_s for p in report.phases):.2f} s); test replays {wall_test:.1f} s "
+        f"(ratio to baseline loop {wall_test / baseline:.1f})"
+    )
+    print(
+        f"    {'policy':<24}{'p95 wait':>10}{'within':>8}{'p95 wait':>10}{'p50 wait':>9}"
+        f"{'starved':>11}{'util':>8}{'preempt':>8}{'never':>7}"
+    )
+    print(
+        f"    {'':<24}{'guar. (h)':>10}{'guar.':>8}{'all (h)':>10}{'all (h)':>9}"
+        f"{'team-h':>11}{'':>8}{'':>8}{'ran':>7}"
+    )
+    for name, numbers in overall.items():
+        print(_row(name, numbers))
+    goal("p95 wait within guarantee", overall, "wait_p95_guaranteed_s")
+    goal("p95 wait of all jobs", overall, "wait_p95_s")
+
+
+def goal(label: str, overall: dict[str, dict[str, float | int | None]], key: str) -> None:
+    """Goal: >= 30% lower p95 wait than the better baseline, utilization no lower."""
+    baselines = [overall["(a) equal split"], overall["(b) GPU-hours split"]]
+    best = min(b[key] or 0.0 for b in baselines)
+    ours = overall["recommended"][key] or 0.0
+    util = max(b["utilization"] or 0.0 for b in baselines)
+    ours_util = overall["recommended"]["utilization"] or 0.0
+    lower = 1 - ours / best if best else 0.0
+    met = (ours <= 0.7 * best if best else ours == 0) and ours_util >= util - 1e-9
+    print(
+        f"    goal ({label}): {ours / 3600:.2f} h vs better baseline {best / 3600:.2f} h "
+        f"({lower:+.0%} lower), utilization {ours_util:.3f} vs {util:.3f}: "
+        f"{'met' if met else 'not met'}"
+    )
+
+
+# -- (b) speed ----------------------------------------------------------------------------
+
+
+def synthetic(teams: int, seed: int = 0) -> ModelData:
+    """Teams using 1-3 of 8 instance types; capacity 5% above the summed sustained demand."""
+    rng = random.Random(seed)
+    catalog = instance_catalog()
+    acc = {t: catalog[t].accelerator_count for t in SYNTHETIC_TYPES}
+    names = [f"team-{k:03d}" for k in range(teams)]
+    cells = {}
+    for team in names:
+        used = set(rng.sample(SYNTHETIC_TYPES, rng.randint(1, 3)))
+        for t in SYNTHETIC_TYPES:
+            if t in used:
+                sustained = max(0, acc[t] * rng.randint(1, 6) - rng.randint(0, acc[t] - 1))
+                peak = sustained + acc[t] * rng.randint(0, 3)
+                current = max(0, math.ceil(sustained / acc[t]) + rng.randint(-2, 2))
+            else:
+                sustained = peak = 0
+                current = 0 if rng.random() < 0.8 else rng.randint(1, 2)
+            cells[(team, t)] = Cell(team, t, current, sustained, peak, max_change=4)
+    capacity = {
+        t: math.ceil(
+            sum(c.sustained_acc for c in cells.values() if c.instance_type == t) / acc[t] * 1.05
+        )
+        for t in SYNTHETIC_TYPES
+    }
+    targets = target_weights(cells, names)
+    return ModelData(
+        instance_types=SYNTHETIC_TYPES,
+        accelerators=acc,
+        capacity=capacity,
+        teams=tuple(Team(n, target_weight=targets.get(n, 0)) for n in names),
+        cells=cells,
+    )
+
+
+def speed(baseline: float, time_limit: float) -> None:
+    print(f"(b) CP-SAT solve, synthetic, 8 instance types, 8 workers, {time_limit:g} s per phase")
+    for teams, goal_s in ((50, 5.0), (500, None)):
+        data = synthetic(teams)
+        wall, report = timed(lambda d=data: solve(d, SolverSettings(time_limit_s=time_limit)))
+        phases = ", ".join(
+            f"{p.objective} {p.status} {p.wall_s:.2f}s gap {p.gap or 0:.2g}"
+            for p in report.phases  # type: ignore[attr-defined]
+        )
+        verdict = (
+            ""
+            if goal_s is None
+            else (" (goal <= 5 s: " + ("met)" if wall <= goal_s else "not met)"))
+        )
+        print(
+            f"    {teams} teams x 8 types: {report.status} in {wall:.2f} s{verdict}; "  # type: ignore[attr-defined]
+            f"ratio to baseline loop {wall / baseline:.2f}"
+        )
+        print(f"      {phases}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs-per-vc", type=int, help="use only the first N jobs of each VC")
+    parser.add_argument("--nodes", type=int, help="total nodes (default: Philly's 368)")
+    parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per phase")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    baseline = min(timed(dict_work)[0] for _ in range(3))
+    print(
+        f"baseline: {DICT_WORK:,} dict updates in a plain Python loop, best of 3: {baseline:.3f} s"
+    )
+    print()
+    if not args.skip_speed:
+        speed(baseline, args.time_limit)
+    if not args.skip_quality:
+        print()
+        quality(args.jobs_per_vc, args.nodes, baseline)
+
+
+if __name__ == "__main__":
+    main()

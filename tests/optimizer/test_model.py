@@ -1,0 +1,225 @@
+"""The CP-SAT model: lending, starvation, change caps, team caps and named infeasibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from optimizer.errors import Conflict
+from optimizer.model.data import ModelData
+from optimizer.model.solve import Solution, solve
+from optimizer.settings import SolverSettings
+from tests.optimizer.builders import P4D, cell, model_data
+
+SOLVER = SolverSettings(num_workers=1, time_limit_s=10)
+
+SOLVED_CASES = [
+    pytest.param(
+        model_data(cell("idle", 2, sustained=0), cell("busy", 1, sustained=24), capacity=3),
+        Solution(
+            nominal={("idle", P4D): 0, ("busy", P4D): 3},
+            borrow_pct={"idle": 50, "busy": 50},
+            weight={"idle": 0, "busy": 0},
+        ),
+        {"coverage": 0, "starvation": 0, "change": 3200, "borrow_limit": 0},
+        id="a team that never uses its quota lends it to the team short of quota",
+    ),
+    pytest.param(
+        model_data(
+            cell("steady", 2, sustained=8, peak=8),
+            cell("bursty", 1, sustained=8, peak=24),
+            capacity=3,
+            team_steady={"current_borrow_pct": 0},
+            team_bursty={"current_borrow_pct": 0, "target_weight": 100},
+        ),
+        # 16 GPUs idle beside steady's 8; bursty reaches them by borrowing 8 on its 8.
+        Solution(
+            nominal={("steady", P4D): 2, ("bursty", P4D): 1},
+            borrow_pct={"steady": 0, "bursty": 100},
+            weight={"steady": 0, "bursty": 100},
+        ),
+        {"coverage": 0, "starvation": 0, "change": 1000, "borrow_limit": 100},
+        id="a team starving beside idle capacity gets the borrow limit and weight to reach it",
+    ),
+    pytest.param(
+        model_data(
+            cell("idle", 4, sustained=0, max_change=2),
+            cell("busy", 1, sustained=40, max_change=2),
+            capacity=5,
+        ),
+        Solution(
+            nominal={("idle", P4D): 2, ("busy", P4D): 3},
+            # to borrow the 16 GPUs left idle on its 24: floor(24 x 67 / 100) = 16.
+            borrow_pct={"idle": 50, "busy": 67},
+            weight={"idle": 0, "busy": 0},
+        ),
+        # 16 GPUs of busy's sustained demand stay outside its guarantee this run.
+        {"coverage": 16, "starvation": 0, "change": 3200, "borrow_limit": 17},
+        id="the change cap holds: two instances move, not four",
+    ),
+    pytest.param(
+        model_data(
+            cell("idle", 1, sustained=0),
+            cell("busy", 1, sustained=24),
+            capacity=3,
+            max_teams_changed=1,
+        ),
+        Solution(
+            nominal={("idle", P4D): 1, ("busy", P4D): 2},
+            borrow_pct={"idle": 50, "busy": 50},
+            weight={"idle": 0, "busy": 0},
+        ),
+        {"coverage": 8, "starvation": 0, "change": 800, "borrow_limit": 0},
+        id="at most one team changes: the busy team takes the free instance, the idle one keeps its",
+    ),
+    pytest.param(
+        model_data(cell("idle", 1, sustained=0), cell("busy", 1, sustained=24), capacity=3),
+        Solution(
+            nominal={("idle", P4D): 0, ("busy", P4D): 3},
+            borrow_pct={"idle": 50, "busy": 50},
+            weight={"idle": 0, "busy": 0},
+        ),
+        {"coverage": 0, "starvation": 0, "change": 2400, "borrow_limit": 0},
+        id="without the team cap both teams change",
+    ),
+]
+
+
+def _check_invariants(data: ModelData, solution: Solution) -> None:
+    for instance_type, count in data.capacity.items():
+        held = sum(n for (_, t), n in solution.nominal.items() if t == instance_type)
+        assert held <= count, f"{instance_type}: {held} nominal > {count} in the cluster"
+    for key, c in data.cells.items():
+        assert abs(solution.nominal[key] - c.current) <= c.max_change, key
+    if data.max_teams_changed is not None:
+        teams = {t.name: t for t in data.teams}
+        changed = {
+            team
+            for team in teams
+            if solution.borrow_pct[team] != teams[team].current_borrow_pct
+            or solution.weight[team] != teams[team].current_weight
+            or any(solution.nominal[k] != c.current for k, c in data.cells.items() if k[0] == team)
+        }
+        assert len(changed) <= data.max_teams_changed
+
+
+@pytest.mark.parametrize(("data", "want_solution", "want_objectives"), SOLVED_CASES)
+def test_solve_recommends(
+    data: ModelData, want_solution: Solution, want_objectives: dict[str, int]
+) -> None:
+    report = solve(data, SOLVER)
+    got_objectives = {p.objective: p.value for p in report.phases}
+    assert (report.status, report.solution, got_objectives) == (
+        "optimal",
+        want_solution,
+        want_objectives,
+    )
+    assert all(p.gap == 0.0 and p.bound == p.value for p in report.phases)
+    _check_invariants(data, want_solution)
+
+
+def _conflict(name: str, family: str, team: str | None, detail: str) -> Conflict:
+    return Conflict(name, family, team, None if family == "max_teams_changed" else P4D, detail)
+
+
+INFEASIBLE_CASES = [
+    pytest.param(
+        model_data(cell("a", 1, 0, floor=2), cell("b", 1, 0, floor=2), cell("c", 1, 0), capacity=3),
+        [
+            _conflict(
+                "capacity[ml.p4d.24xlarge]",
+                "capacity",
+                None,
+                "teams' nominal ml.p4d.24xlarge instances fit in the cluster's 3",
+            ),
+            _conflict(
+                "floor[a,ml.p4d.24xlarge]",
+                "floor",
+                "a",
+                "a keeps at least 2 ml.p4d.24xlarge instances",
+            ),
+            _conflict(
+                "floor[b,ml.p4d.24xlarge]",
+                "floor",
+                "b",
+                "b keeps at least 2 ml.p4d.24xlarge instances",
+            ),
+        ],
+        id="floors above the cluster's capacity name the capacity and both floors",
+    ),
+    pytest.param(
+        model_data(cell("a", 0, 0, floor=3, max_change=2), capacity=4),
+        [
+            _conflict(
+                "floor[a,ml.p4d.24xlarge]",
+                "floor",
+                "a",
+                "a keeps at least 3 ml.p4d.24xlarge instances",
+            ),
+            _conflict(
+                "max_change[a,ml.p4d.24xlarge]",
+                "max_change",
+                "a",
+                "a moves by at most 2 ml.p4d.24xlarge instances this run (from 0: 0 to 2)",
+            ),
+        ],
+        id="a floor out of one run's reach names the floor and the change cap",
+    ),
+    pytest.param(
+        model_data(cell("a", 2, 0, floor=2, ceiling=1), capacity=4),
+        [
+            _conflict(
+                "ceiling[a,ml.p4d.24xlarge]",
+                "ceiling",
+                "a",
+                "a gets at most 1 ml.p4d.24xlarge instances",
+            ),
+            _conflict(
+                "floor[a,ml.p4d.24xlarge]",
+                "floor",
+                "a",
+                "a keeps at least 2 ml.p4d.24xlarge instances",
+            ),
+        ],
+        id="a floor above the ceiling names both",
+    ),
+    pytest.param(
+        model_data(cell("a", 1, 0, floor=2), cell("b", 1, 0), capacity=4, max_teams_changed=0),
+        [
+            _conflict(
+                "floor[a,ml.p4d.24xlarge]",
+                "floor",
+                "a",
+                "a keeps at least 2 ml.p4d.24xlarge instances",
+            ),
+            _conflict(
+                "max_teams_changed", "max_teams_changed", None, "at most 0 teams change this run"
+            ),
+        ],
+        id="a floor that needs a change while no team may change names both",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "want_conflicts"), INFEASIBLE_CASES)
+def test_solve_names_conflicting_constraints(
+    data: ModelData, want_conflicts: list[Conflict]
+) -> None:
+    report = solve(data, SOLVER)
+    assert (report.status, report.solution, list(report.conflicts)) == (
+        "infeasible",
+        None,
+        want_conflicts,
+    )
+
+
+def test_solver_parameters_are_explicit_and_applied() -> None:
+    data: Any = SOLVED_CASES[0].values[0]
+    settings = SolverSettings(
+        num_workers=1, time_limit_s=5, seed=7, params="log_search_progress:false"
+    )
+    report = solve(data, settings)
+    assert report.parameters == (
+        "random_seed: 7, max_time_in_seconds: 5, log_search_progress: false, num_workers: 1"
+    )

@@ -1,0 +1,133 @@
+"""Plans: the exact aws sagemaker calls and ClusterQueue merge patches a recommendation takes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from optimizer.demand import FrameDemandSource
+from optimizer.plan import Plan, build_plan, plan_rows
+from optimizer.recommend import recommend
+from optimizer.settings import OptimizerSettings, SolverSettings
+from taskgov.policy.model import Policy
+from tests.optimizer.builders import daily, history, make_cluster, make_policy
+from tests.optimizer.test_recommend import _starving_history
+
+SETTINGS = OptimizerSettings(solver=SolverSettings(num_workers=1))
+
+
+def _plan(policy: Policy, jobs: list[dict[str, object]] | None = None) -> Plan:
+    frame = _starving_history() if jobs is None else history(*jobs)
+    rec = recommend(FrameDemandSource(frame), policy, make_cluster(3), SETTINGS, replay=False)
+    return build_plan(rec, SETTINGS)
+
+
+def _gpu_patch(team: str, count: int, borrow: str, weight: str) -> str:
+    resources = [
+        {"name": "cpu", "nominalQuota": str(96 * count), "borrowingLimit": borrow},
+        {"name": "memory", "nominalQuota": f"{1152 * count}Gi", "borrowingLimit": borrow},
+        {"name": "nvidia.com/gpu", "nominalQuota": str(8 * count), "borrowingLimit": borrow},
+    ]
+    spec = {
+        "resourceGroups": [
+            {
+                "coveredResources": ["cpu", "memory", "nvidia.com/gpu"],
+                "flavors": [{"name": "ml.p4d.24xlarge", "resources": resources}],
+            }
+        ],
+        "fairSharing": {"weight": weight},
+    }
+    body = json.dumps({"spec": spec}, separators=(",", ":"))
+    return f"kubectl patch clusterqueue hyperpod-ns-{team}-clusterqueue --type merge -p '{body}'"
+
+
+COMMAND_CASES = [
+    pytest.param(
+        make_policy()
+        .team("team-a", count=2, borrow_limit=0)
+        .team("team-b", count=1, borrow_limit=0)
+        .build(),
+        None,
+        {
+            "team-a": (
+                "aws sagemaker update-compute-quota --compute-quota-id <ID:team-a-quota> "
+                "--target-version <VERSION:team-a-quota> --compute-quota-config "
+                '"ComputeQuotaResources=[{InstanceType=ml.p4d.24xlarge,Count=1}],'
+                "ResourceSharingConfig={Strategy=LendAndBorrow,BorrowLimit=0},"
+                'PreemptTeamTasks=LowerPriority" '
+                '--compute-quota-target "TeamName=team-a,FairShareWeight=0"',
+                _gpu_patch("team-a", 1, "0", "1"),
+            ),
+            "team-b": (
+                "aws sagemaker update-compute-quota --compute-quota-id <ID:team-b-quota> "
+                "--target-version <VERSION:team-b-quota> --compute-quota-config "
+                '"ComputeQuotaResources=[{InstanceType=ml.p4d.24xlarge,Count=2}],'
+                "ResourceSharingConfig={Strategy=LendAndBorrow,BorrowLimit=0},"
+                'PreemptTeamTasks=LowerPriority" '
+                '--compute-quota-target "TeamName=team-b,FairShareWeight=0"',
+                _gpu_patch("team-b", 2, "0", "1"),
+            ),
+        },
+        id="quota moves from the idle team to the starved one, as update calls and patches",
+    ),
+    pytest.param(
+        make_policy().team("team-a", count=2).build(),
+        daily("team-new", 3, submit_h=0, start_h=0, end_h=24),
+        {
+            "team-a": (None, None),
+            "team-new": (
+                "aws sagemaker create-compute-quota --name team-new-quota --cluster-arn "
+                "<CLUSTER-ARN> --compute-quota-config "
+                '"ComputeQuotaResources=[{InstanceType=ml.p4d.24xlarge,Count=1}],'
+                'ResourceSharingConfig={Strategy=LendAndBorrow},PreemptTeamTasks=LowerPriority" '
+                '--compute-quota-target "TeamName=team-new" --activation-state Enabled',
+                None,
+            ),
+        },
+        id="a team with demand but no allocation gets a new one from the spare instance",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "jobs", "want_commands"), COMMAND_CASES)
+def test_plan_commands_are_exact(
+    policy: Policy,
+    jobs: list[dict[str, object]] | None,
+    want_commands: dict[str, tuple[str | None, str | None]],
+) -> None:
+    plan = _plan(policy, jobs)
+    got = {team.team: (team.aws_cli, team.kueue_patch) for team in plan.teams}
+    assert (plan.status, got) == ("optimal", want_commands)
+
+
+def test_plan_rows_show_current_to_proposed_and_why() -> None:
+    policy = (
+        make_policy()
+        .team("team-a", count=2, borrow_limit=0)
+        .team("team-b", count=1, borrow_limit=0)
+        .build()
+    )
+    rows = plan_rows(_plan(policy))
+    assert rows == [
+        {
+            "team": "team-a",
+            "nominal": "ml.p4d.24xlarge 2 -> 1",
+            "borrow limit %": "0",
+            "weight": "0",
+            "wait p95": "-",
+            "starved h": "-",
+            "why": "ml.p4d.24xlarge: p75 demand 8 GPUs needs 1 of its 2 instances; "
+            "lends 1 to teams short of quota",
+        },
+        {
+            "team": "team-b",
+            "nominal": "ml.p4d.24xlarge 1 -> 2",
+            "borrow limit %": "0",
+            "weight": "0",
+            "wait p95": "-",
+            "starved h": "-",
+            "why": "ml.p4d.24xlarge: p75 demand 24 GPUs exceeds the 8 guaranteed; "
+            "nominal 1 -> 2 instances",
+        },
+    ]
