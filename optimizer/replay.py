@@ -246,9 +246,9 @@ def cluster_metrics(result: ReplayResult, profile: DemandProfile) -> dict[str, f
         p95=rank_percentile(pl.col("wait_s"), 95),
         p95_guaranteed=rank_percentile(pl.col("wait_s").filter(pl.col("guaranteed")), 95),
     ).row(0, named=True)
-    used = profile.cluster["used_acc_h"].sum()
+    used = float(profile.cluster["used_acc_h"].sum())
     span_h = (profile.window.end_s - profile.window.start_s) / 3600
-    capacity = profile.cluster["capacity_acc"].sum()
+    capacity = int(profile.cluster["capacity_acc"].sum())
     return {
         "jobs": jobs.height,
         "never_started": result.history["start_s"].null_count(),

@@ -170,20 +170,20 @@ def _hard_constraints(built: Built, data: ModelData, explain: bool) -> None:
         )
         conflict = Conflict(f"max_change[{where}]", "max_change", team, instance_type, detail)
         _guard(built, model.add_linear_constraint(var, low, high), conflict, explain)
-    for team in data.teams:
+    for member in data.teams:
         # BorrowLimit stays in the API's range, within its change cap; it is fixed unless the
         # team borrows by percent.
-        low, high = borrow_range(team, data.max_borrow_change_pct)
-        model.add_linear_constraint(built.borrow_pct[team.name], low, high)
+        low, high = borrow_range(member, data.max_borrow_change_pct)
+        model.add_linear_constraint(built.borrow_pct[member.name], low, high)
         # FairShareWeight moves by at most the settings' cap per run.
         if data.max_weight_change is not None:
-            cap, current = data.max_weight_change, team.current_weight
-            detail = f"{team.name}'s FairShareWeight moves by at most {cap} from {current}"
+            cap, current = data.max_weight_change, member.current_weight
+            detail = f"{member.name}'s FairShareWeight moves by at most {cap} from {current}"
             conflict = Conflict(
-                f"max_weight_change[{team.name}]", "max_weight_change", team.name, None, detail
+                f"max_weight_change[{member.name}]", "max_weight_change", member.name, None, detail
             )
             constraint = model.add_linear_constraint(
-                built.weight[team.name], current - cap, current + cap
+                built.weight[member.name], current - cap, current + cap
             )
             _guard(built, constraint, conflict, explain)
     if data.max_teams_changed is not None:

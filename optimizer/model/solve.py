@@ -27,7 +27,7 @@ from optimizer.settings import SolverSettings
 from taskgov.errors import Fault, InputError
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "model_invalid"]
-_STATUS: dict[int, Status] = {
+_STATUS: dict[cp_model.CpSolverStatus, Status] = {
     cp_model.OPTIMAL: "optimal",
     cp_model.FEASIBLE: "feasible",
     cp_model.INFEASIBLE: "infeasible",
@@ -108,7 +108,7 @@ def solver_for(settings: SolverSettings, *, workers: int | None = None) -> cp_mo
 
 def _hint_all(built: Built, solver: cp_model.CpSolver) -> None:
     model = built.model
-    model.clear_hints()
+    model.clear_hints()  # type: ignore[no-untyped-call]
     for index in range(len(model.proto.variables)):
         var = model.get_int_var_from_proto_index(index)
         model.add_hint(var, solver.value(var))

@@ -6,6 +6,7 @@ from importlib import resources
 
 import click
 
+from taskgov.cli.demo_live import play_live
 from taskgov.cli.output import render_rows
 from taskgov.policy.load import read_documents
 from taskgov.twin.durations import format_duration_ms
@@ -59,7 +60,17 @@ def narrate_step(twin: Twin, since: int, job_names: dict[str, str]) -> list[str]
 
 
 @click.command("demo")
-def demo_command() -> None:
+@click.option(
+    "--offline", is_flag=True, help="Only the narrated twin run: no broker, API server or watcher."
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Simulated seconds per wall second for the live part.",
+)
+def demo_command(offline: bool, speed: float) -> None:
     """Play the HyperPod task-governance example on the twin, step by step.
 
     The cluster and policy are the ones the example creates with the AWS CLI
@@ -67,6 +78,9 @@ def demo_command() -> None:
     four priority classes). Job 1 (team-a, 3 instances), Job 2 (team-b, 2 instances) and
     Job 3 (team-b, 2 instances, higher priority) arrive at 0s, 5m and 10m; after each the
     demo shows what Kueue decided and `kubectl get workloads` per namespace.
+
+    Then the live spine: a local Kafka broker, the twin serving the Kubernetes API in sped-up
+    real time, and the watcher streaming every transition into Kafka, read back as it flows.
     """
     documents = read_documents(seed_scenario_text(), f"taskgov:{SEED_SCENARIO}")
     scenario = build_scenario(documents)
@@ -86,3 +100,8 @@ def demo_command() -> None:
             click.echo(f"\n$ kubectl get workloads -n {namespace}")
             click.echo(render_rows(workload_rows(twin, namespace), columns, "table"), nl=False)  # type: ignore[arg-type]
         click.echo("")
+    if offline:
+        return
+    click.echo("== The same scenario, live: twin API server -> watcher -> Kafka")
+    count = play_live(build_scenario(documents), speed)
+    click.echo(f"== {count} workload events reached Kafka")

@@ -11,14 +11,17 @@ def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
         [sys.executable, "-m", "taskgov.cli", "demo"], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    steps = [line for line in result.stdout.splitlines() if line.startswith("==")]
+    steps = [line for line in result.stdout.splitlines() if line.startswith("== t=")]
     assert steps == [
         "== t=0s: Job 1 is submitted to hyperpod-ns-team-a",
         "== t=5m: Job 2 is submitted to hyperpod-ns-team-b",
         "== t=10m: Job 3 is submitted to hyperpod-ns-team-b",
     ]
+    lines = result.stdout.splitlines()
     story = [
-        line.strip().split(":")[0] for line in result.stdout.splitlines() if line.startswith("  ")
+        line.strip().split(":")[0]
+        for line in lines
+        if line.startswith("  ") and "kafka>" not in line
     ]
     assert story == [
         "Job 1 (pytorchjob-imagenet-gpu-team-a-1-3217d) is admitted in ClusterQueue hyperpod-ns-team-a-clusterqueue, borrowing 1 nvidia.com/gpu in flavor ml.g5.8xlarge.",
@@ -30,6 +33,9 @@ def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
         "Job 2 (pytorchjob-hyperpod-cli-mnist-team-b-14c52) waits",
     ]
     assert result.stdout.count("$ kubectl get workloads -n hyperpod-ns-team-b") == 3
+    # The live part: every transition (15) and the two pending reasons reach Kafka.
+    assert lines[-1] == "== 17 workload events reached Kafka"
+    assert sum("kafka>" in line for line in lines) == 17
     assert (
         "pytorchjob-imagenet-gpu-team-b-2-8cfee      hyperpod-ns-team-b-localqueue  hyperpod-ns-team-b-clusterqueue  True"
         in result.stdout
