@@ -231,13 +231,18 @@ _REFRESH_ALL_WORKLOADS = (
     "INSERT INTO workload_waits SELECT * FROM v_workload_waits",
 )
 
+# usage_steps must be filled in key and minute order: usage_minutes_from_steps reads it in one
+# running pass (see sql/views/usage_minutes_from_steps.sql).
 _REFRESH_MINUTES = (
-    "DELETE FROM usage_minutes WHERE minute >= date_trunc('minute', $since::TIMESTAMP)",
+    "DELETE FROM usage_steps",
     """
-    INSERT INTO usage_minutes
-    SELECT * FROM usage_minutes_between($since::TIMESTAMP, $until::TIMESTAMP)
-    ORDER BY minute
+    INSERT INTO usage_steps
+    SELECT * FROM usage_steps_between($since::TIMESTAMP, $until::TIMESTAMP)
+    ORDER BY cluster, team, instance_type, minute
     """,
+    "DELETE FROM usage_minutes WHERE minute >= date_trunc('minute', $since::TIMESTAMP)",
+    "INSERT INTO usage_minutes SELECT * FROM usage_minutes_from_steps($until::TIMESTAMP)",
+    "DELETE FROM usage_steps",
 )
 
 
@@ -496,8 +501,9 @@ def _refresh(
             conn.execute(statement, {"uids": uids})
     starts = (earliest, previous) if rebuild else (since, previous)
     start = min(t for t in (*starts, watermark) if t is not None)
-    conn.execute(_REFRESH_MINUTES[0], {"since": start})
-    conn.execute(_REFRESH_MINUTES[1], {"since": start, "until": watermark})
+    params = {"since": start, "until": watermark}
+    for statement in _REFRESH_MINUTES:
+        conn.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
     return start.replace(second=0, microsecond=0)
 
 

@@ -3,8 +3,9 @@
 -- Materialized (expensive to derive, read by every report, cheap to keep current):
 --   workload_intervals  v_workload_intervals, refreshed per Workload touched by a batch;
 --   workload_waits      v_workload_waits, refreshed the same way;
---   usage_minutes       usage_minutes_between(), refreshed from the earliest minute a batch can
---                       change (a Workload's state at time t depends only on its events <= t).
+--   usage_minutes       usage_steps_between() then usage_minutes_from_steps(), refreshed from
+--                       the earliest minute a batch can change (a Workload's state at time t
+--                       depends only on its events <= t).
 -- Everything else (quota history, preemptions, cohorts) stays a view: small or a single pass.
 
 -- Per Kafka partition, the next offset to consume: committed with the events it covers, so a
@@ -102,4 +103,32 @@ CREATE TABLE IF NOT EXISTS usage_minutes (
     lent_memory_bytes DOUBLE NOT NULL,
     idle_memory_bytes DOUBLE NOT NULL,
     pending_memory_bytes DOUBLE NOT NULL
+);
+
+-- Work table of the usage_minutes refresh (see usage_steps_between): filled in key and minute
+-- order and emptied again inside the sink's transaction, so it is empty whenever committed.
+-- instance_type '' stands for unknown here, so keys compare equal.
+CREATE TABLE IF NOT EXISTS usage_steps (
+    cluster VARCHAR NOT NULL,
+    team VARCHAR NOT NULL,
+    instance_type VARCHAR NOT NULL,
+    minute TIMESTAMP NOT NULL,
+    d_n_acc BIGINT NOT NULL,
+    d_n_cpu BIGINT NOT NULL,
+    d_n_mem BIGINT NOT NULL,
+    d_u_acc BIGINT NOT NULL,
+    d_u_cpu BIGINT NOT NULL,
+    d_u_mem BIGINT NOT NULL,
+    d_p_acc BIGINT NOT NULL,
+    d_p_cpu BIGINT NOT NULL,
+    d_p_mem BIGINT NOT NULL,
+    n_acc_us HUGEINT NOT NULL,
+    n_cpu_us HUGEINT NOT NULL,
+    n_mem_us HUGEINT NOT NULL,
+    u_acc_us HUGEINT NOT NULL,
+    u_cpu_us HUGEINT NOT NULL,
+    u_mem_us HUGEINT NOT NULL,
+    p_acc_us HUGEINT NOT NULL,
+    p_cpu_us HUGEINT NOT NULL,
+    p_mem_us HUGEINT NOT NULL
 );

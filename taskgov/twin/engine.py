@@ -102,6 +102,10 @@ class Twin:
             n: set() for n in scenario.cluster_queues
         }
         self._queue_names = sorted(scenario.cluster_queues)
+        self._roots = {name: self.nodes[name].root().name for name in self._queue_names}
+        self._queues_of_root: dict[str, list[str]] = {}
+        for name in self._queue_names:
+            self._queues_of_root.setdefault(self._roots[name], []).append(name)
         self._events: list[tuple[int, int, str, str, int]] = []
         self._sequence = 0
         self._flush_pending: set[str] = set()
@@ -221,10 +225,9 @@ class Twin:
 
     def _flush(self, root_name: str) -> None:
         """Quota was released in a cohort tree: parked workloads of its queues get another look."""
-        for name in self._queue_names:
-            if self._root_name(name) == root_name:
-                self._flushed_cycle[name] = self._cycle
-                self._parked_hashes[name].clear()
+        for name in self._queues_of_root[root_name]:
+            self._flushed_cycle[name] = self._cycle
+            self._parked_hashes[name].clear()
 
     def _request_flush(self, root_name: str) -> None:
         """Coalesce flush requests for a cohort tree into one, ``FLUSH_DELAY_MS`` later."""
@@ -233,7 +236,7 @@ class Twin:
             self._push_event(self.now_ms + FLUSH_DELAY_MS, "flush", root_name)
 
     def _root_name(self, cluster_queue: str) -> str:
-        return self.nodes[cluster_queue].root().name
+        return self._roots[cluster_queue]
 
     def _finish(self, key: str, token: int) -> None:
         run = self.runs[key]
