@@ -15,6 +15,7 @@ from taskgov.cli.demo import demo_command
 from taskgov.cli.policy import catalog_command, policy_group
 from taskgov.cli.twin import twin_group
 from taskgov.cli.watch import watch_command
+from taskgov.cli.worker import worker_command
 from taskgov.errors import InputError, TaskgovError
 
 
@@ -47,6 +48,7 @@ cli.add_command(demo_command)
 cli.add_command(twin_group)
 cli.add_command(broker_group)
 cli.add_command(watch_command)
+cli.add_command(worker_command)
 
 
 def main() -> None:

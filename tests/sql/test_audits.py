@@ -109,8 +109,11 @@ def test_lent_matches_borrowed_returns_the_cohort_minutes_that_disagree(sink: Du
     [
         pytest.param(
             "DELETE FROM workload_intervals WHERE uid = 'uid-a1'",
-            # usage_minutes is checked against workload_intervals, which still agree.
-            {("workload_intervals", "missing", "uid-a1")},
+            # usage_minutes is checked against workload_intervals, so it is flagged too.
+            {
+                ("workload_intervals", "missing", "uid-a1"),
+                ("usage_minutes", "day total differs from the log", "team-a"),
+            },
             id="a materialized interval lost",
         ),
         pytest.param(
