@@ -500,7 +500,7 @@ def _refresh(
         for statement in _REFRESH_SOME_WORKLOADS:
             conn.execute(statement, {"uids": uids})
     starts = (earliest, previous) if rebuild else (since, previous)
-    start = min(t for t in (*starts, watermark) if t is not None)
+    start: datetime = min(t for t in (*starts, watermark) if t is not None)
     params = {"since": start, "until": watermark}
     for statement in _REFRESH_MINUTES:
         conn.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})

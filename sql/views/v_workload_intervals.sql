@@ -26,21 +26,16 @@ WITH ordered AS (
         ORDER BY e.occurred_at, workload_event_rank(e.event_type), e.ordinal, e.event_id
     )
 ),
-runs AS (
-    SELECT
-        *,
-        sum(CASE WHEN previous_phase IS DISTINCT FROM phase THEN 1 ELSE 0 END) OVER (
-            PARTITION BY cluster, uid
-            ORDER BY occurred_at, workload_event_rank(event_type), ordinal, event_id
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
-        ) AS run
-    FROM ordered
-),
 stretches AS (
     SELECT
         *,
-        min(occurred_at) OVER (PARTITION BY cluster, uid, run) AS phase_since
-    FROM runs
+        -- Run starts only grow, so the latest one so far is the current run's.
+        max(CASE WHEN previous_phase IS DISTINCT FROM phase THEN occurred_at END) OVER (
+            PARTITION BY cluster, uid
+            ORDER BY occurred_at, workload_event_rank(event_type), ordinal, event_id
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW
+        ) AS phase_since
+    FROM ordered
 )
 SELECT
     cluster,

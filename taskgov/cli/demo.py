@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import tempfile
 from importlib import resources
+from pathlib import Path
 
 import click
 
 from taskgov.cli.demo_live import play_live
 from taskgov.cli.output import render_rows
+from taskgov.cli.report import report_command
 from taskgov.policy.load import read_documents
 from taskgov.twin.durations import format_duration_ms
 from taskgov.twin.engine import Twin
@@ -70,7 +73,12 @@ def narrate_step(twin: Twin, since: int, job_names: dict[str, str]) -> list[str]
     show_default=True,
     help="Simulated seconds per wall second for the live part.",
 )
-def demo_command(offline: bool, speed: float) -> None:
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="DuckDB file the live part writes (default: a new temporary one).",
+)
+def demo_command(offline: bool, speed: float, db: Path | None) -> None:
     """Play the HyperPod task-governance example on the twin, step by step.
 
     The cluster and policy are the ones the example creates with the AWS CLI
@@ -103,5 +111,22 @@ def demo_command(offline: bool, speed: float) -> None:
     if offline:
         return
     click.echo("== The same scenario, live: twin API server -> watcher -> Kafka")
-    count = play_live(build_scenario(documents), speed)
+    db_path = db or Path(tempfile.mkdtemp(prefix="taskgov-demo-")) / "taskgov.duckdb"
+    if db_path.exists():
+        db_path.unlink()
+    count = play_live(build_scenario(documents), speed, db_path)
     click.echo(f"== {count} workload events reached Kafka")
+    for report in ("utilization", "preemptions", "pending_now"):
+        click.echo(f"\n$ taskgov report {report} --db {db_path}")
+        context = click.get_current_context()
+        context.invoke(
+            report_command,
+            name=report,
+            list_reports=False,
+            since=None,
+            until=None,
+            team=None,
+            db=db_path,
+            output="table",
+            out=None,
+        )

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import click
+import duckdb
 from kafka import KafkaConsumer
 
 from streams.events import WorkloadEvent
@@ -17,14 +22,60 @@ from taskgov.twin.scenario import Scenario
 from taskgov.twin.serve import serve_twin
 
 
-def play_live(scenario: Scenario, speed: float, bootstrap: str | None = None) -> int:
-    """Serve the scenario, watch it into Kafka and print each event read back; returns the count."""
+def play_live(scenario: Scenario, speed: float, db_path: Path, bootstrap: str | None = None) -> int:
+    """Serve the scenario, watch it into Kafka, print each event read back, and store them
+    in ``db_path`` with the Faust worker; returns the number of workload events."""
     with tempfile.TemporaryDirectory(prefix="taskgov-demo-") as tmp:
         workdir = Path(tmp)
         if bootstrap is None:
             with local_broker(workdir / "broker") as broker:
-                return _play(scenario, speed, broker.bootstrap, workdir)
-        return _play(scenario, speed, bootstrap, workdir)
+                count = _play(scenario, speed, broker.bootstrap, workdir)
+                _store(broker.bootstrap, db_path, count)
+                return count
+        count = _play(scenario, speed, bootstrap, workdir)
+        _store(bootstrap, db_path, count)
+        return count
+
+
+def _stored(db_path: Path) -> int:
+    if not db_path.exists():
+        return 0
+    try:
+        with duckdb.connect(str(db_path), read_only=True) as conn:
+            row = conn.execute("SELECT count(*) FROM workload_events").fetchone()
+    except duckdb.Error:
+        return 0
+    return int(row[0]) if row else 0
+
+
+def _store(bootstrap: str, db_path: Path, expected: int) -> None:
+    """Run `taskgov worker` until DuckDB holds every event the watcher sent."""
+    click.echo(f"== taskgov worker: Kafka -> Faust -> DuckDB ({db_path})")
+    worker = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [
+            sys.executable,
+            "-m",
+            "taskgov.cli",
+            "worker",
+            "--db",
+            str(db_path),
+            "--topic-prefix",
+            "demo",
+            "--app-id",
+            f"taskgov-demo-{uuid.uuid4().hex[:8]}",
+        ],
+        env={**os.environ, "TASKGOV_KAFKA_BOOTSTRAP": bootstrap},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and _stored(db_path) < expected:
+            time.sleep(0.5)
+    finally:
+        worker.terminate()
+        worker.wait(30)
+    click.echo(f"   {_stored(db_path)} workload events stored")
 
 
 def _play(scenario: Scenario, speed: float, bootstrap: str, workdir: Path) -> int:

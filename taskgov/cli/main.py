@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage, 3 infeasible.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import click
 from taskgov.cli.broker import broker_group
 from taskgov.cli.demo import demo_command
 from taskgov.cli.policy import catalog_command, policy_group
+from taskgov.cli.recommend import recommend_command
+from taskgov.cli.report import report_command, sql_command
 from taskgov.cli.twin import twin_group
 from taskgov.cli.watch import watch_command
 from taskgov.cli.worker import worker_command
@@ -49,6 +52,9 @@ cli.add_command(twin_group)
 cli.add_command(broker_group)
 cli.add_command(watch_command)
 cli.add_command(worker_command)
+cli.add_command(report_command)
+cli.add_command(sql_command)
+cli.add_command(recommend_command)
 
 
 def main() -> None:
@@ -70,3 +76,10 @@ def main() -> None:
     except TaskgovError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
+    except Exception as error:  # noqa: BLE001 - the last line of defence: a message, not a trace
+        if os.environ.get("TASKGOV_DEBUG"):
+            raise
+        click.echo(
+            f"error: {type(error).__name__}: {error} (TASKGOV_DEBUG=1 shows where)", err=True
+        )
+        sys.exit(1)

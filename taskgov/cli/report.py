@@ -32,6 +32,7 @@ REPORTS_DIR = SQL_DIR / "reports"
 FORMATS = ("table", "csv", "json", "parquet")
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
+_ORDER = {"since": 0, "until": 1, "team": 2}
 _POLARS_TYPES: dict[str, Any] = {
     "BOOLEAN": pl.Boolean,
     "TINYINT": pl.Int8,
@@ -59,7 +60,7 @@ class Report:
     Attributes:
         name: the file name without ``.sql``.
         description: the header's first line: what the report answers.
-        parameters: the ``$name`` parameters its SQL uses, in order of first use.
+        parameters: the ``$name`` parameters its SQL uses (since, until, team first).
         sql: the file's text.
     """
 
@@ -108,7 +109,8 @@ def load_reports(reports_dir: Path = REPORTS_DIR) -> dict[str, Report]:
                 break
             header.append(line[2:].strip())
         code = _LINE_COMMENT.sub("", text)
-        parameters = tuple(dict.fromkeys(_PARAMETER.findall(code)))
+        used = set(_PARAMETER.findall(code))
+        parameters = tuple(sorted(used, key=lambda p: (_ORDER.get(p, len(_ORDER)), p)))
         reports[path.stem] = Report(path.stem, header[0] if header else "", parameters, text)
     return reports
 
@@ -240,8 +242,10 @@ def _write(result: Result, output: str, out: Path | None) -> None:
         stdout.write(buffer.getvalue())
         stdout.flush()
         return
-    rows = [{c: _plain(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows]
-    text = render_rows(rows, result.columns, output)  # type: ignore[arg-type]
+    records = [
+        {c: _plain(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows
+    ]
+    text = render_rows(records, result.columns, output)  # type: ignore[arg-type]
     if out is not None:
         out.write_text(text)
     else:

@@ -58,7 +58,8 @@ def worker_command(
     )
     logging.getLogger("kafka").setLevel(logging.WARNING)
     app = make_app(worker_settings)
-    sink = DuckDBSink(worker_settings.duckdb_path)
+    # Closed between flushes, so `taskgov report` can read the file while the worker runs.
+    sink = DuckDBSink(worker_settings.duckdb_path, keep_open=False)
     register_agents(app, worker_settings, sink)
     worker = app.Worker(loglevel="WARNING", quiet=True)
     try:

@@ -34,7 +34,13 @@ def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
     ]
     assert result.stdout.count("$ kubectl get workloads -n hyperpod-ns-team-b") == 3
     # The live part: every transition (15) and the two pending reasons reach Kafka.
-    assert lines[-1] == "== 17 workload events reached Kafka"
+    assert "== 17 workload events reached Kafka" in lines
+    assert "   17 workload events stored" in lines
+    preemption_rows = [line.split()[:4] for line in lines if line.startswith("In")]
+    assert preemption_rows == [
+        ["InClusterQueue", "team-b", "inference-priority", "team-b"],
+        ["InCohortReclamation", "team-b", "training-priority", "team-a"],
+    ]
     assert sum("kafka>" in line for line in lines) == 17
     assert (
         "pytorchjob-imagenet-gpu-team-b-2-8cfee      hyperpod-ns-team-b-localqueue  hyperpod-ns-team-b-clusterqueue  True"

@@ -138,6 +138,7 @@ def test_lent_matches_borrowed_returns_the_cohort_minutes_that_disagree(sink: Du
             {
                 ("aggregate_state", "watermark behind the log", None),
                 ("usage_minutes", "day total differs from the log", "team-a"),
+                ("usage_minutes", "day total differs from the log", "team-b"),
             },
             id="the watermark left behind",
         ),
