@@ -1,4 +1,4 @@
--- Starvation episodes: stretches of minutes a team had pending accelerator demand while using less than its guarantee.
+-- Starvation episodes: runs of minutes a team had pending demand while under its guarantee.
 -- Per team and instance type (summed over clusters), a minute is starved when pending > 0 and
 -- used < nominal; consecutive starved minutes form an episode. starved_gpu_hours is the
 -- pending demand the unused guarantee could have held (min(pending, nominal - used)).

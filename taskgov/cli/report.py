@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import re
-import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -208,24 +207,33 @@ def _plain(value: object) -> object:
     return value
 
 
+def _frame(result: Result) -> pl.DataFrame:
+    """The rows as a polars frame typed from DuckDB's types (decimals as doubles, the rest of
+    the types polars has no match for as text)."""
+    schema = {
+        column: pl.Float64 if kind.startswith("DECIMAL") else _POLARS_TYPES.get(kind, pl.String)
+        for column, kind in zip(result.columns, result.types, strict=True)
+    }
+
+    def cell(column: str, value: object) -> object:
+        if value is None or schema[column] not in (pl.String, pl.Float64):
+            return value
+        return str(value) if schema[column] is pl.String else float(value)  # type: ignore[arg-type]
+
+    rows = [
+        tuple(cell(c, v) for c, v in zip(result.columns, row, strict=True)) for row in result.rows
+    ]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
 def _write(result: Result, output: str, out: Path | None) -> None:
     if output == "parquet":
-        schema = {
-            c: _POLARS_TYPES.get(t, pl.String)
-            for c, t in zip(result.columns, result.types, strict=True)
-        }
-        rows = [
-            tuple(
-                v if schema[c] is not pl.String or v is None else str(v)
-                for c, v in zip(result.columns, row, strict=True)
-            )
-            for row in result.rows
-        ]
-        frame = pl.DataFrame(rows, schema=schema, orient="row")
+        frame = _frame(result)
         if out is not None:
             frame.write_parquet(out)
             return
-        if sys.stdout.isatty():
+        stdout = click.get_binary_stream("stdout")
+        if stdout.isatty():
             raise InputError(
                 [
                     Fault(
@@ -238,7 +246,6 @@ def _write(result: Result, output: str, out: Path | None) -> None:
             )
         buffer = io.BytesIO()
         frame.write_parquet(buffer)
-        stdout = click.get_binary_stream("stdout")
         stdout.write(buffer.getvalue())
         stdout.flush()
         return
@@ -320,9 +327,12 @@ def report_command(
     if name not in reports:
         raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
     since_at, until_at = parse_instant(since, "--since"), parse_instant(until, "--until")
-    conn = open_read_only(_database(context, db))
+    path = _database(context, db)
+    conn = open_read_only(path)
     try:
         result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
+    except duckdb.Error as error:
+        raise DatabaseError(str(path), f"report {name} failed: {error}") from None
     finally:
         conn.close()
     _write(result, output, out)

@@ -188,3 +188,23 @@ def test_report_on_a_database_held_by_a_writer_is_a_runtime_error(database: Path
     error = result.exception  # type: ignore[attr-defined]
     assert isinstance(error, DatabaseError)
     assert error.exit_code == 1
+
+
+def test_sql_parquet_keeps_decimals_as_doubles_and_the_rest_as_text(
+    database: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "q.parquet"
+
+    result = invoke(
+        sql_command,
+        "SELECT 1.5::DECIMAL(4, 1) AS x, [1, 2] AS l, 3 AS n",
+        "--db",
+        str(database),
+        "-o",
+        "parquet",
+        "--out",
+        str(out),
+    )
+
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert pl.read_parquet(out).rows() == [(1.5, "[1, 2]", 3)]
