@@ -177,6 +177,11 @@ class ClusterQueueBuilder:
         )
         return self
 
+    def clear(self) -> ClusterQueueBuilder:
+        """Drop every quota line, to set them afresh before the next change."""
+        self._lines = {}
+        return self
+
     def changed(self, when: str | datetime) -> ClusterQueueBuilder:
         """Record the quota as it is now, as a quota_changed event at ``when``."""
         return self._record(when, "quota_changed")

@@ -64,7 +64,7 @@ def build_events(raw: dict[str, Any]) -> list[WorkloadEvent | ClusterQueueEvent]
         if snapshot.get("deleted"):
             builder.deleted(_time(snapshot["at"]))
             continue
-        builder._lines = {}
+        builder.clear()
         for flavor, amounts in (snapshot.get("nominal") or {}).items():
             for resource, amount in amounts.items():
                 builder.nominal(flavor, resource, amount)

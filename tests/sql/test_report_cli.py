@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 import polars as pl
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from streams.sink_duckdb import DuckDBSink
 from taskgov.cli.report import load_reports, report_command, sql_command
@@ -25,14 +26,14 @@ def database(tmp_path: Path) -> Path:
     return path
 
 
-def invoke(command: object, *args: str) -> object:
-    return CliRunner().invoke(command, list(args), catch_exceptions=True)  # type: ignore[arg-type]
+def invoke(command: click.Command, *args: str) -> Result:
+    return CliRunner().invoke(command, list(args), catch_exceptions=True)
 
 
 def test_report_list_names_every_report_with_its_question(database: Path) -> None:
     result = invoke(report_command, "--list", "-o", "json")
 
-    rows = json.loads(result.output)  # type: ignore[attr-defined]
+    rows = json.loads(result.output)
     assert [r["name"] for r in rows] == sorted(load_reports())
     assert all(r["answers"] and r["parameters"] == "--since --until --team" for r in rows)
 
@@ -42,8 +43,8 @@ def test_report_csv_is_the_report_rows(database: Path) -> None:
         report_command, "utilization", "--db", str(database), "--team", "team-b", "-o", "csv"
     )
 
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert result.output.splitlines() == [  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
         "day,team,instance_type,guaranteed_gpu_hours,used_gpu_hours,allocated_gpu_hours,"
         "borrowed_gpu_hours,lent_gpu_hours,idle_gpu_hours,guarantee_used_pct",
         "2024-05-01,team-b,ml.g5.8xlarge,8.0,6.0,4.0,2.0,0.0,4.0,50.0",
@@ -66,7 +67,7 @@ def test_report_json_window_uses_since_and_until(database: Path) -> None:
         "json",
     )
 
-    rows = json.loads(result.output)  # type: ignore[attr-defined]
+    rows = json.loads(result.output)
     assert [(r["day"], r["guaranteed_gpu_hours"], r["lent_gpu_hours"]) for r in rows] == [
         ("2024-05-01", 2.0, 0.0)
     ]
@@ -79,7 +80,7 @@ def test_report_parquet_to_a_file_keeps_column_types(database: Path, tmp_path: P
         report_command, "utilization", "--db", str(database), "-o", "parquet", "--out", str(out)
     )
 
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
     frame = pl.read_parquet(out)
     assert frame.height == 2
     assert frame.schema["day"] == pl.Date
@@ -90,7 +91,7 @@ def test_report_parquet_to_a_pipe_writes_bytes(database: Path) -> None:
     result = invoke(report_command, "utilization", "--db", str(database), "-o", "parquet")
 
     assert result.exit_code == 0
-    assert result.stdout_bytes[:4] == b"PAR1"  # type: ignore[attr-defined]
+    assert result.stdout_bytes[:4] == b"PAR1"
 
 
 @pytest.mark.parametrize(
@@ -111,7 +112,7 @@ def test_report_parquet_to_a_pipe_writes_bytes(database: Path) -> None:
 def test_report_bad_input_is_an_input_error(args: tuple[str, ...], want_fault: str) -> None:
     result = invoke(report_command, *args)
 
-    error = result.exception  # type: ignore[attr-defined]
+    error = result.exception
     assert isinstance(error, InputError)
     assert error.exit_code == 2
     assert want_fault in str(error)
@@ -127,8 +128,8 @@ def test_sql_runs_a_select_read_only(database: Path) -> None:
         "csv",
     )
 
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
-    assert result.output.splitlines() == ["team,minutes", "team-a,120", "team-b,120"]  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["team,minutes", "team-a,120", "team-b,120"]
 
 
 @pytest.mark.parametrize(
@@ -143,7 +144,7 @@ def test_sql_runs_a_select_read_only(database: Path) -> None:
 def test_sql_rejects_anything_but_one_select(database: Path, query: str) -> None:
     result = invoke(sql_command, query, "--db", str(database))
 
-    error = result.exception  # type: ignore[attr-defined]
+    error = result.exception
     assert isinstance(error, InputError)
     assert error.exit_code == 2
 
@@ -151,7 +152,7 @@ def test_sql_rejects_anything_but_one_select(database: Path, query: str) -> None
 def test_sql_cannot_read_other_files(database: Path) -> None:
     result = invoke(sql_command, "SELECT * FROM read_csv('/etc/hostname')", "--db", str(database))
 
-    assert isinstance(result.exception, InputError)  # type: ignore[attr-defined]
+    assert isinstance(result.exception, InputError)
 
 
 @pytest.mark.parametrize(
@@ -185,7 +186,7 @@ def test_report_on_a_database_held_by_a_writer_is_a_runtime_error(database: Path
     with DuckDBSink(database):
         result = invoke(report_command, "utilization", "--db", str(database))
 
-    error = result.exception  # type: ignore[attr-defined]
+    error = result.exception
     assert isinstance(error, DatabaseError)
     assert error.exit_code == 1
 
@@ -206,5 +207,5 @@ def test_sql_parquet_keeps_decimals_as_doubles_and_the_rest_as_text(
         str(out),
     )
 
-    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
     assert pl.read_parquet(out).rows() == [(1.5, "[1, 2]", 3)]

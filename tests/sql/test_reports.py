@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -20,6 +21,21 @@ def test_report_returns_fixture_rows(sink: DuckDBSink, case: Case) -> None:
     sink.flush()
 
     result = run_report(sink.connection, REPORTS[case.report], **case.params)
+
+    got = [normalize(dict(zip(result.columns, row, strict=True))) for row in result.rows]
+    assert got == case.want
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c.report}: {c.id}") for c in CASES])
+def test_report_same_rows_when_events_arrive_one_by_one_shuffled_and_twice(case: Case) -> None:
+    events = list(case.events)
+    random.Random(case.id).shuffle(events)
+
+    with DuckDBSink(":memory:") as sink:
+        for event in [*events, *events[: len(events) // 2]]:
+            sink.add(event)
+            sink.flush()
+        result = run_report(sink.connection, REPORTS[case.report], **case.params)
 
     got = [normalize(dict(zip(result.columns, row, strict=True))) for row in result.rows]
     assert got == case.want
