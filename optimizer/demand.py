@@ -7,7 +7,10 @@ into step functions of time, exactly (no sampling):
 
 - demand(t): accelerators of jobs submitted and not yet ended (running + pending);
 - running(t): accelerators of jobs started and not yet ended; pending(t) = demand - running;
-- idle(t): the instance type's accelerators minus everything running on it.
+- idle(t): the instance type's accelerators minus everything running on it;
+- offered(t): accelerators of jobs within their run time counted from submission, as if no
+  job ever waited (a job that never ran counts until the window ends). Unlike demand it
+  holds no queue, so it does not grow with the backlog today's quotas cause.
 
 Percentiles of demand are time-weighted: ``demand_p75`` is the least level L such that demand
 is at most L for at least 75% of the window. Percentiles of job waits use the nearest rank
@@ -45,6 +48,7 @@ MS_PER_HOUR = 3_600_000
 MAX_FAULTS = 20
 NO_CLASS = ""
 TEAM_KEYS = ["instance_type", "team"]
+DELTAS = ("d_demand", "d_running", "d_offered")
 CLASS_KEYS = ["instance_type", "team", "priority_class"]
 
 
@@ -101,6 +105,11 @@ class DemandProfile:
 def percentile_column(p: float) -> str:
     """``demand_p75`` for 75, ``demand_p99.9`` for 99.9."""
     return f"demand_p{p:g}"
+
+
+def offered_column(p: float) -> str:
+    """``offered_p75`` for 75: the percentile of the offered load."""
+    return f"offered_p{p:g}"
 
 
 def check_jobs(frame: pl.DataFrame, source: str, *, since_s: float | None = None) -> pl.DataFrame:
@@ -179,8 +188,10 @@ def _ms(column: str) -> pl.Expr:
 
 
 def _events(jobs: pl.DataFrame, window_ms: tuple[int, int]) -> pl.DataFrame:
-    """+/- accelerators of demand and running at each job's clipped submit, start and end."""
+    """+/- accelerators of demand, running and offered load at each job's clipped times."""
     w0, w1 = window_ms
+    # A job's run time: run_s if recorded, else end - start; unknown for a job that never ran.
+    run = _ms("run_s").fill_null(_ms("end_s") - _ms("start_s"))
     clipped = jobs.select(
         "instance_type",
         "team",
@@ -189,18 +200,18 @@ def _events(jobs: pl.DataFrame, window_ms: tuple[int, int]) -> pl.DataFrame:
         _ms("submit_s").clip(w0, w1).alias("submit"),
         _ms("start_s").clip(w0, w1).alias("start"),
         _ms("end_s").fill_null(w1).clip(w0, w1).alias("end"),
+        (_ms("submit_s") + run).fill_null(w1).clip(w0, w1).alias("offered_end"),
     )
     keys = CLASS_KEYS
     zero = pl.lit(0, pl.Int64)
+    minus = -pl.col("acc")
+    started = clipped.filter(pl.col("start").is_not_null())
     parts = [
-        clipped.select(*keys, time="submit", d_demand="acc", d_running=zero),
-        clipped.select(*keys, time="end", d_demand=-pl.col("acc"), d_running=zero),
-        clipped.filter(pl.col("start").is_not_null()).select(
-            *keys, time="start", d_demand=zero, d_running="acc"
-        ),
-        clipped.filter(pl.col("start").is_not_null()).select(
-            *keys, time="end", d_demand=zero, d_running=-pl.col("acc")
-        ),
+        clipped.select(*keys, time="submit", d_demand="acc", d_running=zero, d_offered="acc"),
+        clipped.select(*keys, time="end", d_demand=minus, d_running=zero, d_offered=zero),
+        clipped.select(*keys, time="offered_end", d_demand=zero, d_running=zero, d_offered=minus),
+        started.select(*keys, time="start", d_demand=zero, d_running="acc", d_offered=zero),
+        started.select(*keys, time="end", d_demand=zero, d_running=minus, d_offered=zero),
     ]
     return pl.concat(parts)
 
@@ -208,20 +219,21 @@ def _events(jobs: pl.DataFrame, window_ms: tuple[int, int]) -> pl.DataFrame:
 def _levels(
     events: pl.DataFrame, keys: list[str], combos: pl.DataFrame, grid: pl.DataFrame
 ) -> pl.DataFrame:
-    """demand, running and the duration each level holds, per key and grid time."""
-    deltas = events.group_by([*keys, "time"]).agg(pl.col("d_demand", "d_running").sum())
+    """demand, running, offered load and how long each level holds, per key and grid time."""
+    deltas = events.group_by([*keys, "time"]).agg(pl.col(*DELTAS).sum())
     return (
         combos.join(grid, on="instance_type")
         .join(deltas, on=[*keys, "time"], how="left")
-        .with_columns(pl.col("d_demand", "d_running").fill_null(0))
+        .with_columns(pl.col(*DELTAS).fill_null(0))
         .sort([*keys, "time"])
         .with_columns(
             demand=pl.col("d_demand").cum_sum().over(keys),
             running=pl.col("d_running").cum_sum().over(keys),
+            offered=pl.col("d_offered").cum_sum().over(keys),
             dur=(pl.col("time").shift(-1).over(keys) - pl.col("time")).fill_null(0),
         )
         .with_columns(pending=pl.col("demand") - pl.col("running"))
-        .drop("d_demand", "d_running")
+        .drop(*DELTAS)
     )
 
 
@@ -256,6 +268,8 @@ def _level_stats(
         demand_mean=(pl.col("demand") * dur).sum() / dur.sum(),
         **{percentile_column(p): _weighted_percentile("demand", p) for p in percentiles},
         demand_max=pl.col("demand").max(),
+        **{offered_column(p): _weighted_percentile("offered", p) for p in percentiles},
+        offered_max=pl.col("offered").max(),
         **{name: (amount * dur).sum() for name, amount in integrals.items()},
     )
     return stats.with_columns(per(pl.col(name), MS_PER_HOUR) for name in integrals)
@@ -266,6 +280,7 @@ def _job_stats(jobs: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     within = wait.filter(pl.col("guaranteed"))
     return jobs.group_by(keys).agg(
         jobs=pl.len(),
+        job_max=pl.col("accelerators").max(),
         preemptions=pl.col("preemptions").sum(),
         wait_p50_s=rank_percentile(wait, 50),
         wait_p95_s=rank_percentile(wait, 95),
@@ -359,7 +374,7 @@ def profile_demand(
         .with_columns(pl.col("nominal_acc").fill_null(0))
         .join(_level_stats(team_levels, TEAM_KEYS, percentiles), on=TEAM_KEYS, how="left")
         .join(_job_stats(job_rows, TEAM_KEYS), on=TEAM_KEYS, how="left")
-        .with_columns(pl.col("jobs", "preemptions", "jobs_guaranteed").fill_null(0))
+        .with_columns(pl.col("jobs", "job_max", "preemptions", "jobs_guaranteed").fill_null(0))
         .with_columns(
             utilization=pl.when(pl.col("nominal_acc") > 0).then(
                 pl.col("used_acc_h") / (pl.col("nominal_acc") * span_h)
@@ -372,7 +387,7 @@ def profile_demand(
     )
     by_class = (
         class_stats.join(_job_stats(job_rows, CLASS_KEYS), on=CLASS_KEYS, how="left")
-        .drop("jobs_guaranteed", "wait_p95_guaranteed_s")
+        .drop("jobs_guaranteed", "wait_p95_guaranteed_s", "job_max")
         .with_columns(pl.when(pl.col("priority_class") != NO_CLASS).then(pl.col("priority_class")))
         .sort("team", "instance_type", "priority_class", nulls_last=False)
     )
@@ -414,6 +429,7 @@ def _job_rows(
         "team",
         pl.col("priority_class").fill_null(NO_CLASS),
         "preemptions",
+        "accelerators",
         wait_s=per((started - pl.col("submit")).clip(lower_bound=0), 1000),
         guaranteed=pl.col("demand") <= pl.col("nominal_acc").fill_null(0),
     )

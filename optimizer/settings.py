@@ -6,7 +6,7 @@ Validated once at the edge (a YAML file or CLI flags); the core reads the frozen
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -43,6 +43,10 @@ class OptimizerSettings(BaseModel):
     Attributes:
         sustained_percentile: the demand percentile each team's nominal quota should cover.
         peak_percentile: the demand percentile a team should reach by borrowing idle quota.
+        demand_basis: which demand the percentiles read: ``offered`` (each job's run time
+            from its submission, as if nothing queued: what the team would use) or
+            ``queued`` (running + pending, which also counts the backlog today's quotas
+            caused and so overstates a team held back by them).
         max_change_instances: largest change of one team's nominal count per type per run.
         max_change_overrides: the same, per team.
         floors: least nominal instances, per team and instance type (``*``: every type).
@@ -57,6 +61,7 @@ class OptimizerSettings(BaseModel):
 
     sustained_percentile: Percentile = 75.0
     peak_percentile: Percentile = 95.0
+    demand_basis: Literal["offered", "queued"] = "offered"
     max_change_instances: Instances = 4
     max_change_overrides: dict[str, Instances] = {}
     floors: dict[str, dict[str, Instances]] = {}

@@ -2,22 +2,24 @@
 
 Objectives, solved lexicographically (each phase holds the earlier ones at the value found):
 
-1. ``coverage``: accelerators of each team's sustained demand (a percentile, from settings)
+1. ``runnable``: accelerators of each team's largest job that its nominal quota plus its
+   borrowing limit cannot hold (such a job never runs; with a 0 count a team borrows nothing).
+2. ``coverage``: accelerators of each team's sustained demand (a percentile, from settings)
    that its nominal quota does not cover, summed over teams and instance types.
-2. ``starvation``: ``STARVE_WEIGHT`` x accelerators of peak demand kept waiting beside idle
+3. ``starvation``: ``STARVE_WEIGHT`` x accelerators of peak demand kept waiting beside idle
    capacity, plus the points by which each FairShareWeight misses its burst-proportional
    target (``data.target_weights``). Idle capacity a team can expect is the cluster's
    capacity of the type minus the other teams' sustained demand; the team reaches it up to
    its borrowing limit, floor(accelerators x nominal x BorrowLimit / 100) as HyperPod
    compiles it, and, without IdleResourceSharing, only as far as the teams' nominal quotas
    hold it (nobody lends unallocated instances).
-3. ``change``: ``NOMINAL_CHANGE_WEIGHT`` per accelerator of nominal quota moved plus
+4. ``change``: ``NOMINAL_CHANGE_WEIGHT`` per accelerator of nominal quota moved plus
    ``WEIGHT_CHANGE_WEIGHT`` per FairShareWeight point moved.
-4. ``borrow_limit``: BorrowLimit points moved, with the counts and weights of phase 3 fixed.
+5. ``borrow_limit``: BorrowLimit points moved, with the counts and weights of phase 4 fixed.
 
-Phases 1-3 let each team borrow as much as its BorrowLimit may reach (10000%, or its change
-cap), which keeps them linear; phase 4 then picks the smallest BorrowLimit change that keeps
-phase 2's starvation, where the counts are constants and the product is linear again.
+Phases 1-4 let each team borrow as much as its BorrowLimit may reach (10000%, or its change
+cap), which keeps them linear; phase 5 then picks the smallest BorrowLimit change that keeps
+the earlier phases' values, where the counts are constants and the product is linear again.
 
 Hard constraints are named (``floor[team-a,ml.p4d.24xlarge]``). With ``explain=True`` each is
 enforced by its own literal and no objective is added: ``solve.explain`` passes the literals
@@ -38,6 +40,7 @@ from optimizer.model.data import (
     ModelData,
     Team,
     reach_acc,
+    runnable_acc,
 )
 
 STARVE_WEIGHT = 100
@@ -96,7 +99,7 @@ def build_model(data: ModelData, *, explain: bool = False, weights: bool = True)
         weights: include the FairShareWeight terms in the objectives.
 
     Returns:
-        The model, its decision variables and the objectives of phases 1-3.
+        The model, its decision variables and the objectives of phases 1-4.
     """
     model = cp_model.CpModel()
     # 1. Variables.
@@ -211,13 +214,13 @@ def _changed(built: Built, data: ModelData) -> None:
 
 
 def _objectives(built: Built, data: ModelData, weights: bool) -> None:
-    """3. The objectives of phases 1-3, most important first (see the module docstring)."""
+    """3. The objectives of phases 1-4, most important first (see the module docstring)."""
     model, nominal = built.model, built.nominal
     teams = {t.name: t for t in data.teams}
     total = cp_model.LinearExpr.sum
-    coverage, starvation, change = [], [], []
+    runnable, coverage, starvation, change = [], [], [], []
     for instance_type in data.instance_types:
-        shortfall, starve, moved = [], [], []
+        blocked, shortfall, starve, moved = [], [], [], []
         acc = data.accelerators[instance_type]
         cells = [c for c in data.cells.values() if c.instance_type == instance_type]
         # pool[type]: accelerators of the type the teams' nominal quotas hold.
@@ -238,33 +241,44 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
                 need = cell.sustained_acc - (cell.fixed_acc or 0)
                 _shortfall_cut(model, short, nominal[key], need, acc)
                 shortfall.append(short)
-            # Peak demand that idle capacity could serve but limits keep waiting starves.
-            others = sustained_all - cell.sustained_acc
             reach = reach_acc(cell, acc, data.capacity[instance_type], sustained_all)
-            if reach > 0:
-                gap = model.new_int_var(0, reach, f"starve[{where}]")
-                cap = model.new_int_var(0, reach, f"borrow_cap[{where}]")
+            job = runnable_acc(cell, acc, data.capacity[instance_type])
+            if max(reach, job) > 0:
+                cap = model.new_int_var(0, max(reach, job), f"borrow_cap[{where}]")
                 _cap_at_most(built, data, teams[cell.team], key, cap)
-                model.add(gap >= reach - held - cap)
-                if teams[cell.team].borrow == "percent" and cell.fixed_acc is None:
-                    # Valid cut: with no instances a team borrows nothing (borrowingLimit is a
-                    # percent of nominal), so its whole reach starves.
-                    model.add(gap >= reach - reach * nominal[key])
-                if not data.idle_sharing:
-                    model.add(gap >= reach - pool + others)
-                built.borrow_cap[key], built.starve[key] = cap, gap
-                starve.append(gap)
+                built.borrow_cap[key] = cap
+                # With no instances a team borrows nothing (borrowingLimit is a percent of
+                # nominal): valid cuts keep the LP from lending it part of an instance.
+                empty = teams[cell.team].borrow == "percent" and cell.fixed_acc is None
+                for amount, terms, name in ((job, blocked, "blocked"), (reach, starve, "starve")):
+                    if amount <= 0:
+                        continue
+                    # blocked: the largest job must fit in nominal plus borrowing limit, or it
+                    # never runs. starve: peak demand idle capacity could serve but limits
+                    # keep waiting.
+                    short = model.new_int_var(0, amount, f"{name}[{where}]")
+                    model.add(short >= amount - held - cap)
+                    if empty:
+                        model.add(short >= amount - amount * nominal[key])
+                    terms.append(short)
+                if reach > 0 and not data.idle_sharing:
+                    # Nobody lends unallocated instances: what the pool lacks starves too.
+                    others = sustained_all - cell.sustained_acc
+                    model.add(starve[-1] >= reach - pool + others)
+                if reach > 0:
+                    built.starve[key] = starve[-1]
             # Moving nominal quota costs in proportion to the accelerators moved.
             if cell.fixed_acc is None:
                 distance = _distance(model, nominal[key], cell.current)
                 moved.append(NOMINAL_CHANGE_WEIGHT * acc * distance)
+        runnable.append(total(blocked))
         coverage.append(total(shortfall))
         starvation.append(STARVE_WEIGHT * total(starve))
         change.append(total(moved))
     off_target, reweighted = [], []
     for team in data.teams:
         if data.max_teams_changed is None:
-            # Nothing else links a weight: its phase-2 optimum is the target, clamped into
+            # Nothing else links a weight: its phase-3 optimum is the target, clamped into
             # the change cap. Fixing it now spares the search that choice.
             low, high = team.current_weight - MAX_FAIR_SHARE_WEIGHT, MAX_FAIR_SHARE_WEIGHT
             if data.max_weight_change is not None:
@@ -278,6 +292,12 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
         starvation.append(total(off_target))
         change.append(WEIGHT_CHANGE_WEIGHT * total(reweighted))
     built.objectives = [
+        Objective(
+            "runnable",
+            total(runnable),
+            "accelerators of each team's largest job its nominal quota and borrowing limit "
+            "cannot hold",
+        ),
         Objective("coverage", total(coverage), "accelerators of sustained demand not guaranteed"),
         Objective(
             "starvation",
@@ -308,7 +328,7 @@ def _shortfall_cut(
 def _cap_at_most(
     built: Built, data: ModelData, team: Team, key: CellKey, cap: cp_model.IntVar
 ) -> None:
-    """Phases 1-3: the borrowing cap at the most BorrowLimit may give (today's if unchanged)."""
+    """Phases 1-4: the borrowing cap at the most BorrowLimit may give (today's if unchanged)."""
     model, acc = built.model, data.accelerators[key[1]]
     if team.borrow == "none" or data.cells[key].fixed_acc is not None:
         model.add(cap == 0)
@@ -325,12 +345,12 @@ def _cap_at_most(
 
 
 def borrow_limit_phase(built: Built, data: ModelData, nominal: Mapping[CellKey, int]) -> Objective:
-    """Phase 4: fix the counts, tie each cap to BorrowLimit, minimise BorrowLimit moved.
+    """Phase 5: fix the counts, tie each cap to BorrowLimit, minimise BorrowLimit moved.
 
     Args:
-        built: the model after phase 3.
+        built: the model after phase 4.
         data: the model's input.
-        nominal: the counts phase 3 chose.
+        nominal: the counts phase 4 chose.
 
     Returns:
         The phase's objective.

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from optimizer.demand import DemandProfile, percentile_column
+from optimizer.demand import DemandProfile, offered_column, percentile_column
 from optimizer.settings import OptimizerSettings
 from taskgov.catalog import instance_catalog
 from taskgov.policy.compile import DEFAULT_BORROW_LIMIT_PCT
@@ -34,6 +34,7 @@ class Cell:
         current: nominal instances today (``Count``; 0 when the team has no entry).
         sustained_acc: demand at the sustained percentile, accelerators.
         peak_acc: demand at the peak percentile, accelerators.
+        largest_acc: accelerators of the team's largest job on the type.
         floor: least nominal instances allowed, if set.
         ceiling: most nominal instances allowed, if set.
         max_change: largest change of the nominal count this run.
@@ -46,6 +47,7 @@ class Cell:
     current: int
     sustained_acc: int
     peak_acc: int
+    largest_acc: int = 0
     floor: int | None = None
     ceiling: int | None = None
     max_change: int = 4
@@ -96,6 +98,11 @@ class ModelData:
     max_teams_changed: int | None = None
     max_borrow_change_pct: int | None = None
     max_weight_change: int | None = None
+
+
+def runnable_acc(cell: Cell, accelerators: int, capacity: int) -> int:
+    """The team's largest job, as far as the type's instances can hold it."""
+    return min(cell.largest_acc, accelerators * capacity)
 
 
 def reach_acc(cell: Cell, accelerators: int, capacity: int, sustained_all: int) -> int:
@@ -153,8 +160,9 @@ def model_data(
         (row["team"], row["instance_type"]): row for row in profile.by_team.iter_rows(named=True)
     }
     team_names = sorted(set(quotas) | {team for team, _ in demand})
-    sustained = percentile_column(settings.sustained_percentile)
-    peak = percentile_column(settings.peak_percentile)
+    column = offered_column if settings.demand_basis == "offered" else percentile_column
+    sustained = column(settings.sustained_percentile)
+    peak = column(settings.peak_percentile)
     cells: dict[tuple[str, str], Cell] = {}
     for team in team_names:
         counts, fixed = _current_counts(quotas.get(team))
@@ -166,6 +174,7 @@ def model_data(
                 current=counts.get(instance_type, 0),
                 sustained_acc=int(row.get(sustained) or 0),
                 peak_acc=int(row.get(peak) or 0),
+                largest_acc=int(row.get("job_max") or 0),
                 floor=settings.bound(settings.floors, team, instance_type),
                 ceiling=settings.bound(settings.ceilings, team, instance_type),
                 max_change=settings.max_change(team),

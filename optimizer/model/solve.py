@@ -163,13 +163,13 @@ def _lexicographic(
 def _by_type(
     data: ModelData, solver: cp_model.CpSolver
 ) -> tuple[list[list[PhaseReport]], dict[CellKey, int] | None]:
-    """Phases 1-3 per instance type: without a team cap nothing links the types there.
+    """The phases before BorrowLimit, per instance type: no team cap links the types there.
 
     Returns:
         Per phase, the report of each type; the counts of every type (``None`` if a type
         found no solution).
     """
-    reports: list[list[PhaseReport]] = [[], [], []]
+    reports: list[list[PhaseReport]] = []
     nominal: dict[CellKey, int] = {}
     for instance_type in data.instance_types:
         cells = {k: c for k, c in data.cells.items() if k[1] == instance_type}
@@ -177,6 +177,8 @@ def _by_type(
         built = build_model(part, weights=False)
         phases, solution = _lexicographic(built, built.objectives, solver)
         for index, report in enumerate(phases):
+            if index == len(reports):
+                reports.append([])
             reports[index].append(report)
         if solution is None:
             return reports, None
@@ -207,9 +209,9 @@ def _merged(whole: PhaseReport, parts: list[PhaseReport]) -> PhaseReport:
 def solve(data: ModelData, settings: SolverSettings) -> SolveReport:
     """Minimise coverage, starvation, change, then BorrowLimit moves; explain infeasibility.
 
-    Without a cap on the teams changed, phases 1-3 are solved per instance type (nothing
-    links the types until BorrowLimit, which phase 4 sets with the counts fixed); with one,
-    the whole model is solved at once.
+    Without a cap on the teams changed, the phases before BorrowLimit are solved per instance
+    type (nothing links the types until BorrowLimit, which the last phase sets with the counts
+    fixed); with one, the whole model is solved at once.
 
     Args:
         data: the model's input.
@@ -240,7 +242,7 @@ def solve(data: ModelData, settings: SolverSettings) -> SolveReport:
     if solution is None:
         return _failed(data, settings, phases, parameters)
     if len(phases) == len(built.objectives):
-        # Phase 4: BorrowLimit, with the counts fixed.
+        # Last phase: BorrowLimit, with the counts fixed.
         report, solved = _run_phase(
             built, borrow_limit_phase(built, data, solution.nominal), solver
         )

@@ -104,7 +104,11 @@ minute_drift AS (
         AND m.day = l.day
         AND m.amount = l.amount
 )
-SELECT 'workload_intervals' AS aggregate_table, 'missing' AS problem, uid AS subject, start_at AS instant
+SELECT
+    'workload_intervals' AS aggregate_table,
+    'missing' AS problem,
+    uid AS subject,
+    start_at AS instant
 FROM (SELECT * FROM v_workload_intervals EXCEPT ALL SELECT * FROM workload_intervals)
 UNION ALL
 SELECT 'workload_intervals', 'extra', uid, start_at

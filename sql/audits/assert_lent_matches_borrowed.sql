@@ -1,5 +1,5 @@
 -- assert_lent_matches_borrowed: cohort minutes where what the members lent of a resource is
--- not min(their unused nominal, what they borrowed), the lent rule of usage_minutes_between;
+-- not min(their unused nominal, what they borrowed), the lent rule of usage_minutes_from_steps;
 -- and teams without a cohort that lent. Tolerance: 1e-9 of the amounts, at least 1e-9.
 WITH cohort_minutes AS (
     SELECT

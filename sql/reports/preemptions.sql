@@ -1,4 +1,4 @@
--- Preemptions by reason and by preemptor team and priority class → victim team and priority class.
+-- Preemptions by reason, preemptor team and priority class → victim team and priority class.
 -- One row per combination; reason is Kueue's Preempted condition reason (InClusterQueue,
 -- InCohortReclamation, InCohortFairSharing, InCohortReclaimWhileBorrowing). The preemptor's
 -- team comes from its own events (NULL when none were recorded). victim_gpus sums the

@@ -1,7 +1,7 @@
--- Accelerator-hours per day, team and instance type: guaranteed, used, allocated, borrowed, lent, idle.
+-- GPU-hours per day, team and instance type: guaranteed, used, allocated, borrowed, lent, idle.
 -- Like the summary report of HyperPod task governance: allocated is used within the team's
 -- guarantee (nominal quota), borrowed is used above it; lent is the team's unused guarantee
--- that others in its cohort borrowed, idle is the rest (see usage_minutes_between).
+-- that others in its cohort borrowed, idle is the rest (see usage_minutes_from_steps).
 -- Parameters (NULL: no bound):
 --   $since  TIMESTAMP, UTC: first minute counted (inclusive)
 --   $until  TIMESTAMP, UTC: end of the range (exclusive)

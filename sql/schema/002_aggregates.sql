@@ -76,7 +76,7 @@ CREATE TABLE IF NOT EXISTS workload_waits (
 --   used_*      held by its admitted Workloads (quota reserved)
 --   borrowed_*  used above nominal
 --   lent_*      nominal it left unused that others in its cohort borrowed (see
---               usage_minutes_between for the rule)
+--               usage_minutes_from_steps for the rule)
 --   idle_*      nominal nobody used: max(nominal - used, 0) - lent
 --   pending_*   requested by its pending Workloads
 CREATE TABLE IF NOT EXISTS usage_minutes (

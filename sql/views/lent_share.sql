@@ -1,7 +1,8 @@
--- lent_share(unused, cohort_unused, cohort_borrowed): what one cohort member lends, by the lent
--- rule of usage_minutes_between: min(cohort_unused, cohort_borrowed) apportioned by the member's
--- unused guarantee. All of it when the cohort borrows at least what is unused (exact, no
--- division); none when nobody in the cohort both borrows and leaves guarantee unused (NULLs).
+-- lent_share(unused, cohort_unused, cohort_borrowed): what one cohort member lends, by the
+-- lent rule of usage_minutes_from_steps: min(cohort_unused, cohort_borrowed) apportioned by
+-- the member's unused guarantee. All of it when the cohort borrows at least what is unused
+-- (exact, no division); none when nobody in the cohort both borrows and leaves guarantee
+-- unused (NULLs).
 CREATE OR REPLACE MACRO lent_share(unused, cohort_unused, cohort_borrowed) AS
     CASE
         WHEN cohort_unused IS NULL OR cohort_borrowed IS NULL OR unused = 0

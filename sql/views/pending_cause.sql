@@ -1,6 +1,6 @@
 -- pending_cause(message): why a Workload waits, from the message Kueue writes on its
 -- QuotaReserved=False condition. The first rule that matches wins:
---   inactive_queue          "is inactive", "doesn't exist": nothing is evaluated until the queue is.
+--   inactive_queue          "is inactive", "doesn't exist": nothing is evaluated meanwhile.
 --   waiting_for_preemption  "Pending the preemption": victims are chosen; Kueue appends this to
 --                           the flavor message, so it is checked before the quota rules.
 --   waiting_for_quota       "insufficient unused quota": some flavor fits once quota is free, so

@@ -83,6 +83,7 @@ def test_recommend_json_plan_moves_quota_to_the_starved_team(tmp_path: Path) -> 
         },
     )
     assert [p["objective"] for p in plan["phases"]] == [
+        "runnable",
         "coverage",
         "starvation",
         "change",
@@ -94,7 +95,7 @@ def test_recommend_table_states_status_and_commands(tmp_path: Path) -> None:
     code, stdout, _ = _run(tmp_path)
     lines = stdout.splitlines()
     assert code == 0
-    assert lines[0].startswith("status: optimal; coverage 8 (optimal")
+    assert lines[0].startswith("status: optimal; runnable 0 (optimal, gap 0, ")
     assert sum(line.startswith("aws sagemaker update-compute-quota") for line in lines) == 2
 
 

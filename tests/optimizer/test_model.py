@@ -22,7 +22,7 @@ SOLVED_CASES = [
             borrow_pct={"idle": 50, "busy": 50},
             weight={"idle": 0, "busy": 0},
         ),
-        {"coverage": 0, "starvation": 0, "change": 3200, "borrow_limit": 0},
+        {"runnable": 0, "coverage": 0, "starvation": 0, "change": 3200, "borrow_limit": 0},
         id="a team that never uses its quota lends it to the team short of quota",
     ),
     pytest.param(
@@ -39,7 +39,7 @@ SOLVED_CASES = [
             borrow_pct={"steady": 0, "bursty": 100},
             weight={"steady": 0, "bursty": 100},
         ),
-        {"coverage": 0, "starvation": 0, "change": 1000, "borrow_limit": 100},
+        {"runnable": 0, "coverage": 0, "starvation": 0, "change": 1000, "borrow_limit": 100},
         id="a team starving beside idle capacity gets the borrow limit and weight to reach it",
     ),
     pytest.param(
@@ -55,7 +55,7 @@ SOLVED_CASES = [
             weight={"idle": 0, "busy": 0},
         ),
         # 16 GPUs of busy's sustained demand stay outside its guarantee this run.
-        {"coverage": 16, "starvation": 0, "change": 3200, "borrow_limit": 17},
+        {"runnable": 0, "coverage": 16, "starvation": 0, "change": 3200, "borrow_limit": 17},
         id="the change cap holds: two instances move, not four",
     ),
     pytest.param(
@@ -70,8 +70,20 @@ SOLVED_CASES = [
             borrow_pct={"idle": 50, "busy": 50},
             weight={"idle": 0, "busy": 0},
         ),
-        {"coverage": 8, "starvation": 0, "change": 800, "borrow_limit": 0},
+        {"runnable": 0, "coverage": 8, "starvation": 0, "change": 800, "borrow_limit": 0},
         id="at most one team changes: the busy team takes the free instance, the idle one keeps its",
+    ),
+    pytest.param(
+        model_data(cell("big", 3, sustained=24), cell("rare", 0, 0, largest_acc=16), capacity=3),
+        # Without an instance rare borrows nothing, so its 16-GPU job would never run: it gets
+        # one instance and BorrowLimit 100 to borrow the other 8, before big's coverage.
+        Solution(
+            nominal={("big", P4D): 2, ("rare", P4D): 1},
+            borrow_pct={"big": 50, "rare": 100},
+            weight={"big": 0, "rare": 0},
+        ),
+        {"runnable": 0, "coverage": 8, "starvation": 0, "change": 1600, "borrow_limit": 50},
+        id="a team's largest job must fit in its nominal quota plus borrowing limit",
     ),
     pytest.param(
         model_data(cell("idle", 1, sustained=0), cell("busy", 1, sustained=24), capacity=3),
@@ -80,7 +92,7 @@ SOLVED_CASES = [
             borrow_pct={"idle": 50, "busy": 50},
             weight={"idle": 0, "busy": 0},
         ),
-        {"coverage": 0, "starvation": 0, "change": 2400, "borrow_limit": 0},
+        {"runnable": 0, "coverage": 0, "starvation": 0, "change": 2400, "borrow_limit": 0},
         id="without the team cap both teams change",
     ),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import duckdb
 import pytest
 
 from streams.events import DeadLetter
-from streams.sink_duckdb import DuckDBSink, SinkError, SourceOffset, rebuild_aggregates
+from streams.sink_duckdb import (
+    DuckDBSink,
+    Event,
+    SinkError,
+    SourceOffset,
+    rebuild_aggregates,
+)
 from tests.sql.builders import DAY, make_cluster_queue, make_workload
 from tests.sql.scenarios import random_events
 
@@ -28,13 +35,12 @@ TABLES = (
 
 def dump(conn: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[object, ...]]]:
     """Every stored table, rows sorted, so two databases compare as values."""
-    return {
-        table: sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)  # noqa: S608
-        for table in TABLES
-    }
+    return {table: sorted(conn.table(table).fetchall(), key=repr) for table in TABLES}
 
 
-def stored(events: list, batches: list[list[int]]) -> dict[str, list[tuple[object, ...]]]:
+def stored(
+    events: Sequence[Event], batches: list[list[int]]
+) -> dict[str, list[tuple[object, ...]]]:
     """The tables after adding ``events`` in the given batches of indexes, one flush each."""
     with DuckDBSink(":memory:") as sink:
         for batch in batches:
