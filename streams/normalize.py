@@ -40,6 +40,11 @@ class WorkloadMemory:
         return cls(dict(data.get("counts", {})), str(data.get("pending", "")))
 
 
+def pending_digest(message: str) -> str:
+    """Identifies a pending reason, so the same reason is not sent twice."""
+    return hashlib.sha256(message.encode()).hexdigest()[:16]
+
+
 def team_of(namespace: str) -> str:
     """Team ``t`` lives in namespace ``hyperpod-ns-t``; elsewhere the namespace is the team."""
     return namespace.removeprefix(TEAM_PREFIX) if namespace.startswith(TEAM_PREFIX) else namespace
@@ -240,7 +245,7 @@ def normalize_workload(
         memory.counts[event_type] = max(sent, target)
     reserved = conditions.get("QuotaReserved")
     if reserved and reserved.status == "False" and not deleted:
-        digest = hashlib.sha256(reserved.message.encode()).hexdigest()[:16]
+        digest = pending_digest(reserved.message)
         if digest != memory.pending_digest:
             memory.pending_digest = digest
             ordinal = memory.counts.get("pending", 0) + 1

@@ -31,6 +31,7 @@ from streams.normalize import (
     WorkloadMemory,
     normalize_cluster_queue,
     normalize_workload,
+    pending_digest,
 )
 
 GROUP = "kueue.x-k8s.io"
@@ -86,9 +87,7 @@ class Progress:
         memory = self.workloads.setdefault(event.uid, WorkloadMemory())
         memory.counts[event.event_type] = max(memory.counts.get(event.event_type, 0), event.ordinal)
         if event.event_type == "pending" and event.message is not None:
-            import hashlib
-
-            memory.pending_digest = hashlib.sha256(event.message.encode()).hexdigest()[:16]
+            memory.pending_digest = pending_digest(event.message)
 
 
 class Watcher:
