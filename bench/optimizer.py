@@ -107,7 +107,9 @@ def split_halves(workloads: pl.DataFrame, per_vc: int | None) -> tuple[pl.DataFr
     return history.select(columns).sort("submit_s"), test.select(columns).sort("submit_s")
 
 
-def make_policy(name: str, counts: dict[str, int], borrow_limit: int = 50) -> Policy:
+def make_policy(
+    name: str, counts: dict[str, int], borrow_limit: int = 50, fair_share: bool = True
+) -> Policy:
     quotas = [
         ComputeQuota(
             name=f"vc-{team}",
@@ -121,7 +123,10 @@ def make_policy(name: str, counts: dict[str, int], borrow_limit: int = 50) -> Po
         )
         for team, count in sorted(counts.items())
     ]
-    return Policy(name=name, scheduler_config=SchedulerConfig(), compute_quotas=quotas)
+    toggle = "Enabled" if fair_share else "Disabled"
+    return Policy(
+        name=name, scheduler_config=SchedulerConfig(fair_share=toggle), compute_quotas=quotas
+    )
 
 
 def largest_remainder(shares: dict[str, float], total: int) -> dict[str, int]:
@@ -148,7 +153,7 @@ def _row(name: str, numbers: dict[str, float | int | None]) -> str:
     )
 
 
-def quality(per_vc: int | None, nodes: int | None, baseline: float) -> None:
+def quality(per_vc: int | None, nodes: int | None, fair_share: bool, baseline: float) -> None:
     workloads = read_trace(PHILLY_JOBS, instance_type=STAND_IN)
     history, test = split_halves(workloads, per_vc)
     teams = sorted(set(workloads["team"]))
@@ -162,8 +167,12 @@ def quality(per_vc: int | None, nodes: int | None, baseline: float) -> None:
     cluster = Cluster(
         name="philly", instance_groups=[InstanceGroup(instance_type=STAND_IN, instance_count=total)]
     )
-    current = make_policy("current", current_counts)
-    print(f"(a) Philly trace: {PHILLY_JOBS}" + (f" (first {per_vc} jobs per VC)" if per_vc else ""))
+    current = make_policy("current", current_counts, fair_share=fair_share)
+    print(
+        f"(a) Philly trace: {PHILLY_JOBS}"
+        + (f" (first {per_vc} jobs per VC)" if per_vc else "")
+        + f"; FairShare {'Enabled' if fair_share else 'Disabled'}"
+    )
     print(
         f"    {len(teams)} teams, {total} nodes x {GPUS_PER_NODE} GPUs = {total * GPUS_PER_NODE} "
         f"GPUs ({STAND_IN}); history {history.height:,} jobs, test {test.height:,} jobs"
@@ -191,7 +200,10 @@ def quality(per_vc: int | None, nodes: int | None, baseline: float) -> None:
         "recommended": rec.proposed,  # type: ignore[attr-defined]
         "today's Philly quotas": current,
         "(a) + BorrowLimit 10000": make_policy(
-            "equal-unlimited", largest_remainder(dict.fromkeys(teams, 1.0), total), 10_000
+            "equal-unlimited",
+            largest_remainder(dict.fromkeys(teams, 1.0), total),
+            10_000,
+            fair_share=fair_share,
         ),
     }
     wall_test, (_, overall) = timed(lambda: compare(test, policies, cluster))
@@ -297,6 +309,9 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per phase")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument(
+        "--no-fair-share", action="store_true", help="FairShare Disabled in every policy"
+    )
     args = parser.parse_args()
     baseline = min(timed(dict_work)[0] for _ in range(3))
     print(
@@ -307,7 +322,7 @@ def main() -> None:
         speed(baseline, args.time_limit)
     if not args.skip_quality:
         print()
-        quality(args.jobs_per_vc, args.nodes, baseline)
+        quality(args.jobs_per_vc, args.nodes, not args.no_fair_share, baseline)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from optimizer.model.data import Cell, ModelData, reach_acc
+from optimizer.model.data import Cell, ModelData, reach_acc, runnable_acc
 from optimizer.model.read import QuotaValues, TeamProposal
 from optimizer.recommend import Recommendation
 from optimizer.replay import TEAM_METRICS
@@ -96,23 +97,46 @@ def _unit(instance_type: str) -> str:
 
 
 def _why_nominal(cell: Cell, new: int, acc: int, settings: OptimizerSettings) -> str | None:
-    p, unit, t = (
-        f"p{settings.sustained_percentile:g}",
-        _unit(cell.instance_type),
-        cell.instance_type,
-    )
-    if new > cell.current:
+    sustained, peak = f"p{settings.sustained_percentile:g}", f"p{settings.peak_percentile:g}"
+    unit, t = _unit(cell.instance_type), cell.instance_type
+    change = f"nominal {cell.current} -> {new} instances"
+    if new > cell.current and cell.sustained_acc > cell.current * acc:
         return (
-            f"{t}: {p} demand {cell.sustained_acc} {unit} exceeds the {cell.current * acc} "
-            f"guaranteed; nominal {cell.current} -> {new} instances"
+            f"{t}: {sustained} demand {cell.sustained_acc} {unit} exceeds the "
+            f"{cell.current * acc} guaranteed; {change}"
         )
+    if new > cell.current and cell.current == 0 and cell.largest_acc > 0:
+        return (
+            f"{t}: with no nominal quota it may borrow nothing, so its largest job "
+            f"({cell.largest_acc} {unit}) would never run; {change}"
+        )
+    if new > cell.current:
+        return f"{t}: so that its {peak} demand ({cell.peak_acc} {unit}) can run; {change}"
     if new < cell.current:
         needed = math.ceil(cell.sustained_acc / acc)
         return (
-            f"{t}: {p} demand {cell.sustained_acc} {unit} needs {needed} of its {cell.current} "
-            f"instances; lends {cell.current - new} to teams short of quota"
+            f"{t}: {sustained} demand {cell.sustained_acc} {unit} needs {needed} of its "
+            f"{cell.current} instances; lends {cell.current - new} to teams short of quota"
         )
     return None
+
+
+def _borrow_needs(
+    data: ModelData, team: str, nominal: Mapping[tuple[str, str], int], peak: str
+) -> list[str]:
+    """What the team must borrow on each type: for its largest job or its peak demand."""
+    needs = []
+    for t in data.instance_types:
+        cell, acc, count = data.cells[(team, t)], data.accelerators[t], data.capacity[t]
+        total = sum(c.sustained_acc for c in data.cells.values() if c.instance_type == t)
+        held = acc * nominal[(team, t)]
+        for_peak = reach_acc(cell, acc, count, total) - held
+        for_job = runnable_acc(cell, acc, count) - held
+        if for_job > 0 and for_job >= for_peak:
+            needs.append(f"{for_job} {_unit(t)} of {t} to run its largest job ({cell.largest_acc})")
+        elif for_peak > 0:
+            needs.append(f"{for_peak} {_unit(t)} of {t} to reach {peak} demand beside idle ones")
+    return needs
 
 
 def _why(
@@ -129,22 +153,10 @@ def _why(
             reasons.append(reason)
     pct = solution.borrow_pct[team.name]
     if pct != team.current_borrow_pct:
-        caps = {}
-        for (name, instance_type), cell in data.cells.items():
-            acc, count = data.accelerators[instance_type], data.capacity[instance_type]
-            total = sum(
-                c.sustained_acc for c in data.cells.values() if c.instance_type == instance_type
-            )
-            need = (
-                reach_acc(cell, acc, count, total) - acc * solution.nominal[(name, instance_type)]
-            )
-            if name == team.name and need > 0:
-                caps[instance_type] = need
         peak = f"p{settings.peak_percentile:g}"
-        wanted = ", ".join(f"{n} {_unit(t)} of {t}" for t, n in caps.items()) or "nothing"
+        needs = _borrow_needs(data, team.name, solution.nominal, peak) or ["nothing more"]
         reasons.append(
-            f"BorrowLimit {team.current_borrow_pct}% -> {pct}%: to reach {peak} demand beside "
-            f"idle capacity it borrows up to {wanted}"
+            f"BorrowLimit {team.current_borrow_pct}% -> {pct}%: it must borrow " + "; ".join(needs)
         )
     weight = solution.weight[team.name]
     if weight != team.current_weight:

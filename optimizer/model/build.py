@@ -218,9 +218,15 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
     model, nominal = built.model, built.nominal
     teams = {t.name: t for t in data.teams}
     total = cp_model.LinearExpr.sum
-    runnable, coverage, starvation, change = [], [], [], []
+    runnable: list[cp_model.LinearExprT] = []
+    coverage: list[cp_model.LinearExprT] = []
+    starvation: list[cp_model.LinearExprT] = []
+    change: list[cp_model.LinearExprT] = []
     for instance_type in data.instance_types:
-        blocked, shortfall, starve, moved = [], [], [], []
+        blocked: list[cp_model.IntVar] = []
+        shortfall: list[cp_model.IntVar] = []
+        starve: list[cp_model.IntVar] = []
+        moved: list[cp_model.LinearExprT] = []
         acc = data.accelerators[instance_type]
         cells = [c for c in data.cells.values() if c.instance_type == instance_type]
         # pool[type]: accelerators of the type the teams' nominal quotas hold.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from optimizer.errors import Conflict
-from optimizer.model.data import ModelData
+from optimizer.model.data import Cell, ModelData, Team
 from optimizer.model.solve import Solution, solve
 from optimizer.settings import SolverSettings
 from tests.optimizer.builders import P4D, cell, model_data
@@ -234,4 +235,53 @@ def test_solver_parameters_are_explicit_and_applied() -> None:
     report = solve(data, settings)
     assert report.parameters == (
         "random_seed: 7, max_time_in_seconds: 5, log_search_progress: false, num_workers: 1"
+    )
+
+
+P5 = "ml.p5.48xlarge"
+
+
+def _two_types(**p5_cell: Any) -> ModelData:
+    """team-a and team-b on ml.p4d.24xlarge (3 instances) and ml.p5.48xlarge (2 instances)."""
+    cells = {
+        ("team-a", P4D): Cell("team-a", P4D, 2, sustained_acc=0, peak_acc=0),
+        ("team-b", P4D): Cell("team-b", P4D, 1, sustained_acc=24, peak_acc=24),
+        ("team-a", P5): Cell("team-a", P5, 1, sustained_acc=16, peak_acc=16, **p5_cell),
+        ("team-b", P5): Cell("team-b", P5, 1, sustained_acc=0, peak_acc=0, floor=1),
+    }
+    return ModelData(
+        instance_types=(P4D, P5),
+        accelerators={P4D: 8, P5: 8},
+        capacity={P4D: 3, P5: 2},
+        teams=(Team("team-a"), Team("team-b")),
+        cells=cells,
+    )
+
+
+def test_solve_per_instance_type_matches_the_whole() -> None:
+    data = _two_types()
+    report = solve(data, SOLVER)
+    whole = solve(replace(data, max_teams_changed=2), SOLVER)
+    want = Solution(
+        nominal={("team-a", P4D): 0, ("team-b", P4D): 3, ("team-a", P5): 1, ("team-b", P5): 1},
+        # team-a holds 8 of its 16 p5 GPUs (team-b's floor takes the other instance) and
+        # borrows the 8 team-b leaves idle: floor(8 x 100 / 100) = 8.
+        borrow_pct={"team-a": 100, "team-b": 50},
+        weight={"team-a": 0, "team-b": 0},
+    )
+    assert (report.status, report.solution) == ("optimal", want)
+    assert (whole.status, whole.solution) == ("optimal", want)
+    values = {p.objective: p.value for p in report.phases}
+    assert values == {p.objective: p.value for p in whole.phases}
+
+
+def test_solve_per_instance_type_names_the_conflict_on_its_type() -> None:
+    report = solve(_two_types(floor=2), SOLVER)
+    assert (report.status, [c.constraint for c in report.conflicts]) == (
+        "infeasible",
+        [
+            "capacity[ml.p5.48xlarge]",
+            "floor[team-a,ml.p5.48xlarge]",
+            "floor[team-b,ml.p5.48xlarge]",
+        ],
     )
