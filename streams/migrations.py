@@ -5,6 +5,8 @@
    is an error: schema changes go in a new file.
 2. ``sql/views/*.sql`` (views and macros, all ``CREATE OR REPLACE``) are re-created in
    dependency order on every call, so they always match the code.
+3. When a schema file changed how aggregates are derived, it leaves a ``rebuild_requested`` row
+   in ``aggregate_state``; the aggregates are then rebuilt from the event log, once.
 
 Calling :func:`migrate` again changes nothing.
 """
@@ -196,7 +198,27 @@ def migrate(conn: duckdb.DuckDBPyConnection, *, sql_dir: Path = SQL_DIR) -> list
         )
         done.append(migration.version)
     _in_transaction(conn, [f.sql for f in derived_files(sql_dir)], None)
+    _rebuild_if_requested(conn)
     return done
+
+
+def _rebuild_if_requested(conn: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the aggregates when a schema file asked for it (its rule for them changed)."""
+    requested = conn.execute(
+        "SELECT count(*) FROM aggregate_state WHERE name = 'rebuild_requested'"
+    ).fetchone()
+    if not requested or not requested[0]:
+        return
+    from streams.sink_duckdb import rebuild_aggregates  # the sink imports this module
+
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        rebuild_aggregates(conn)
+        conn.execute("DELETE FROM aggregate_state WHERE name = 'rebuild_requested'")
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _in_transaction(

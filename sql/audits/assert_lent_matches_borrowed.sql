@@ -1,6 +1,6 @@
 -- assert_lent_matches_borrowed: cohort minutes where what the members lent of a resource is
--- not min(their unused nominal, what they borrowed), the lent rule of usage_minutes_from_steps;
--- and teams without a cohort that lent. Tolerance: 1e-9 of the amounts, at least 1e-9.
+-- not min(their unused nominal (lent + idle), what they borrowed), the lent rule of
+-- usage_minutes_from_steps; and teams without a cohort that lent. Tolerance: 1e-9 of the amounts, at least 1e-9.
 WITH cohort_minutes AS (
     SELECT
         cluster,
@@ -12,21 +12,21 @@ WITH cohort_minutes AS (
                 'resource': 'accelerators',
                 'lent': sum(lent_accelerators),
                 'borrowed': sum(borrowed_accelerators),
-                'unused': sum(greatest(nominal_accelerators - used_accelerators, 0)),
+                'unused': sum(lent_accelerators + idle_accelerators),
                 'scale': greatest(1, sum(nominal_accelerators), sum(used_accelerators))
             },
             {
                 'resource': 'cpu_millis',
                 'lent': sum(lent_cpu_millis),
                 'borrowed': sum(borrowed_cpu_millis),
-                'unused': sum(greatest(nominal_cpu_millis - used_cpu_millis, 0)),
+                'unused': sum(lent_cpu_millis + idle_cpu_millis),
                 'scale': greatest(1, sum(nominal_cpu_millis), sum(used_cpu_millis))
             },
             {
                 'resource': 'memory_bytes',
                 'lent': sum(lent_memory_bytes),
                 'borrowed': sum(borrowed_memory_bytes),
-                'unused': sum(greatest(nominal_memory_bytes - used_memory_bytes, 0)),
+                'unused': sum(lent_memory_bytes + idle_memory_bytes),
                 'scale': greatest(1, sum(nominal_memory_bytes), sum(used_memory_bytes))
             }
         ], recursive := true)

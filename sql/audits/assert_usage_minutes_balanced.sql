@@ -1,6 +1,9 @@
 -- assert_usage_minutes_balanced: usage_minutes rows whose parts do not add up, per resource.
--- Amounts are not negative; borrowed = max(used - nominal, 0); lent + idle = max(nominal - used,
--- 0). Tolerance: 1e-9 of the largest amount, at least 1e-9 (minute averages in doubles).
+-- Borrowed and unused are minute averages of max(used - nominal, 0) and max(nominal - used, 0)
+-- taken instant by instant, so: amounts are not negative; borrowed - (lent + idle) =
+-- used - nominal (so borrowed is at least used - nominal: more when used crossed nominal within
+-- the minute); borrowed is at most used (so lent + idle is at most nominal). Tolerance: 1e-9 of the largest amount,
+-- at least 1e-9 (minute averages in doubles).
 WITH amounts AS (
     SELECT
         cluster,
@@ -36,14 +39,14 @@ SELECT
     CASE
         WHEN least(nominal, used, borrowed, lent, pending) < 0 OR idle < -tolerance
             THEN 'negative amount'
-        WHEN abs(borrowed - greatest(used - nominal, 0)) > tolerance
-            THEN 'borrowed is not used above nominal'
-        ELSE 'lent + idle is not the unused nominal'
+        WHEN abs(borrowed - lent - idle - (used - nominal)) > tolerance
+            THEN 'borrowed - lent - idle is not used - nominal'
+        ELSE 'borrowed is above used'
     END AS problem,
     * EXCLUDE (tolerance)
 FROM checked
 WHERE least(nominal, used, borrowed, lent, pending) < 0
     OR idle < -tolerance
-    OR abs(borrowed - greatest(used - nominal, 0)) > tolerance
-    OR abs(lent + idle - greatest(nominal - used, 0)) > tolerance
+    OR abs(borrowed - lent - idle - (used - nominal)) > tolerance
+    OR borrowed > used + tolerance
 ORDER BY minute, cluster, team, instance_type, resource;

@@ -7,9 +7,13 @@
 -- about 20 times slower here). lead() finds the key's next step the same way.
 -- The cohort of a team in a minute is the one of its ClusterQueue as of the minute's start.
 --
--- Per resource: borrowed = max(used - nominal, 0), unused = max(nominal - used, 0).
+-- Per resource: borrowed = max(used - nominal, 0), unused = max(nominal - used, 0), both
+-- integrated instant by instant (usage_steps_between steps them), so a minute's borrowed is
+-- exact to the microsecond even when admissions fall inside it.
 -- Lent rule, per cluster, cohort, instance type, resource and minute:
 --   lent_total = min(sum of the members' unused, sum of the members' borrowed)
+-- In a cohort whose capacity is its members' nominal, borrowed never exceeds unused at any
+-- instant, so lent_total is the minute's borrowed total exactly.
 -- and each member lends lent_total * its unused / sum of unused: Kueue does not record whose
 -- quota a borrower used, so the borrowing is attributed to the idle guarantees in proportion
 -- (lendingLimit is not applied). idle = unused - lent. A team without a cohort lends nothing.
@@ -17,7 +21,7 @@ CREATE OR REPLACE MACRO usage_minutes_from_steps(until) AS TABLE
 WITH bounds AS (
     SELECT until::TIMESTAMP AS end_at
 ),
--- 5. The level after each step, held until the key's next step.
+-- 6. The level after each step, held until the key's next step.
 running AS (
     SELECT
         *,
@@ -30,6 +34,12 @@ running AS (
         sum(d_p_acc) OVER so_far AS p_acc,
         sum(d_p_cpu) OVER so_far AS p_cpu,
         sum(d_p_mem) OVER so_far AS p_mem,
+        sum(d_b_acc) OVER so_far AS b_acc,
+        sum(d_b_cpu) OVER so_far AS b_cpu,
+        sum(d_b_mem) OVER so_far AS b_mem,
+        sum(d_f_acc) OVER so_far AS f_acc,
+        sum(d_f_cpu) OVER so_far AS f_cpu,
+        sum(d_f_mem) OVER so_far AS f_mem,
         lead(cluster) OVER () AS next_cluster,
         lead(team) OVER () AS next_team,
         lead(instance_type) OVER () AS next_instance_type,
@@ -48,7 +58,7 @@ steps AS (
         END AS next_minute
     FROM running
 ),
--- 6. Spans of a team's cohort, in whole minutes (as of each minute's start); before its first
+-- 7. Spans of a team's cohort, in whole minutes (as of each minute's start); before its first
 --    ClusterQueue event a team has none.
 cohort_spans AS (
     SELECT
@@ -79,7 +89,7 @@ spans AS (
         AND c.from_minute < greatest(s.next_minute, s.minute + INTERVAL 1 MINUTE)
         AND c.to_minute > s.minute
 ),
--- 7. Every minute, in amount x microseconds: the one with changes (level before + what changed
+-- 8. Every minute, in amount x microseconds: the one with changes (level before + what changed
 --    within it), then each minute up to the next change at the level after (runs at zero are
 --    skipped).
 dense AS (
@@ -97,7 +107,13 @@ dense AS (
         (u_mem - d_u_mem) * 60000000 + u_mem_us AS u_mem,
         (p_acc - d_p_acc) * 60000000 + p_acc_us AS p_acc,
         (p_cpu - d_p_cpu) * 60000000 + p_cpu_us AS p_cpu,
-        (p_mem - d_p_mem) * 60000000 + p_mem_us AS p_mem
+        (p_mem - d_p_mem) * 60000000 + p_mem_us AS p_mem,
+        (b_acc - d_b_acc) * 60000000 + b_acc_us AS b_acc,
+        (b_cpu - d_b_cpu) * 60000000 + b_cpu_us AS b_cpu,
+        (b_mem - d_b_mem) * 60000000 + b_mem_us AS b_mem,
+        (f_acc - d_f_acc) * 60000000 + f_acc_us AS f_acc,
+        (f_cpu - d_f_cpu) * 60000000 + f_cpu_us AS f_cpu,
+        (f_mem - d_f_mem) * 60000000 + f_mem_us AS f_mem
     FROM spans
     WHERE minute >= from_minute AND minute < to_minute
     UNION ALL
@@ -119,23 +135,23 @@ dense AS (
         u_mem * 60000000,
         p_acc * 60000000,
         p_cpu * 60000000,
-        p_mem * 60000000
+        p_mem * 60000000,
+        b_acc * 60000000,
+        b_cpu * 60000000,
+        b_mem * 60000000,
+        f_acc * 60000000,
+        f_cpu * 60000000,
+        f_mem * 60000000
     FROM spans
     WHERE n_acc <> 0 OR n_cpu <> 0 OR n_mem <> 0
         OR u_acc <> 0 OR u_cpu <> 0 OR u_mem <> 0
         OR p_acc <> 0 OR p_cpu <> 0 OR p_mem <> 0
 ),
--- 8. Borrowed (b_) and unused (f_) per team; the cohort totals where someone borrowed and
---    someone had guarantee unused (elsewhere nothing is lent).
+-- 9. The minutes before `until` with any amount; the cohort totals of borrowed (b_) and
+--    unused (f_) where someone borrowed and someone had guarantee unused (elsewhere nothing is
+--    lent).
 shares AS (
-    SELECT
-        d.*,
-        greatest(d.u_acc - d.n_acc, 0) AS b_acc,
-        greatest(d.u_cpu - d.n_cpu, 0) AS b_cpu,
-        greatest(d.u_mem - d.n_mem, 0) AS b_mem,
-        greatest(d.n_acc - d.u_acc, 0) AS f_acc,
-        greatest(d.n_cpu - d.u_cpu, 0) AS f_cpu,
-        greatest(d.n_mem - d.u_mem, 0) AS f_mem
+    SELECT d.*
     FROM dense AS d, bounds AS b
     WHERE d.minute < b.end_at
         AND (

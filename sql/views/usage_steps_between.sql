@@ -3,6 +3,11 @@
 -- every amount in that minute (d_*) and the amount x microseconds the changes add to it (*_us).
 -- The sink stores these rows in usage_steps, ordered, for usage_minutes_from_steps.
 --
+-- Amounts: n nominal, u used, p pending, and, per instant, b borrowed = max(u - n, 0) and
+-- f unused = max(n - u, 0). b and f are stepped at the instants they change, not derived from
+-- minute averages: a job admitted at :30 above quota borrows half a minute, which
+-- max(avg used - avg nominal, 0) would round away.
+--
 -- Amounts come from v_quota_history (nominal) and the materialized workload_intervals (used
 -- while admitted, pending while pending). Stretches begun earlier count from the first minute
 -- and every stretch still open ends at `until`, so each key's changes sum to zero.
@@ -88,7 +93,45 @@ changes AS (
         -n_acc, -n_cpu, -n_mem, -u_acc, -u_cpu, -u_mem, -p_acc, -p_cpu, -p_mem
     FROM clipped
 ),
--- 4. Per key and minute with changes: the net change (d_), and the amount x microseconds the
+-- 4. Levels at each instant, and the changes of borrowed (b) and unused (f) they imply. Each
+--    key's changes sum to zero (every stretch ends by `until`), so a running sum over all rows
+--    in key and time order restarts at zero at each key, and the last level of a key is zero.
+instants AS (
+    SELECT
+        cluster, team, instance_type, changed_at,
+        sum(n_acc) AS n_acc, sum(n_cpu) AS n_cpu, sum(n_mem) AS n_mem,
+        sum(u_acc) AS u_acc, sum(u_cpu) AS u_cpu, sum(u_mem) AS u_mem,
+        sum(p_acc) AS p_acc, sum(p_cpu) AS p_cpu, sum(p_mem) AS p_mem
+    FROM changes
+    GROUP BY cluster, team, instance_type, changed_at
+),
+levels AS (
+    SELECT
+        *,
+        greatest(sum(u_acc - n_acc) OVER so_far, 0) AS b_acc_level,
+        greatest(sum(u_cpu - n_cpu) OVER so_far, 0) AS b_cpu_level,
+        greatest(sum(u_mem - n_mem) OVER so_far, 0) AS b_mem_level,
+        greatest(sum(n_acc - u_acc) OVER so_far, 0) AS f_acc_level,
+        greatest(sum(n_cpu - u_cpu) OVER so_far, 0) AS f_cpu_level,
+        greatest(sum(n_mem - u_mem) OVER so_far, 0) AS f_mem_level
+    FROM instants
+    WINDOW so_far AS (
+        ORDER BY cluster, team, instance_type, changed_at ROWS UNBOUNDED PRECEDING
+    )
+),
+stepped AS (
+    SELECT
+        * EXCLUDE (b_acc_level, b_cpu_level, b_mem_level, f_acc_level, f_cpu_level, f_mem_level),
+        b_acc_level - coalesce(lag(b_acc_level) OVER ordered, 0) AS b_acc,
+        b_cpu_level - coalesce(lag(b_cpu_level) OVER ordered, 0) AS b_cpu,
+        b_mem_level - coalesce(lag(b_mem_level) OVER ordered, 0) AS b_mem,
+        f_acc_level - coalesce(lag(f_acc_level) OVER ordered, 0) AS f_acc,
+        f_cpu_level - coalesce(lag(f_cpu_level) OVER ordered, 0) AS f_cpu,
+        f_mem_level - coalesce(lag(f_mem_level) OVER ordered, 0) AS f_mem
+    FROM levels
+    WINDOW ordered AS (ORDER BY cluster, team, instance_type, changed_at)
+),
+-- 5. Per key and minute with changes: the net change (d_), and the amount x microseconds the
 --    changes add to the minute (_us; each counts from its instant to the minute's end).
 per_minute AS (
     SELECT
@@ -105,6 +148,12 @@ per_minute AS (
         sum(p_acc)::BIGINT AS d_p_acc,
         sum(p_cpu)::BIGINT AS d_p_cpu,
         sum(p_mem)::BIGINT AS d_p_mem,
+        sum(b_acc)::BIGINT AS d_b_acc,
+        sum(b_cpu)::BIGINT AS d_b_cpu,
+        sum(b_mem)::BIGINT AS d_b_mem,
+        sum(f_acc)::BIGINT AS d_f_acc,
+        sum(f_cpu)::BIGINT AS d_f_cpu,
+        sum(f_mem)::BIGINT AS d_f_mem,
         sum(n_acc * us) AS n_acc_us,
         sum(n_cpu * us) AS n_cpu_us,
         sum(n_mem * us) AS n_mem_us,
@@ -113,7 +162,13 @@ per_minute AS (
         sum(u_mem * us) AS u_mem_us,
         sum(p_acc * us) AS p_acc_us,
         sum(p_cpu * us) AS p_cpu_us,
-        sum(p_mem * us) AS p_mem_us
+        sum(p_mem * us) AS p_mem_us,
+        sum(b_acc * us) AS b_acc_us,
+        sum(b_cpu * us) AS b_cpu_us,
+        sum(b_mem * us) AS b_mem_us,
+        sum(f_acc * us) AS f_acc_us,
+        sum(f_cpu * us) AS f_cpu_us,
+        sum(f_mem * us) AS f_mem_us
     FROM (
         SELECT
             *,
@@ -121,7 +176,7 @@ per_minute AS (
             date_diff(
                 'microsecond', changed_at, date_trunc('minute', changed_at) + INTERVAL 1 MINUTE
             )::HUGEINT AS us
-        FROM changes
+        FROM stepped
     )
     GROUP BY cluster, team, instance_type, minute
 )

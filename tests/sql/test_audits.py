@@ -48,13 +48,13 @@ def test_audit_passes_on_every_fixture_and_a_random_scenario(sink: DuckDBSink, n
             " WHERE team = 'team-a' AND minute = TIMESTAMP '2024-05-01 00:10'",
             [
                 (
-                    "borrowed is not used above nominal",
+                    "borrowed - lent - idle is not used - nominal",
                     "team-a",
                     "2024-05-01 00:10:00",
                     "accelerators",
                 )
             ],
-            id="borrowed that is not used above nominal",
+            id="borrowed that does not balance",
         ),
         pytest.param(
             "assert_usage_minutes_balanced",
@@ -62,13 +62,28 @@ def test_audit_passes_on_every_fixture_and_a_random_scenario(sink: DuckDBSink, n
             " WHERE team = 'team-a' AND minute = TIMESTAMP '2024-05-01 00:20'",
             [
                 (
-                    "lent + idle is not the unused nominal",
+                    "borrowed - lent - idle is not used - nominal",
                     "team-a",
                     "2024-05-01 00:20:00",
                     "memory_bytes",
                 )
             ],
             id="idle that does not balance",
+        ),
+        pytest.param(
+            "assert_usage_minutes_balanced",
+            # team-b uses 6 of 4 GPUs: borrowed 7 with idle 5 balances but exceeds what it used.
+            "UPDATE usage_minutes SET borrowed_accelerators = 7, idle_accelerators = 5"
+            " WHERE team = 'team-b' AND minute = TIMESTAMP '2024-05-01 00:30'",
+            [("borrowed is above used", "team-b", "2024-05-01 00:30:00", "accelerators")],
+            id="borrowed above used",
+        ),
+        pytest.param(
+            "assert_usage_minutes_balanced",
+            "UPDATE usage_minutes SET lent_accelerators = -1, idle_accelerators = 3"
+            " WHERE team = 'team-a' AND minute = TIMESTAMP '2024-05-01 00:30'",
+            [("negative amount", "team-a", "2024-05-01 00:30:00", "accelerators")],
+            id="negative lent",
         ),
     ],
 )

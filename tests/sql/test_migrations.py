@@ -16,6 +16,8 @@ from streams.migrations import (
     pending_versions,
     schema_migrations,
 )
+from streams.sink_duckdb import DuckDBSink
+from tests.sql.scenarios import random_events
 
 
 @pytest.fixture
@@ -128,3 +130,23 @@ def test_derived_files_refuse_a_cycle(sql_dir: Path) -> None:
         derived_files(sql_dir)
 
     assert "v_first.sql" in raised.value.file
+
+
+def test_migrate_rebuilds_aggregates_once_when_a_schema_file_asks(tmp_path: Path) -> None:
+    path = str(tmp_path / "db.duckdb")
+    with DuckDBSink(path) as sink:
+        sink.add_all(random_events(3, workloads=10))
+    with duckdb.connect(path) as conn:
+        want = conn.execute("SELECT * FROM usage_minutes ORDER BY ALL").fetchall()
+        # As a schema file that changes how minutes are derived leaves things: stale minutes
+        # and the request.
+        conn.execute("DELETE FROM usage_minutes WHERE team = 'team-a'")
+        conn.execute("INSERT INTO aggregate_state VALUES ('rebuild_requested', now()::TIMESTAMP)")
+
+        migrate(conn)
+        got = conn.execute("SELECT * FROM usage_minutes ORDER BY ALL").fetchall()
+        left = conn.execute("SELECT name FROM aggregate_state ORDER BY name").fetchall()
+
+    assert len(want) > 100
+    assert got == want
+    assert left == [("watermark",)]
