@@ -5,7 +5,8 @@
 -- changes sum to zero, so one running sum over the table in that order restarts at zero at
 -- every key: the per-key level, in one streaming pass (a partitioned window over minutes is
 -- about 20 times slower here). lead() finds the key's next step the same way.
--- The cohort of a team in a minute is the one of its ClusterQueue as of the minute's start.
+-- The cohort of a team in a minute is the one of its ClusterQueue as of the minute's start;
+-- in the minute its first ClusterQueue appears, that one's.
 --
 -- Per resource: borrowed = max(used - nominal, 0), unused = max(nominal - used, 0), both
 -- integrated instant by instant (usage_steps_between steps them), so a minute's borrowed is
@@ -58,21 +59,25 @@ steps AS (
         END AS next_minute
     FROM running
 ),
--- 7. Spans of a team's cohort, in whole minutes (as of each minute's start); before its first
---    ClusterQueue event a team has none.
+-- 7. Spans of a team's cohort, in whole minutes (as of each minute's start; the first from the
+--    minute it appears in); before that minute a team has none.
 cohort_spans AS (
     SELECT
         cluster,
         team,
         cohort,
-        ceil_minute(valid_from) AS from_minute,
+        CASE
+            WHEN valid_from = min(valid_from) OVER (PARTITION BY cluster, team)
+                THEN date_trunc('minute', valid_from)
+            ELSE ceil_minute(valid_from)
+        END AS from_minute,
         coalesce(
             ceil_minute(lead(valid_from) OVER (PARTITION BY cluster, team ORDER BY valid_from)),
             TIMESTAMP 'infinity'
         ) AS to_minute
     FROM v_team_cohorts
     UNION ALL
-    SELECT cluster, team, NULL, TIMESTAMP '-infinity', ceil_minute(min(valid_from))
+    SELECT cluster, team, NULL, TIMESTAMP '-infinity', date_trunc('minute', min(valid_from))
     FROM v_team_cohorts
     GROUP BY cluster, team
 ),

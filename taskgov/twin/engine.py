@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass, field
 
+from taskgov.twin.accounting import QuotaAccounting
 from taskgov.twin.flavors import Assignment, FlavorAssigner, Mode
 from taskgov.twin.objects import ClusterQueue, FlavorResource, WorkloadSpec
 from taskgov.twin.preemption import (
@@ -87,6 +88,7 @@ class Twin:
         self.scenario = scenario
         self.ledger: list[ConditionChange] = []
         self.preemptions: list[Preemption] = []
+        self.accounting = QuotaAccounting()
         self.runs: dict[str, WorkloadRun] = {}
         # Workload keys in submission order, so observers can pick up new ones cheaply.
         self.submitted: list[str] = []
@@ -252,6 +254,7 @@ class Twin:
     def _admit(self, run: WorkloadRun, assignment: Assignment) -> None:
         node = self.nodes[run.cluster_queue]
         for fr, amount in assignment.usage.items():
+            self.accounting.change(run.cluster_queue, fr, node.nominal(fr), amount, self.now_ms)
             node.add_usage(fr, amount)
         run.assignment = assignment
         run.running = Running(
@@ -275,6 +278,7 @@ class Twin:
         assert run.running is not None
         node = self.nodes[run.cluster_queue]
         for fr, amount in run.running.usage.items():
+            self.accounting.change(run.cluster_queue, fr, node.nominal(fr), -amount, self.now_ms)
             node.add_usage(fr, -amount)
         self.running[run.cluster_queue].remove(run.running)
         run.running = None
