@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     kueue_api_version: Literal["v1beta1", "v1beta2"] = "v1beta1"
     # Where the DuckDB system of record lives.
     duckdb_path: Path = Path("taskgov.duckdb")
+    # The shared cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
+    data_dir: Path = Path("../shared/data")
 
 
 def load_settings(config_file: Path | None = None) -> Settings:

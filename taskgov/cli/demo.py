@@ -11,12 +11,18 @@ import click
 from taskgov.cli.demo_live import play_live
 from taskgov.cli.output import render_rows
 from taskgov.cli.report import report_command
+from taskgov.errors import Fault, InputError
 from taskgov.policy.load import read_documents
+from taskgov.settings import load_settings
 from taskgov.twin.durations import format_duration_ms
 from taskgov.twin.engine import Twin
 from taskgov.twin.render import TABLE_COLUMNS, workload_rows
 from taskgov.twin.scenario import build_scenario
+from taskgov.twin.trace import load_trace, philly_quotas
 
+DEFAULT_SPEED = 300.0
+TRACE_SPEED = 172_800.0  # two simulated days a wall second
+PHILLY_FILES = ("philly-vc/jobs.csv", "vc-capacity/philly_vc_nodes.csv")
 SEED_POLICY = "data/seed/policy.yaml"
 SEED_SCENARIO = "data/seed/scenario.yaml"
 
@@ -68,17 +74,31 @@ def narrate_step(twin: Twin, since: int, job_names: dict[str, str]) -> list[str]
 )
 @click.option(
     "--speed",
-    type=float,
-    default=300.0,
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_SPEED,
     show_default=True,
-    help="Simulated seconds per wall second for the live part.",
+    help=f"Simulated seconds per wall second for the live part ({TRACE_SPEED:g} with --trace).",
 )
 @click.option(
     "--db",
     type=click.Path(path_type=Path, dir_okay=False),
     help="DuckDB file the live part writes (default: a new temporary one).",
 )
-def demo_command(offline: bool, speed: float, db: Path | None) -> None:
+@click.option(
+    "--trace",
+    metavar="philly",
+    type=click.Choice(["philly"]),
+    help="Play a real cluster trace instead of the example: philly (Microsoft Philly jobs "
+    "per VC, quotas from its VC node counts), read from the data_dir setting.",
+)
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="With --trace: only the first N jobs by submission time.",
+)
+def demo_command(
+    offline: bool, speed: float, db: Path | None, trace: str | None, jobs: int | None
+) -> None:
     """Play the HyperPod task-governance example on the twin, step by step.
 
     The cluster and policy are the ones the example creates with the AWS CLI
@@ -89,7 +109,16 @@ def demo_command(offline: bool, speed: float, db: Path | None) -> None:
 
     Then the live spine: a local Kafka broker, the twin serving the Kubernetes API in sped-up
     real time, and the watcher streaming every transition into Kafka, read back as it flows.
+
+    With --trace philly the same spine plays the Philly trace (15,264 jobs over 125 days;
+    --speed defaults to two simulated days a wall second), then prints the reports.
+    Days count from today.
     """
+    if trace is not None:
+        _play_trace(trace, jobs, speed if speed != DEFAULT_SPEED else TRACE_SPEED, db)
+        return
+    if jobs is not None:
+        raise click.UsageError("--jobs needs --trace")
     documents = read_documents(seed_scenario_text(), f"taskgov:{SEED_SCENARIO}")
     scenario = build_scenario(documents)
     twin = Twin(scenario)
@@ -111,12 +140,41 @@ def demo_command(offline: bool, speed: float, db: Path | None) -> None:
     if offline:
         return
     click.echo("== The same scenario, live: twin API server -> watcher -> Kafka")
+    db_path = _fresh_db(db)
+    count = play_live(build_scenario(documents), speed, db_path)
+    click.echo(f"== {count} workload events reached Kafka")
+    _show_reports(db_path, ("utilization", "preemptions", "pending_now"))
+
+
+def _play_trace(trace: str, jobs: int | None, speed: float, db: Path | None) -> None:
+    data_dir = load_settings().data_dir
+    jobs_file, nodes_file = (data_dir / part for part in PHILLY_FILES)
+    for path in (jobs_file, nodes_file):
+        if not path.is_file():
+            raise InputError(
+                [Fault("--trace", trace, "data_dir", f"{path} is missing; set TASKGOV_DATA_DIR")]
+            )
+    scenario = load_trace(jobs_file, philly_quotas(nodes_file), limit=jobs, cohort="philly")
+    click.echo(
+        f"== The {trace} trace, live: {len(scenario.workloads):,} jobs of "
+        f"{len(scenario.cluster_queues)} teams, twin API server -> watcher -> Kafka -> worker"
+    )
+    db_path = _fresh_db(db)
+    count = play_live(scenario, speed, db_path, show_events=False)
+    click.echo(f"== {count:,} workload events reached Kafka")
+    _show_reports(db_path, ("wait_times", "preemptions"))
+    click.echo(f"\nMore: taskgov report --list; taskgov report utilization --db {db_path}")
+
+
+def _fresh_db(db: Path | None) -> Path:
     db_path = db or Path(tempfile.mkdtemp(prefix="taskgov-demo-")) / "taskgov.duckdb"
     if db_path.exists():
         db_path.unlink()
-    count = play_live(build_scenario(documents), speed, db_path)
-    click.echo(f"== {count} workload events reached Kafka")
-    for report in ("utilization", "preemptions", "pending_now"):
+    return db_path
+
+
+def _show_reports(db_path: Path, reports: tuple[str, ...]) -> None:
+    for report in reports:
         click.echo(f"\n$ taskgov report {report} --db {db_path}")
         context = click.get_current_context()
         context.invoke(

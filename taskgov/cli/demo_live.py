@@ -21,18 +21,31 @@ from taskgov.broker import ensure_topics, local_broker
 from taskgov.twin.scenario import Scenario
 from taskgov.twin.serve import serve_twin
 
+PROGRESS_EVERY_S = 5.0
 
-def play_live(scenario: Scenario, speed: float, db_path: Path, bootstrap: str | None = None) -> int:
-    """Serve the scenario, watch it into Kafka, print each event read back, and store them
-    in ``db_path`` with the Faust worker; returns the number of workload events."""
+
+def play_live(
+    scenario: Scenario,
+    speed: float,
+    db_path: Path,
+    bootstrap: str | None = None,
+    *,
+    show_events: bool = True,
+) -> int:
+    """Serve the scenario, watch it into Kafka, and store the events in ``db_path`` with the
+    Faust worker; returns the number of workload events.
+
+    With ``show_events`` each event read back is printed; otherwise a progress line every
+    few seconds (a trace sends tens of thousands).
+    """
     with tempfile.TemporaryDirectory(prefix="taskgov-demo-") as tmp:
         workdir = Path(tmp)
         if bootstrap is None:
             with local_broker(workdir / "broker") as broker:
-                count = _play(scenario, speed, broker.bootstrap, workdir)
+                count = _play(scenario, speed, broker.bootstrap, workdir, show_events)
                 _store(broker.bootstrap, db_path, count)
                 return count
-        count = _play(scenario, speed, bootstrap, workdir)
+        count = _play(scenario, speed, bootstrap, workdir, show_events)
         _store(bootstrap, db_path, count)
         return count
 
@@ -50,7 +63,9 @@ def _stored(db_path: Path) -> int:
 
 def _store(bootstrap: str, db_path: Path, expected: int) -> None:
     """Run `taskgov worker` until DuckDB holds every event the watcher sent."""
-    click.echo(f"== taskgov worker: Kafka -> Faust -> DuckDB ({db_path})")
+    log_path = db_path.with_suffix(".worker.log")
+    click.echo(f"== taskgov worker: Kafka -> Faust -> DuckDB ({db_path}; log {log_path})")
+    log = log_path.open("w")
     worker = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
         [
             sys.executable,
@@ -65,20 +80,27 @@ def _store(bootstrap: str, db_path: Path, expected: int) -> None:
             f"taskgov-demo-{uuid.uuid4().hex[:8]}",
         ],
         env={**os.environ, "TASKGOV_KAFKA_BOOTSTRAP": bootstrap},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
-        deadline = time.monotonic() + 90
+        # Generous: the worker stores thousands of events a second once it has started.
+        deadline = time.monotonic() + 90 + expected / 500
         while time.monotonic() < deadline and _stored(db_path) < expected:
             time.sleep(0.5)
     finally:
         worker.terminate()
         worker.wait(30)
-    click.echo(f"   {_stored(db_path)} workload events stored")
+        log.close()
+    stored = _stored(db_path)
+    click.echo(f"   {stored} workload events stored")
+    if stored < expected:
+        click.echo(f"   the worker stored {expected - stored} fewer; see {log_path}", err=True)
 
 
-def _play(scenario: Scenario, speed: float, bootstrap: str, workdir: Path) -> int:
+def _play(
+    scenario: Scenario, speed: float, bootstrap: str, workdir: Path, show_events: bool
+) -> int:
     config = WatcherConfig(
         bootstrap=bootstrap,
         checkpoint=workdir / "checkpoint.json",
@@ -107,21 +129,27 @@ def _play(scenario: Scenario, speed: float, bootstrap: str, workdir: Path) -> in
         consumer_timeout_ms=1500,
     )
     shown = 0
+    last_sent = scenario.workloads[-1].submit_at_ms / 1000 if scenario.workloads else 0.0
     try:
         synced.wait(30)
         server.live.resume()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 120 + last_sent / speed
+        progress_at = time.monotonic() + PROGRESS_EVERY_S
         while time.monotonic() < deadline:
             got = False
             for record in consumer:
                 event = WorkloadEvent.model_validate_json(record.value)
                 got = True
                 shown += 1
-                detail = f" {event.reason}" if event.reason else ""
-                click.echo(
-                    f"  kafka> {event.occurred_at:%H:%M:%S} {event.team:<7} {event.name:<44} "
-                    f"{event.event_type}#{event.ordinal}{detail}"
-                )
+                if show_events:
+                    detail = f" {event.reason}" if event.reason else ""
+                    click.echo(
+                        f"  kafka> {event.occurred_at:%H:%M:%S} {event.team:<7} "
+                        f"{event.name:<44} {event.event_type}#{event.ordinal}{detail}"
+                    )
+                elif time.monotonic() >= progress_at:
+                    progress_at = time.monotonic() + PROGRESS_EVERY_S
+                    click.echo(f"  {shown:,} events in Kafka; twin at {event.occurred_at:%F %R}")
             if server.live.done.is_set() and not got:
                 break
     finally:

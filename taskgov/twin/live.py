@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from taskgov.twin.engine import Twin
+from taskgov.twin.manifests import scenario_manifests
 from taskgov.twin.render import timestamp, workload_manifest
 from taskgov.twin.scenario import Scenario, stable_uid
 from taskgov.twin.store import ObjectStore
@@ -113,7 +114,9 @@ class LiveTwin:
         self._thread.join(timeout=10)
 
     def _publish_static(self) -> None:
-        for manifest in self.scenario.manifests:
+        # A scenario built from a trace has no manifests of its own: render its objects.
+        manifests = self.scenario.manifests or scenario_manifests(self.scenario, self.epoch)
+        for manifest in manifests:
             kind = str(manifest.get("kind"))
             if kind not in _RESOURCE_OF_KIND:
                 continue

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 
 def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
@@ -45,3 +48,36 @@ def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
         "pytorchjob-imagenet-gpu-team-b-2-8cfee      hyperpod-ns-team-b-localqueue  hyperpod-ns-team-b-clusterqueue  True"
         in result.stdout
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "want_stderr"),
+    [
+        pytest.param(
+            ["demo", "--jobs", "5"], {}, "Error: --jobs needs --trace", id="jobs without trace"
+        ),
+        pytest.param(
+            ["demo", "--trace", "philly"],
+            {"TASKGOV_DATA_DIR": "/nonexistent/data"},
+            "error: --trace, philly: field data_dir: /nonexistent/data/philly-vc/jobs.csv is "
+            "missing; set TASKGOV_DATA_DIR\n",
+            id="trace data missing",
+        ),
+        pytest.param(
+            ["demo", "--trace", "helios"], {}, "Invalid value for '--trace'", id="unknown trace"
+        ),
+    ],
+)
+def test_demo_rejects_bad_input_with_exit_2(
+    args: list[str], env: dict[str, str], want_stderr: str
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "taskgov.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+
+    assert (result.returncode, result.stdout) == (2, "")
+    assert want_stderr in result.stderr

@@ -19,9 +19,10 @@ from streams.sink_duckdb import DuckDBSink
 from taskgov.cli.demo import SEED_SCENARIO, seed_scenario_text
 from taskgov.cli.report import load_reports, run_report
 from taskgov.policy.load import read_documents
+from taskgov.twin.manifests import cluster_queue_manifest
 from taskgov.twin.render import EPOCH
 from taskgov.twin.scenario import build_scenario
-from tests.streams.helpers import cluster_queue_manifest, twin_events
+from tests.streams.helpers import twin_events
 
 DAY = date(2025, 1, 1)
 G5 = "ml.g5.8xlarge"

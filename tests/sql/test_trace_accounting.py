@@ -12,9 +12,10 @@ from streams.normalize import normalize_cluster_queue
 from streams.sink_duckdb import DuckDBSink
 from taskgov.cli.report import load_reports, run_report
 from taskgov.twin.engine import Twin
+from taskgov.twin.manifests import cluster_queue_manifest
 from taskgov.twin.render import EPOCH
 from taskgov.twin.trace import load_trace, philly_quotas
-from tests.streams.helpers import cluster_queue_manifest, twin_events
+from tests.streams.helpers import twin_events
 from tests.twin.test_trace import PHILLY_JOBS, PHILLY_NODES
 
 CLUSTER = "philly"
