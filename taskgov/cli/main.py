@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from taskgov.cli.alerts import alerts_command
 from taskgov.cli.broker import broker_group
 from taskgov.cli.demo import demo_command
 from taskgov.cli.policy import catalog_command, policy_group
@@ -39,6 +40,8 @@ def cli(context: click.Context, config_file: Path | None) -> None:
     \b
     Start with:
       taskgov demo                         the seed's example, end to end
+      taskgov report --list                what the DuckDB record can tell you
+      taskgov alerts --every 1m            starvation alerts into Kafka
       taskgov policy compile policy.yaml   a HyperPod policy as Kueue objects
       taskgov catalog                      instance types and what one instance brings
     """
@@ -55,6 +58,7 @@ cli.add_command(worker_command)
 cli.add_command(report_command)
 cli.add_command(sql_command)
 cli.add_command(recommend_command)
+cli.add_command(alerts_command)
 
 
 def main() -> None:

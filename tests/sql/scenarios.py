@@ -6,7 +6,14 @@ import random
 from datetime import timedelta
 
 from streams.events import ClusterQueueEvent, WorkloadEvent
+from streams.normalize import normalize_cluster_queue
+from taskgov.cli.demo import SEED_SCENARIO, seed_scenario_text
+from taskgov.policy.load import read_documents
+from taskgov.twin.manifests import cluster_queue_manifest
+from taskgov.twin.render import EPOCH
+from taskgov.twin.scenario import build_scenario
 from tests.sql.builders import DAY, make_cluster_queue, make_workload
+from tests.streams.helpers import twin_events
 
 FLAVORS = ("ml.g5.8xlarge", "ml.p4d.24xlarge")
 TEAMS = ("team-a", "team-b", "team-c")
@@ -77,3 +84,14 @@ def _life(rng: random.Random, name: str, others: list[str]) -> list[WorkloadEven
         step(1, 60)
         builder.event(t, "requeued")
     return builder.events()
+
+
+def seed_events() -> list[WorkloadEvent | ClusterQueueEvent]:
+    """The seed's scenario (HyperPod's example) as the watcher sends it: queues, then jobs."""
+    scenario = build_scenario(read_documents(seed_scenario_text(), SEED_SCENARIO))
+    _, events = twin_events(scenario, "seed")
+    queues = [
+        normalize_cluster_queue(cluster_queue_manifest(queue), "seed", EPOCH)
+        for queue in scenario.cluster_queues.values()
+    ]
+    return [*queues, *events]

@@ -14,15 +14,9 @@ from typing import Any
 
 import pytest
 
-from streams.normalize import normalize_cluster_queue
 from streams.sink_duckdb import DuckDBSink
-from taskgov.cli.demo import SEED_SCENARIO, seed_scenario_text
 from taskgov.cli.report import load_reports, run_report
-from taskgov.policy.load import read_documents
-from taskgov.twin.manifests import cluster_queue_manifest
-from taskgov.twin.render import EPOCH
-from taskgov.twin.scenario import build_scenario
-from tests.streams.helpers import twin_events
+from tests.sql.scenarios import seed_events
 
 DAY = date(2025, 1, 1)
 G5 = "ml.g5.8xlarge"
@@ -36,14 +30,8 @@ WAITING = (
 
 @pytest.fixture(scope="module")
 def seed_db() -> DuckDBSink:
-    scenario = build_scenario(read_documents(seed_scenario_text(), SEED_SCENARIO))
-    _, events = twin_events(scenario, "seed")
     sink = DuckDBSink(":memory:")
-    sink.add_all(
-        normalize_cluster_queue(cluster_queue_manifest(queue), "seed", EPOCH)
-        for queue in scenario.cluster_queues.values()
-    )
-    sink.add_all(events)
+    sink.add_all(seed_events())
     sink.flush()
     return sink
 

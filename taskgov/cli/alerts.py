@@ -1,0 +1,118 @@
+"""``taskgov alerts``: send starvation alerts to Kafka from the DuckDB system of record."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from streams.alerts import ALERT_COLUMNS, new_alerts, ongoing_starvation, read_sent, send
+from taskgov.broker import ensure_topics, resolve_bootstrap
+from taskgov.cli.output import render_rows
+from taskgov.cli.report import open_read_only
+from taskgov.errors import Fault, InputError
+from taskgov.settings import load_settings
+from taskgov.twin.durations import parse_duration_ms
+
+
+def _duration(text: str, option: str) -> timedelta:
+    try:
+        return timedelta(milliseconds=parse_duration_ms(text))
+    except ValueError as error:
+        raise InputError([Fault(option, text, "", str(error))]) from None
+
+
+@click.command("alerts")
+@click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TASKGOV_DUCKDB_PATH",
+    help="The DuckDB file (default: the duckdb_path setting).",
+)
+@click.option(
+    "--min-minutes",
+    type=click.IntRange(min=1),
+    default=15,
+    show_default=True,
+    help="Alert once an episode has lasted this many minutes.",
+)
+@click.option(
+    "--lookback",
+    default="168h",
+    show_default=True,
+    help="How far back episodes are read (a duration: 90m, 24h).",
+)
+@click.option(
+    "--every",
+    help="Keep running, evaluating every this long (e.g. 1m); without it, evaluate once.",
+)
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
+@click.option(
+    "--topic-prefix", default="taskgov", show_default=True, help="Alerts go to PREFIX.alerts."
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path(".taskgov"),
+    envvar="TASKGOV_STATE_DIR",
+    show_default=True,
+    help="Where `taskgov broker` records the local broker.",
+)
+@click.option(
+    "-o", "--output", type=click.Choice(["table", "json", "yaml", "csv"]), default="table"
+)
+@click.pass_context
+def alerts_command(
+    context: click.Context,
+    db: Path | None,
+    min_minutes: int,
+    lookback: str,
+    every: str | None,
+    dry_run: bool,
+    topic_prefix: str,
+    state_dir: Path,
+    output: str,
+) -> None:
+    """Alert on teams starved of their own guarantee: waiting while part of it is unused.
+
+    \b
+    An episode (see `taskgov report starvation`) still going on at the watermark that has
+    lasted --min-minutes gets one alert on PREFIX.alerts (keyed by team, JSON with a
+    message), however often this runs: the topic is read back first. Prints the alerts sent.
+    Examples:
+      taskgov alerts --min-minutes 30               once, e.g. from cron
+      taskgov alerts --every 1m                     keep watching
+      taskgov alerts --dry-run -o json              what would fire now
+    """
+    settings = load_settings(context.obj["config_file"])
+    window = _duration(lookback, "--lookback")
+    period = _duration(every, "--every") if every else None
+    db_path = db or settings.duckdb_path
+    topic = f"{topic_prefix}.alerts"
+    bootstrap = "" if dry_run else resolve_bootstrap(settings, state_dir)
+    if bootstrap:
+        ensure_topics(bootstrap, {topic: 1})
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    while True:
+        conn = open_read_only(db_path)
+        try:
+            current = ongoing_starvation(conn, min_minutes=min_minutes, lookback=window)
+        finally:
+            conn.close()
+        fresh = new_alerts(current, read_sent(bootstrap, topic)) if bootstrap else current
+        if bootstrap:
+            send(bootstrap, topic, fresh)
+        rows = [alert.model_dump(mode="json") for alert in fresh]
+        if rows or output != "table":
+            click.echo(render_rows(rows, ALERT_COLUMNS, output), nl=False)  # type: ignore[arg-type]
+        click.echo(
+            f"{len(fresh)} alert(s) {'would be ' if dry_run else ''}sent, "
+            f"{len(current) - len(fresh)} already sent",
+            err=True,
+        )
+        if period is None or stop.wait(period.total_seconds()):
+            return
