@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from streams.events import ClusterQueueEvent, QuotaLine, WorkloadEvent, event_id
+from streams.events import (
+    ClusterQueueEvent,
+    QuotaLine,
+    WorkloadEvent,
+    WorkloadEventType,
+    event_id,
+)
 from taskgov.kueue.quantity import QuantityError, to_amount
 
 KUEUE_API_VERSIONS = ("kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2")
@@ -124,7 +130,9 @@ def _conditions(status: dict[str, Any]) -> dict[str, _Condition]:
     return found
 
 
-def _target_counts(conditions: dict[str, _Condition], status: dict[str, Any]) -> dict[str, int]:
+def _target_counts(
+    conditions: dict[str, _Condition], status: dict[str, Any]
+) -> dict[WorkloadEventType, int]:
     """How many of each transition the object shows, from conditions and eviction counts."""
     evictions = preempted = 0
     stats = _mapping(status.get("schedulingStats", {}), "status.schedulingStats")

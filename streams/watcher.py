@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
@@ -157,8 +157,11 @@ class Watcher:
         while not stop.is_set():
             try:
                 if version is None:
-                    listing = self.api.list_cluster_custom_object(
-                        GROUP, self.settings.api_version, plural
+                    listing = cast(
+                        dict[str, Any],
+                        self.api.list_cluster_custom_object(
+                            GROUP, self.settings.api_version, plural
+                        ),
                     )
                     for item in listing.get("items", []):
                         yield "LISTED", item

@@ -101,10 +101,11 @@ def _store(bootstrap: str, db_path: Path, expected: int) -> None:
 def _play(
     scenario: Scenario, speed: float, bootstrap: str, workdir: Path, show_events: bool
 ) -> int:
+    kubeconfig = workdir / "kubeconfig"
     config = WatcherConfig(
         bootstrap=bootstrap,
         checkpoint=workdir / "checkpoint.json",
-        kubeconfig=workdir / "kubeconfig",
+        kubeconfig=kubeconfig,
         events_topic="demo.workload-events",
         queues_topic="demo.clusterqueue-events",
         dead_letter_topic="demo.dead-letter",
@@ -112,7 +113,7 @@ def _play(
     ensure_topics(
         bootstrap, {config.events_topic: 3, config.queues_topic: 1, config.dead_letter_topic: 1}
     )
-    server = serve_twin(scenario, kubeconfig=config.kubeconfig, speed=speed, paused=True)
+    server = serve_twin(scenario, kubeconfig=kubeconfig, speed=speed, paused=True)
     click.echo(
         f"broker {bootstrap}; twin API server {server.url} (speed {speed:g}x); watcher -> "
         f"{config.events_topic}"

@@ -7,6 +7,7 @@ makes a real API server answer.
 
 from __future__ import annotations
 
+import builtins
 import json
 import threading
 from bisect import bisect_right
@@ -128,7 +129,7 @@ class ObjectStore:
 
     def events_after(
         self, resource: str, version: int, timeout_s: float
-    ) -> tuple[list[WatchEvent], int]:
+    ) -> tuple[builtins.list[WatchEvent], int]:
         """Events newer than ``version``, waiting up to ``timeout_s`` for one.
 
         Raises:
@@ -145,7 +146,7 @@ class ObjectStore:
                 newer = self._newer(resource, version)
             return newer, self._version
 
-    def _newer(self, resource: str, version: int) -> list[WatchEvent]:
+    def _newer(self, resource: str, version: int) -> builtins.list[WatchEvent]:
         start = bisect_right(self._versions[resource], version)
         return self._events[resource][start:]
 
