@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import random
+import uuid
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer
 
-from streams.events import event_id
+from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent, event_id
+from streams.normalize import (
+    MalformedObject,
+    WorkloadMemory,
+    normalize_cluster_queue,
+    normalize_workload,
+    pending_digest,
+)
+from taskgov.kueue.quantity import format_amount
 from taskgov.twin.engine import Twin
+from taskgov.twin.live import malformed_workloads
 from taskgov.twin.objects import (
     ClusterQueue,
     Cohort,
@@ -23,6 +39,7 @@ from taskgov.twin.objects import (
     ResourceQuota,
     WorkloadSpec,
 )
+from taskgov.twin.render import EPOCH, timestamp, workload_manifest
 from taskgov.twin.scenario import Scenario, stable_uid
 
 # A condition turning True is one transition; every eviction in the twin is released at once.
@@ -77,8 +94,14 @@ def read_topic(bootstrap: str, topic: str, idle_ms: int = 3000) -> list[dict[str
         consumer.close()
 
 
-def busy_cluster(workloads: int, seed: int = 7, every_ms: int = 10) -> Scenario:
-    """Four GPU ClusterQueues in one cohort, flooded with jobs of mixed size and priority."""
+def busy_cluster(
+    workloads: int, seed: int = 7, every_ms: int = 10, time_scale: int = 1
+) -> Scenario:
+    """Four GPU ClusterQueues in one cohort, flooded with jobs of mixed size and priority.
+
+    ``time_scale`` stretches arrivals and run times alike (the load stays the same): with
+    ``every_ms=10, time_scale=1000`` a job arrives every 10 s and runs 50 s to 5 min.
+    """
     rng = random.Random(seed)  # noqa: S311 - test data
     scenario = Scenario()
     scenario.flavors["ml.p4d.24xlarge"] = ResourceFlavor("ml.p4d.24xlarge")
@@ -105,9 +128,234 @@ def busy_cluster(workloads: int, seed: int = 7, every_ms: int = 10) -> Scenario:
                 priority=rng.choice((0, 0, 0, 100)),
                 priority_class=None,
                 pod_sets=(PodSet("main", 1, {"nvidia.com/gpu": rng.choice((1, 2, 4, 8))}),),
-                submit_at_ms=i * every_ms,
-                run_for_ms=rng.randint(50, 300),
+                submit_at_ms=i * every_ms * time_scale,
+                run_for_ms=rng.randint(50, 300) * time_scale,
                 document=i,
             )
         )
     return scenario
+
+
+def cluster_queue_manifest(queue: ClusterQueue, epoch: datetime = EPOCH) -> dict[str, Any]:
+    """A ClusterQueue of the twin as the API server would serve it (created at ``epoch``)."""
+    groups = []
+    for group in queue.resource_groups:
+        flavors = []
+        for flavor in group.flavors:
+            resources = []
+            for resource, quota in flavor.resources.items():
+                line = {"name": resource, "nominalQuota": format_amount(resource, quota.nominal)}
+                for key, limit in (
+                    ("borrowingLimit", quota.borrowing_limit),
+                    ("lendingLimit", quota.lending_limit),
+                ):
+                    if limit is not None:
+                        line[key] = format_amount(resource, limit)
+                resources.append(line)
+            flavors.append({"name": flavor.name, "resources": resources})
+        groups.append({"coveredResources": list(group.covered_resources), "flavors": flavors})
+    return {
+        "apiVersion": "kueue.x-k8s.io/v1beta1",
+        "kind": "ClusterQueue",
+        "metadata": {
+            "name": queue.name,
+            "uid": stable_uid("ClusterQueue", queue.name),
+            "resourceVersion": "1",
+            "creationTimestamp": timestamp(0, epoch),
+        },
+        "spec": {"cohort": queue.cohort, "resourceGroups": groups},
+    }
+
+
+def twin_events(scenario: Scenario, cluster: str = "default") -> tuple[Twin, list[WorkloadEvent]]:
+    """Play ``scenario`` and turn it into the events the watcher would send, in order.
+
+    As ``taskgov twin serve`` does, every Workload that changed at an instant is rendered
+    (``workload_manifest``) after the instant, then normalized like the watcher's relist does.
+    """
+    twin = Twin(scenario)
+    memory: dict[str, WorkloadMemory] = {}
+    runs_seen = ledger_seen = 0
+    events: list[WorkloadEvent] = []
+    while (next_ms := twin.next_event_ms()) is not None:
+        twin.run(next_ms)
+        changed = dict.fromkeys(twin.submitted[runs_seen:])
+        runs_seen = len(twin.submitted)
+        changed.update(dict.fromkeys(change.workload for change in twin.ledger[ledger_seen:]))
+        ledger_seen = len(twin.ledger)
+        observed = EPOCH + timedelta(milliseconds=next_ms)
+        for key in changed:
+            run = twin.runs[key]
+            state = memory.setdefault(run.spec.uid, WorkloadMemory())
+            events += normalize_workload(workload_manifest(run), cluster, observed, state)
+    return twin, events
+
+
+@functools.cache
+def cluster_uid(cluster: str, uid: str) -> str:
+    """The UID a twin Workload has in one of several clusters (UIDs are unique everywhere)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"taskgov-replay/{cluster}/{uid}"))
+
+
+def moved(event: WorkloadEvent, cluster: str, shift: timedelta) -> WorkloadEvent:
+    """The same transition seen in another cluster, ``shift`` later: that cluster's UIDs
+    (the preemptor's too, also in the message) and so that cluster's event id."""
+    uid = cluster_uid(cluster, event.uid)
+    message = event.message
+    preemptor = event.preemptor_uid and cluster_uid(cluster, event.preemptor_uid)
+    if message and event.preemptor_uid and preemptor:
+        message = message.replace(event.preemptor_uid, preemptor)
+    ordinal: int | str = event.ordinal
+    if event.event_type == "pending":
+        ordinal = f"{event.ordinal}:{pending_digest(message or '')}"
+    return event.model_copy(
+        update={
+            "cluster": cluster,
+            "uid": uid,
+            "preemptor_uid": preemptor,
+            "message": message,
+            "event_id": event_id(cluster, uid, event.event_type, ordinal),
+            "occurred_at": event.occurred_at + shift,
+            "observed_at": event.observed_at + shift,
+            "created_at": event.created_at + shift,
+        }
+    )
+
+
+@dataclass
+class Replay:
+    """Several clusters replaying one twin run, staggered in time, as the watchers send it.
+
+    Attributes:
+        twin: the twin run every cluster replays (its ledger is the truth).
+        clusters: cluster names; cluster ``k`` runs ``k * stagger`` after cluster 0.
+        events: every distinct Workload and ClusterQueue event, in the order they are sent.
+        dead_letters: what the watchers could not read.
+        redelivered: how many events are sent twice (at-least-once upstream).
+    """
+
+    twin: Twin
+    clusters: list[str]
+    events: list[WorkloadEvent | ClusterQueueEvent]
+    dead_letters: list[DeadLetter]
+    redelivered: int = 0
+    records: list[tuple[str, str, bytes]] = field(default_factory=list)
+
+    def ledger_ids(self) -> set[str]:
+        """The ids of every counted transition, per the twin's ledger, in every cluster."""
+        transitions = ledger_transitions(self.twin)
+        return {
+            event_id(cluster, cluster_uid(cluster, uid), kind, ordinal)
+            for cluster in self.clusters
+            for uid, steps in transitions.items()
+            for kind, ordinal, _ in steps
+        }
+
+
+def replay(
+    workloads: int,
+    clusters: int,
+    *,
+    seed: int = 7,
+    stagger: timedelta = timedelta(minutes=97),
+    redeliver_every: int = 0,
+    dead_letters: int = 8,
+) -> Replay:
+    """A realistic multi-cluster event stream whose expected contents are known.
+
+    One contended twin run (``busy_cluster`` at minute scale: a job every 10 s, running 50 s
+    to 5 min) rendered and normalized like the watcher does, then repeated as ``clusters``
+    clusters, each ``stagger`` after the previous, merged in the order they are observed.
+    Every ``redeliver_every``-th Workload record is sent twice; ``dead_letters`` malformed
+    Workloads per cluster go to the dead-letter topic.
+
+    ``records`` holds (topic kind, key, JSON) as the watcher would send them: kind
+    ``workload-events`` (key: uid), ``clusterqueue-events`` (key: name) or ``dead-letter``.
+    """
+    scenario = busy_cluster(workloads, seed=seed, time_scale=1000)
+    names = [f"cluster-{k:02d}" for k in range(clusters)]
+    twin, base = twin_events(scenario, names[0])
+    timed: list[tuple[datetime, int, WorkloadEvent | ClusterQueueEvent]] = []
+    letters: list[DeadLetter] = []
+    for k, cluster in enumerate(names):
+        shift = stagger * k
+        epoch = EPOCH + shift
+        for queue in scenario.cluster_queues.values():
+            event = normalize_cluster_queue(cluster_queue_manifest(queue, epoch), cluster, epoch)
+            timed.append((epoch, len(timed), event))
+        for event in base:
+            copy = moved(event, cluster, shift)
+            timed.append((copy.observed_at, len(timed), copy))
+        for broken in malformed_workloads(dead_letters):
+            try:
+                normalize_workload(broken, cluster, epoch, WorkloadMemory())
+            except MalformedObject as error:
+                raw = json.dumps(broken, default=str)
+                letters.append(
+                    DeadLetter(
+                        cluster=cluster,
+                        kind="Workload",
+                        reason=str(error),
+                        raw=raw,
+                        observed_at=epoch,
+                    )
+                )
+    timed.sort(key=lambda item: (item[0], item[1]))
+    events = [event for _, _, event in timed]
+    result = Replay(twin, names, events, letters)
+    for n, event in enumerate(events):
+        if isinstance(event, WorkloadEvent):
+            record = ("workload-events", event.uid, event.model_dump_json().encode())
+            result.records.append(record)
+            if redeliver_every and n % redeliver_every == 0:
+                result.records.append(record)
+                result.redelivered += 1
+        else:
+            result.records.append(
+                ("clusterqueue-events", event.name, event.model_dump_json().encode())
+            )
+    for letter in letters:
+        result.records.append(("dead-letter", letter.cluster, letter.model_dump_json().encode()))
+    return result
+
+
+def produce(
+    bootstrap: str, prefix: str, records: Iterable[tuple[str, str, bytes]]
+) -> list[tuple[str, int, int]]:
+    """Send (topic kind, key, value) records to ``PREFIX.<kind>``, in order, acks from all.
+
+    aiokafka, not kafka-python: without the optional ``crc32c`` package kafka-python checksums
+    record batches in pure Python, about ten times slower (3k against 30k records/s here).
+    aiokafka keeps one batch in flight per partition, so each key's records stay in order.
+
+    Returns:
+        Where each record landed: (topic, partition, offset), in the order given.
+    """
+
+    async def send_all() -> list[tuple[str, int, int]]:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap,
+            acks="all",
+            linger_ms=20,
+            max_batch_size=256 * 1024,
+            max_request_size=8 * 1024 * 1024,
+        )
+        await producer.start()
+        try:
+            futures = [
+                await producer.send(f"{prefix}.{kind}", key=key.encode(), value=value)
+                for kind, key, value in records
+            ]
+            return [(m.topic, m.partition, m.offset) for m in await asyncio.gather(*futures)]
+        finally:
+            await producer.stop()
+
+    return asyncio.run(send_all())
+
+
+def end_offsets(positions: Iterable[tuple[str, int, int]]) -> dict[tuple[str, int], int]:
+    """The next offset after the last record, per (topic, partition)."""
+    ends: dict[tuple[str, int], int] = {}
+    for topic, partition, offset in positions:
+        ends[(topic, partition)] = max(ends.get((topic, partition), 0), offset + 1)
+    return ends
