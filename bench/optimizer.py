@@ -26,6 +26,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 # This file shares its name with the package it measures; run as a script, its folder comes
@@ -229,18 +230,27 @@ def quality(per_vc: int | None, nodes: int | None, fair_share: bool, baseline: f
 
 
 def goal(label: str, overall: dict[str, dict[str, float | int | None]], key: str) -> None:
-    """Goal: >= 30% lower p95 wait than the better baseline, utilization no lower."""
+    """Goal: >= 30% lower p95 wait than the better baseline, utilization no lower.
+
+    When the better baseline already waits 0 h there is nothing to be 30% lower than: the
+    verdict then says so instead of counting 0 <= 0.7 x 0 as met.
+    """
     baselines = [overall["(a) equal split"], overall["(b) GPU-hours split"]]
     best = min(b[key] or 0.0 for b in baselines)
     ours = overall["recommended"][key] or 0.0
     util = max(b["utilization"] or 0.0 for b in baselines)
     ours_util = overall["recommended"]["utilization"] or 0.0
     lower = 1 - ours / best if best else 0.0
-    met = (ours <= 0.7 * best if best else ours == 0) and ours_util >= util - 1e-9
+    util_ok = ours_util >= util - 1e-9
+    if best == 0:
+        verdict = "not measurable (the better baseline waits 0 h)" + (
+            "" if ours == 0 else "; ours waits longer"
+        )
+    else:
+        verdict = "met" if ours <= 0.7 * best and util_ok else "not met"
     print(
         f"    goal ({label}): {ours / 3600:.2f} h vs better baseline {best / 3600:.2f} h "
-        f"({lower:+.0%} lower), utilization {ours_util:.3f} vs {util:.3f}: "
-        f"{'met' if met else 'not met'}"
+        f"({lower:+.0%} lower), utilization {ours_util:.3f} vs {util:.3f}: {verdict}"
     )
 
 
@@ -248,7 +258,11 @@ def goal(label: str, overall: dict[str, dict[str, float | int | None]], key: str
 
 
 def synthetic(teams: int, seed: int = 0) -> ModelData:
-    """Teams using 1-3 of 8 instance types; capacity 5% above the summed sustained demand."""
+    """Teams using 1-3 of 8 instance types; capacity 5% above the summed sustained demand.
+
+    Per type a team uses: sustained demand of 1-6 instances, a peak up to 3 instances above
+    it, the most recorded demand up to 2 instances above the peak.
+    """
     rng = random.Random(seed)
     catalog = instance_catalog()
     acc = {t: catalog[t].accelerator_count for t in SYNTHETIC_TYPES}
@@ -265,6 +279,10 @@ def synthetic(teams: int, seed: int = 0) -> ModelData:
                 sustained = peak = 0
                 current = 0 if rng.random() < 0.8 else rng.randint(1, 2)
             cells[(team, t)] = Cell(team, t, current, sustained, peak, max_change=4)
+        for t in sorted(used):
+            # The most recorded demand: up to two instances above the peak.
+            most = cells[(team, t)].peak_acc + rng.randint(0, 2 * acc[t])
+            cells[(team, t)] = replace(cells[(team, t)], max_acc=most)
     capacity = {
         t: math.ceil(
             sum(c.sustained_acc for c in cells.values() if c.instance_type == t) / acc[t] * 1.05
@@ -313,6 +331,8 @@ def main() -> None:
         "--no-fair-share", action="store_true", help="FairShare Disabled in every policy"
     )
     args = parser.parse_args()
+    # Each line as it is printed: the quality part runs for minutes.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     baseline = min(timed(dict_work)[0] for _ in range(3))
     print(
         f"baseline: {DICT_WORK:,} dict updates in a plain Python loop, best of 3: {baseline:.3f} s"

@@ -124,18 +124,26 @@ def _why_nominal(cell: Cell, new: int, acc: int, settings: OptimizerSettings) ->
 def _borrow_needs(
     data: ModelData, team: str, nominal: Mapping[tuple[str, str], int], peak: str
 ) -> list[str]:
-    """What the team must borrow on each type: for its largest job or its peak demand."""
+    """What the team must borrow on each type: for its largest job, or for its peak (or the
+    most recorded) demand as far as idle capacity reaches."""
     needs = []
     for t in data.instance_types:
         cell, acc, count = data.cells[(team, t)], data.accelerators[t], data.capacity[t]
         total = sum(c.sustained_acc for c in data.cells.values() if c.instance_type == t)
         held = acc * nominal[(team, t)]
         for_peak = reach_acc(cell, acc, count, total) - held
+        for_top = reach_acc(cell, acc, count, total, top=True) - held
         for_job = runnable_acc(cell, acc, count) - held
-        if for_job > 0 and for_job >= for_peak:
-            needs.append(f"{for_job} {_unit(t)} of {t} to run its largest job ({cell.largest_acc})")
+        unit = _unit(t)
+        if for_job > 0 and for_job >= for_top:
+            needs.append(f"{for_job} {unit} of {t} to run its largest job ({cell.largest_acc})")
+        elif for_top > for_peak:
+            needs.append(
+                f"{for_top} {unit} of {t} to reach the most demand recorded "
+                f"({cell.top_acc} {unit}) beside idle ones"
+            )
         elif for_peak > 0:
-            needs.append(f"{for_peak} {_unit(t)} of {t} to reach {peak} demand beside idle ones")
+            needs.append(f"{for_peak} {unit} of {t} to reach {peak} demand beside idle ones")
     return needs
 
 

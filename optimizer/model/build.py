@@ -6,13 +6,19 @@ Objectives, solved lexicographically (each phase holds the earlier ones at the v
    borrowing limit cannot hold (such a job never runs; with a 0 count a team borrows nothing).
 2. ``coverage``: accelerators of each team's sustained demand (a percentile, from settings)
    that its nominal quota does not cover, summed over teams and instance types.
-3. ``starvation``: ``STARVE_WEIGHT`` x accelerators of peak demand kept waiting beside idle
-   capacity, plus the points by which each FairShareWeight misses its burst-proportional
-   target (``data.target_weights``). Idle capacity a team can expect is the cluster's
-   capacity of the type minus the other teams' sustained demand; the team reaches it up to
-   its borrowing limit, floor(accelerators x nominal x BorrowLimit / 100) as HyperPod
-   compiles it, and, without IdleResourceSharing, only as far as the teams' nominal quotas
-   hold it (nobody lends unallocated instances).
+3. ``starvation``: accelerators of demand kept waiting beside idle capacity, weighted by how
+   long demand stays there (:func:`starve_weights`): the peak percentile's accelerators the
+   limits keep out, times the permille of the window demand lies between the sustained and
+   the peak percentile, plus the most recorded demand's, times the permille above the peak.
+   Together an upper bound of the accelerator-time waiting once nominal quota covers the
+   sustained demand: a borrowing limit that only reaches the peak percentile starves the
+   team whenever it asks for more, although borrowing takes only idle, reclaimable capacity.
+   Plus the points by which each FairShareWeight misses its burst-proportional target
+   (``data.target_weights``). Idle capacity a team can expect is the cluster's capacity of
+   the type minus the other teams' sustained demand; the team reaches it up to its borrowing
+   limit, floor(accelerators x nominal x BorrowLimit / 100) as HyperPod compiles it, and,
+   without IdleResourceSharing, only as far as the teams' nominal quotas hold it (nobody
+   lends unallocated instances).
 4. ``change``: ``NOMINAL_CHANGE_WEIGHT`` per accelerator of nominal quota moved plus
    ``WEIGHT_CHANGE_WEIGHT`` per FairShareWeight point moved.
 5. ``borrow_limit``: BorrowLimit points moved, with the counts and weights of phase 4 fixed.
@@ -37,13 +43,13 @@ from optimizer.errors import Conflict
 from optimizer.model.data import (
     MAX_BORROW_LIMIT_PCT,
     MAX_FAIR_SHARE_WEIGHT,
+    Cell,
     ModelData,
     Team,
     reach_acc,
     runnable_acc,
 )
 
-STARVE_WEIGHT = 100
 NOMINAL_CHANGE_WEIGHT = 100
 WEIGHT_CHANGE_WEIGHT = 10
 CellKey = tuple[str, str]
@@ -75,9 +81,23 @@ class Built:
     borrow_cap: dict[CellKey, cp_model.IntVar] = field(default_factory=dict)
     # starve[team,type]: accelerators of reachable peak demand the team cannot run.
     starve: dict[CellKey, cp_model.IntVar] = field(default_factory=dict)
+    # starve_top[team,type]: accelerators of the most recorded demand, reachable, it cannot run.
+    starve_top: dict[CellKey, cp_model.IntVar] = field(default_factory=dict)
     # guards[name]: the literal enforcing one named constraint, and what it says (explain only).
     guards: dict[str, tuple[cp_model.IntVar, Conflict]] = field(default_factory=dict)
     objectives: list[Objective] = field(default_factory=list)
+
+
+def starve_weights(data: ModelData) -> tuple[int, int]:
+    """Weights of the peak's and the most recorded demand's unserved accelerators.
+
+    Demand lies between the sustained and the peak percentile for (peak - sustained)% of the
+    window, and above the peak for (100 - peak)%; in permille (at least 1 each), so that the
+    weighted sum bounds the accelerator-time kept waiting from above.
+    """
+    peak = max(1, round(10 * (data.peak_percentile - data.sustained_percentile)))
+    top = max(1, round(10 * (100 - data.peak_percentile)))
+    return peak, top
 
 
 def borrow_range(team: Team, max_change: int | None) -> tuple[int, int]:
@@ -103,9 +123,13 @@ def build_model(data: ModelData, *, explain: bool = False, weights: bool = True)
     """
     model = cp_model.CpModel()
     # 1. Variables.
+    # A floor above the cluster's capacity widens the domain, so that the named capacity
+    # constraint, not the domain, is what it conflicts with.
     nominal = {
-        key: model.new_int_var(0, data.capacity[key[1]], f"nominal[{key[0]},{key[1]}]")
-        for key in data.cells
+        key: model.new_int_var(
+            0, max(data.capacity[key[1]], cell.floor or 0), f"nominal[{key[0]},{key[1]}]"
+        )
+        for key, cell in data.cells.items()
     }
     borrow_pct = {
         t.name: model.new_int_var(0, MAX_BORROW_LIMIT_PCT, f"borrow_pct[{t.name}]")
@@ -213,6 +237,17 @@ def _changed(built: Built, data: ModelData) -> None:
         built.changed[team.name] = flag
 
 
+@dataclass
+class _Terms:
+    """The terms of phases 1-4 collected over the cells of one instance type."""
+
+    blocked: list[cp_model.IntVar] = field(default_factory=list)
+    shortfall: list[cp_model.IntVar] = field(default_factory=list)
+    starve: list[cp_model.IntVar] = field(default_factory=list)
+    starve_top: list[cp_model.IntVar] = field(default_factory=list)
+    moved: list[cp_model.LinearExprT] = field(default_factory=list)
+
+
 def _objectives(built: Built, data: ModelData, weights: bool) -> None:
     """3. The objectives of phases 1-4, most important first (see the module docstring)."""
     model, nominal = built.model, built.nominal
@@ -222,11 +257,9 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
     coverage: list[cp_model.LinearExprT] = []
     starvation: list[cp_model.LinearExprT] = []
     change: list[cp_model.LinearExprT] = []
+    peak_weight, top_weight = starve_weights(data)
     for instance_type in data.instance_types:
-        blocked: list[cp_model.IntVar] = []
-        shortfall: list[cp_model.IntVar] = []
-        starve: list[cp_model.IntVar] = []
-        moved: list[cp_model.LinearExprT] = []
+        terms = _Terms()
         acc = data.accelerators[instance_type]
         cells = [c for c in data.cells.values() if c.instance_type == instance_type]
         # pool[type]: accelerators of the type the teams' nominal quotas hold.
@@ -246,41 +279,16 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
                 model.add(short >= cell.sustained_acc - held)
                 need = cell.sustained_acc - (cell.fixed_acc or 0)
                 _shortfall_cut(model, short, nominal[key], need, acc)
-                shortfall.append(short)
-            reach = reach_acc(cell, acc, data.capacity[instance_type], sustained_all)
-            job = runnable_acc(cell, acc, data.capacity[instance_type])
-            if max(reach, job) > 0:
-                cap = model.new_int_var(0, max(reach, job), f"borrow_cap[{where}]")
-                _cap_at_most(built, data, teams[cell.team], key, cap)
-                built.borrow_cap[key] = cap
-                # With no instances a team borrows nothing (borrowingLimit is a percent of
-                # nominal): valid cuts keep the LP from lending it part of an instance.
-                empty = teams[cell.team].borrow == "percent" and cell.fixed_acc is None
-                for amount, terms, name in ((job, blocked, "blocked"), (reach, starve, "starve")):
-                    if amount <= 0:
-                        continue
-                    # blocked: the largest job must fit in nominal plus borrowing limit, or it
-                    # never runs. starve: peak demand idle capacity could serve but limits
-                    # keep waiting.
-                    short = model.new_int_var(0, amount, f"{name}[{where}]")
-                    model.add(short >= amount - held - cap)
-                    if empty:
-                        model.add(short >= amount - amount * nominal[key])
-                    terms.append(short)
-                if reach > 0 and not data.idle_sharing:
-                    # Nobody lends unallocated instances: what the pool lacks starves too.
-                    others = sustained_all - cell.sustained_acc
-                    model.add(starve[-1] >= reach - pool + others)
-                if reach > 0:
-                    built.starve[key] = starve[-1]
+                terms.shortfall.append(short)
+            _borrowing(built, data, teams[cell.team], cell, held, pool, sustained_all, terms)
             # Moving nominal quota costs in proportion to the accelerators moved.
             if cell.fixed_acc is None:
                 distance = _distance(model, nominal[key], cell.current)
-                moved.append(NOMINAL_CHANGE_WEIGHT * acc * distance)
-        runnable.append(total(blocked))
-        coverage.append(total(shortfall))
-        starvation.append(STARVE_WEIGHT * total(starve))
-        change.append(total(moved))
+                terms.moved.append(NOMINAL_CHANGE_WEIGHT * acc * distance)
+        runnable.append(total(terms.blocked))
+        coverage.append(total(terms.shortfall))
+        starvation.append(peak_weight * total(terms.starve) + top_weight * total(terms.starve_top))
+        change.append(total(terms.moved))
     off_target, reweighted = [], []
     for team in data.teams:
         if data.max_teams_changed is None:
@@ -308,8 +316,8 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
         Objective(
             "starvation",
             total(starvation),
-            f"{STARVE_WEIGHT} x accelerators of peak demand kept waiting beside idle capacity "
-            "+ FairShareWeight points off target",
+            f"{peak_weight} x accelerators of peak and {top_weight} x of the most recorded "
+            "demand kept waiting beside idle capacity + FairShareWeight points off target",
         ),
         Objective(
             "change",
@@ -318,6 +326,59 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
             f"{WEIGHT_CHANGE_WEIGHT} per FairShareWeight point moved",
         ),
     ]
+
+
+def _borrowing(
+    built: Built,
+    data: ModelData,
+    team: Team,
+    cell: Cell,
+    held: cp_model.LinearExpr,
+    pool: cp_model.IntVar,
+    sustained_all: int,
+    terms: _Terms,
+) -> None:
+    """The borrowing cap of one cell and what it leaves blocked or starving."""
+    model, instance_type = built.model, cell.instance_type
+    key, where = (cell.team, instance_type), f"{cell.team},{instance_type}"
+    acc, capacity = data.accelerators[instance_type], data.capacity[instance_type]
+    reach = reach_acc(cell, acc, capacity, sustained_all)
+    top = reach_acc(cell, acc, capacity, sustained_all, top=True)
+    job = runnable_acc(cell, acc, capacity)
+    if max(top, job) <= 0:
+        return
+    cap = model.new_int_var(0, max(top, job), f"borrow_cap[{where}]")
+    _cap_at_most(built, data, team, key, cap)
+    built.borrow_cap[key] = cap
+    # With no instances a team borrows nothing (borrowingLimit is a percent of nominal):
+    # valid cuts keep the LP from lending it part of an instance.
+    empty = team.borrow == "percent" and cell.fixed_acc is None
+    families = [
+        (job, terms.blocked, "blocked", None),
+        (reach, terms.starve, "starve", built.starve),
+    ]
+    if top > reach:
+        families.append((top, terms.starve_top, "starve_top", built.starve_top))
+    for amount, found, name, handles in families:
+        if amount <= 0:
+            continue
+        # blocked: the largest job must fit in nominal plus borrowing limit, or it never
+        # runs. starve, starve_top: peak and most recorded demand idle capacity could serve
+        # but limits keep waiting.
+        short = model.new_int_var(0, amount, f"{name}[{where}]")
+        model.add(short >= amount - held - cap)
+        if empty:
+            model.add(short >= amount - amount * built.nominal[key])
+        if handles is not None and not data.idle_sharing:
+            # Nobody lends unallocated instances: what the pool lacks starves too.
+            others = sustained_all - cell.sustained_acc
+            model.add(short >= amount - pool + others)
+        if handles is not None:
+            handles[key] = short
+        found.append(short)
+    if 0 < reach == top:
+        # The most recorded demand is the peak: one variable counts for both.
+        terms.starve_top.append(built.starve[key])
 
 
 def _shortfall_cut(

@@ -35,6 +35,7 @@ class Cell:
         sustained_acc: demand at the sustained percentile, accelerators.
         peak_acc: demand at the peak percentile, accelerators.
         largest_acc: accelerators of the team's largest job on the type.
+        max_acc: the most demand recorded at any time, accelerators; ``None`` is the peak.
         floor: least nominal instances allowed, if set.
         ceiling: most nominal instances allowed, if set.
         max_change: largest change of the nominal count this run.
@@ -52,6 +53,12 @@ class Cell:
     ceiling: int | None = None
     max_change: int = 4
     fixed_acc: int | None = None
+    max_acc: int | None = None
+
+    @property
+    def top_acc(self) -> int:
+        """The most demand recorded, never below the peak."""
+        return max(self.peak_acc, self.max_acc or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +94,8 @@ class ModelData:
         max_teams_changed: at most this many teams change, if set.
         max_borrow_change_pct: largest BorrowLimit change per team, if set.
         max_weight_change: largest FairShareWeight change per team, if set.
+        sustained_percentile: the percentile ``Cell.sustained_acc`` holds.
+        peak_percentile: the percentile ``Cell.peak_acc`` holds.
     """
 
     instance_types: tuple[str, ...]
@@ -98,6 +107,8 @@ class ModelData:
     max_teams_changed: int | None = None
     max_borrow_change_pct: int | None = None
     max_weight_change: int | None = None
+    sustained_percentile: float = 75.0
+    peak_percentile: float = 95.0
 
 
 def runnable_acc(cell: Cell, accelerators: int, capacity: int) -> int:
@@ -105,10 +116,14 @@ def runnable_acc(cell: Cell, accelerators: int, capacity: int) -> int:
     return min(cell.largest_acc, accelerators * capacity)
 
 
-def reach_acc(cell: Cell, accelerators: int, capacity: int, sustained_all: int) -> int:
-    """Peak demand idle capacity could serve: the peak, at most the type's accelerators minus
-    the other teams' sustained demand (``sustained_all`` includes this cell's)."""
-    return min(cell.peak_acc, accelerators * capacity - (sustained_all - cell.sustained_acc))
+def reach_acc(
+    cell: Cell, accelerators: int, capacity: int, sustained_all: int, *, top: bool = False
+) -> int:
+    """Peak demand idle capacity could serve: the peak (with ``top``, the most recorded), at
+    most the type's accelerators minus the other teams' sustained demand (``sustained_all``
+    includes this cell's)."""
+    demand = cell.top_acc if top else cell.peak_acc
+    return min(demand, accelerators * capacity - (sustained_all - cell.sustained_acc))
 
 
 def target_weights(cells: Mapping[tuple[str, str], Cell], teams: list[str]) -> dict[str, int]:
@@ -163,6 +178,7 @@ def model_data(
     column = offered_column if settings.demand_basis == "offered" else percentile_column
     sustained = column(settings.sustained_percentile)
     peak = column(settings.peak_percentile)
+    most = "offered_max" if settings.demand_basis == "offered" else "demand_max"
     cells: dict[tuple[str, str], Cell] = {}
     for team in team_names:
         counts, fixed = _current_counts(quotas.get(team))
@@ -179,6 +195,7 @@ def model_data(
                 ceiling=settings.bound(settings.ceilings, team, instance_type),
                 max_change=settings.max_change(team),
                 fixed_acc=fixed.get(instance_type),
+                max_acc=int(row.get(most) or 0),
             )
     targets = target_weights(cells, team_names)
     teams = []
@@ -211,4 +228,6 @@ def model_data(
         max_teams_changed=settings.max_teams_changed,
         max_borrow_change_pct=settings.max_borrow_limit_change_pct,
         max_weight_change=settings.max_weight_change,
+        sustained_percentile=settings.sustained_percentile,
+        peak_percentile=settings.peak_percentile,
     )

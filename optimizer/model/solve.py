@@ -14,6 +14,7 @@ set: every constraint named is needed for the conflict.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -27,6 +28,7 @@ from optimizer.settings import SolverSettings
 from taskgov.errors import Fault, InputError
 
 Status = Literal["optimal", "feasible", "infeasible", "unknown", "model_invalid"]
+BOUND_TOLERANCE = 1e-6
 _STATUS: dict[cp_model.CpSolverStatus, Status] = {
     cp_model.OPTIMAL: "optimal",
     cp_model.FEASIBLE: "feasible",
@@ -107,11 +109,14 @@ def solver_for(settings: SolverSettings, *, workers: int | None = None) -> cp_mo
 
 
 def _hint_all(built: Built, solver: cp_model.CpSolver) -> None:
+    """Hint every variable at its value in the last solution (the whole vector at once: one
+    ``add_hint`` per variable took a fifth of the wall time of a 500-team solve)."""
     model = built.model
     model.clear_hints()  # type: ignore[no-untyped-call]
-    for index in range(len(model.proto.variables)):
-        var = model.get_int_var_from_proto_index(index)
-        model.add_hint(var, solver.value(var))
+    values = list(solver.response_proto.solution)
+    hint = model.proto.solution_hint
+    hint.vars.extend(range(len(values)))
+    hint.values.extend(values)
 
 
 def _solution(built: Built, solver: cp_model.CpSolver) -> Solution:
@@ -134,7 +139,9 @@ def _run_phase(
         )
         return report, False
     value = round(solver.objective_value)
-    bound = solver.best_objective_bound
+    # Every objective has integer coefficients over integer variables, so the proven bound
+    # rounds up to a whole number (CP-SAT reports e.g. 69.99999999999984 for 70).
+    bound = float(math.ceil(solver.best_objective_bound - BOUND_TOLERANCE))
     gap = 0.0 if status == "optimal" else (value - bound) / max(1.0, abs(value))
     report = PhaseReport(
         objective.name, objective.description, status, value, bound, gap, solver.wall_time

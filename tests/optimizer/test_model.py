@@ -96,6 +96,105 @@ SOLVED_CASES = [
         {"runnable": 0, "coverage": 0, "starvation": 0, "change": 2400, "borrow_limit": 0},
         id="without the team cap both teams change",
     ),
+    pytest.param(
+        model_data(
+            cell("steady", 3, sustained=8),
+            cell("bursty", 1, sustained=8, peak=16, max_acc=24),
+            capacity=4,
+        ),
+        # 24 of the 32 GPUs idle beside steady's 8: bursty borrows 16 on its 8 to reach the
+        # 24 it has asked for, floor(8 x 200 / 100) = 16, not only the 8 of its peak.
+        Solution(
+            nominal={("steady", P4D): 3, ("bursty", P4D): 1},
+            borrow_pct={"steady": 50, "bursty": 200},
+            weight={"steady": 0, "bursty": 0},
+        ),
+        {"runnable": 0, "coverage": 0, "starvation": 0, "change": 0, "borrow_limit": 150},
+        id="the borrow limit reaches the most demand recorded, not only the peak",
+    ),
+    pytest.param(
+        model_data(
+            cell("steady", 3, sustained=16),
+            cell("bursty", 1, sustained=8, peak=16, max_acc=24),
+            capacity=4,
+        ),
+        # steady's sustained 16 leaves 16 of the 32 GPUs idle: bursty borrows 8 on its 8.
+        Solution(
+            nominal={("steady", P4D): 3, ("bursty", P4D): 1},
+            borrow_pct={"steady": 50, "bursty": 100},
+            weight={"steady": 0, "bursty": 0},
+        ),
+        {"runnable": 0, "coverage": 0, "starvation": 0, "change": 0, "borrow_limit": 50},
+        id="the borrow limit reaches only as far as the other teams leave capacity idle",
+    ),
+    pytest.param(
+        model_data(
+            cell("steady", 3, sustained=8),
+            cell("bursty", 1, sustained=8, peak=16, max_acc=24),
+            capacity=4,
+            max_borrow_change_pct=50,
+        ),
+        # BorrowLimit may rise to 100 at most, 8 GPUs on one instance: steady lends bursty an
+        # instance instead, and 50% of 16 lets it reach 24.
+        Solution(
+            nominal={("steady", P4D): 2, ("bursty", P4D): 2},
+            borrow_pct={"steady": 50, "bursty": 50},
+            weight={"steady": 0, "bursty": 0},
+        ),
+        {"runnable": 0, "coverage": 0, "starvation": 0, "change": 1600, "borrow_limit": 0},
+        id="the BorrowLimit change cap holds: nominal quota moves instead",
+    ),
+    pytest.param(
+        model_data(
+            cell("idle", 2, sustained=0),
+            cell("busy", 1, sustained=24),
+            capacity=3,
+            max_teams_changed=0,
+        ),
+        # Nothing moves: 16 of busy's 24 stay outside its 8 guaranteed, and 12 of them
+        # beyond the 4 BorrowLimit 50 lends it, weighed 200 (peak) + 50 (most recorded).
+        Solution(
+            nominal={("idle", P4D): 2, ("busy", P4D): 1},
+            borrow_pct={"idle": 50, "busy": 50},
+            weight={"idle": 0, "busy": 0},
+        ),
+        {"runnable": 0, "coverage": 16, "starvation": 3000, "change": 0, "borrow_limit": 0},
+        id="with no team allowed to change every value stays",
+    ),
+    pytest.param(
+        model_data(
+            cell("idle", 2, sustained=0),
+            cell("busy", 1, sustained=16),
+            cell("busier", 1, sustained=24),
+            capacity=4,
+            max_teams_changed=2,
+        ),
+        # Two teams may change: idle's two instances go to busier (16 short), not busy (8).
+        Solution(
+            nominal={("idle", P4D): 0, ("busy", P4D): 1, ("busier", P4D): 3},
+            borrow_pct={"idle": 50, "busy": 50, "busier": 50},
+            weight={"idle": 0, "busy": 0, "busier": 0},
+        ),
+        {"runnable": 0, "coverage": 8, "starvation": 0, "change": 3200, "borrow_limit": 0},
+        id="at most two teams change: the idle instances go where they cover most",
+    ),
+    pytest.param(
+        model_data(
+            cell("steady", 2, sustained=8, peak=8),
+            cell("bursty", 1, sustained=8, peak=24),
+            capacity=3,
+            team_bursty={"target_weight": 100},
+            max_weight_change=30,
+        ),
+        # The weight moves 30 of the 100 points to its target; 70 stay off target.
+        Solution(
+            nominal={("steady", P4D): 2, ("bursty", P4D): 1},
+            borrow_pct={"steady": 50, "bursty": 100},
+            weight={"steady": 0, "bursty": 30},
+        ),
+        {"runnable": 0, "coverage": 0, "starvation": 70, "change": 300, "borrow_limit": 50},
+        id="the FairShareWeight change cap holds",
+    ),
 ]
 
 
@@ -105,6 +204,13 @@ def _check_invariants(data: ModelData, solution: Solution) -> None:
         assert held <= count, f"{instance_type}: {held} nominal > {count} in the cluster"
     for key, c in data.cells.items():
         assert abs(solution.nominal[key] - c.current) <= c.max_change, key
+    for team in data.teams:
+        if data.max_borrow_change_pct is not None:
+            moved = abs(solution.borrow_pct[team.name] - team.current_borrow_pct)
+            assert moved <= data.max_borrow_change_pct, team.name
+        if data.max_weight_change is not None:
+            moved = abs(solution.weight[team.name] - team.current_weight)
+            assert moved <= data.max_weight_change, team.name
     if data.max_teams_changed is not None:
         teams = {t.name: t for t in data.teams}
         changed = {
@@ -160,6 +266,24 @@ INFEASIBLE_CASES = [
             ),
         ],
         id="floors above the cluster's capacity name the capacity and both floors",
+    ),
+    pytest.param(
+        model_data(cell("a", 2, 0, floor=4), cell("b", 1, 0), capacity=3),
+        [
+            _conflict(
+                "capacity[ml.p4d.24xlarge]",
+                "capacity",
+                None,
+                "teams' nominal ml.p4d.24xlarge instances fit in the cluster's 3",
+            ),
+            _conflict(
+                "floor[a,ml.p4d.24xlarge]",
+                "floor",
+                "a",
+                "a keeps at least 4 ml.p4d.24xlarge instances",
+            ),
+        ],
+        id="one floor above the whole cluster names the capacity and the floor",
     ),
     pytest.param(
         model_data(cell("a", 0, 0, floor=3, max_change=2), capacity=4),

@@ -11,7 +11,7 @@ from optimizer.plan import Plan, build_plan, plan_rows
 from optimizer.recommend import recommend
 from optimizer.settings import OptimizerSettings, SolverSettings
 from taskgov.policy.model import Policy
-from tests.optimizer.builders import daily, history, make_cluster, make_policy
+from tests.optimizer.builders import P4D, daily, history, job, make_cluster, make_policy
 from tests.optimizer.test_recommend import _starving_history
 
 SETTINGS = OptimizerSettings(solver=SolverSettings(num_workers=1))
@@ -131,3 +131,51 @@ def test_plan_rows_show_current_to_proposed_and_why() -> None:
             "nominal 1 -> 2 instances",
         },
     ]
+
+
+def _bursts(*jobs: dict[str, object]) -> list[dict[str, object]]:
+    """team-b runs 8 GPUs all day for 5 days, plus ``jobs``."""
+    return [*daily("team-b", 5, submit_h=0, start_h=0, end_h=24), *jobs]
+
+
+WHY_BORROW_CASES = [
+    pytest.param(
+        # 16 more GPUs 3 hours a day (12.5% of the time): p75 8, p95 24.
+        _bursts(*daily("team-b", 5, submit_h=0, start_h=0, end_h=3) * 2),
+        (
+            200,
+            100,
+            [
+                "BorrowLimit 50% -> 200%: it must borrow 16 GPUs of ml.p4d.24xlarge to reach "
+                "p95 demand beside idle ones",
+                "FairShareWeight 0 -> 100: idle capacity is shared in proportion to burst "
+                "demand (peak minus sustained), the burstiest team at 100",
+            ],
+        ),
+        id="a team bursting every day borrows up to its peak and gets the fair-share weight",
+    ),
+    pytest.param(
+        # 16 more GPUs once, for 2 of the 120 hours: p95 stays 8, the most recorded is 24.
+        _bursts(*[job("team-b", submit_h=49, start_h=49, end_h=51)] * 2),
+        (
+            200,
+            0,
+            [
+                "BorrowLimit 50% -> 200%: it must borrow 16 GPUs of ml.p4d.24xlarge to reach "
+                "the most demand recorded (24 GPUs) beside idle ones"
+            ],
+        ),
+        id="a team that burst once may borrow that much again from idle capacity",
+    ),
+]
+
+
+@pytest.mark.parametrize(("jobs", "want"), WHY_BORROW_CASES)
+def test_plan_says_why_a_borrow_limit_rises(
+    jobs: list[dict[str, object]], want: tuple[int, int, list[str]]
+) -> None:
+    policy = make_policy().team("team-a", count=2).team("team-b", count=1).build()
+    plan = _plan(policy, jobs)
+    team = next(t for t in plan.teams if t.team == "team-b")
+    got = (team.proposed.borrow_limit_pct, team.proposed.fair_share_weight, team.why)
+    assert (plan.status, team.proposed.nominal, got) == ("optimal", {P4D: 1}, want)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 
 from optimizer.demand import FrameDemandSource
 from optimizer.model.read import QuotaValues, TeamProposal
@@ -126,3 +127,40 @@ def test_recommend_uses_only_jobs_since() -> None:
     )
     assert rec.profile.window.start_s == 24 * HOUR
     assert rec.profile.by_team["jobs"].sum() == 1
+
+
+INFEASIBLE_SETTINGS_CASES = [
+    pytest.param(
+        {"team-a": {"*": 2}, "team-b": {P4D: 2}},
+        [
+            "capacity[ml.p4d.24xlarge]: teams' nominal ml.p4d.24xlarge instances fit in the "
+            "cluster's 3",
+            "floor[team-a,ml.p4d.24xlarge]: team-a keeps at least 2 ml.p4d.24xlarge instances",
+            "floor[team-b,ml.p4d.24xlarge]: team-b keeps at least 2 ml.p4d.24xlarge instances",
+        ],
+        id="two floors of 2 on 3 instances name the capacity and both floors",
+    ),
+    pytest.param(
+        {"team-a": {"*": 4}},
+        [
+            "capacity[ml.p4d.24xlarge]: teams' nominal ml.p4d.24xlarge instances fit in the "
+            "cluster's 3",
+            "floor[team-a,ml.p4d.24xlarge]: team-a keeps at least 4 ml.p4d.24xlarge instances",
+        ],
+        id="a floor above the cluster names the capacity and the floor",
+    ),
+]
+
+
+@pytest.mark.parametrize(("floors", "want_conflicts"), INFEASIBLE_SETTINGS_CASES)
+def test_recommend_reports_infeasible_settings_naming_the_constraints(
+    floors: dict[str, dict[str, int]], want_conflicts: list[str]
+) -> None:
+    settings = SETTINGS.model_copy(update={"floors": floors})
+    jobs = daily("team-b", 2, submit_h=0, start_h=0, end_h=24)
+    policy = make_policy().team("team-a", count=2).team("team-b", count=1).build()
+    rec = recommend(
+        FrameDemandSource(history(*jobs)), policy, make_cluster(3), settings, replay=False
+    )
+    got = (rec.report.status, [str(c) for c in rec.report.conflicts], rec.proposals, rec.proposed)
+    assert got == ("infeasible", want_conflicts, (), None)
