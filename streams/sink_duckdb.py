@@ -16,7 +16,9 @@ The statements below are the sink's own; every derivation lives in ``sql/views``
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,41 +38,88 @@ Event = WorkloadEvent | ClusterQueueEvent | DeadLetter
 # cheaper than filtering the views by a list of uids.
 FULL_REFRESH_UIDS = 20_000
 
-_STAGE_WORKLOADS = """
+# How the staging statement reads ``WorkloadEvent.model_dump_json()``: one string per event is
+# all that crosses from Python (cheap), and DuckDB parses it (fast, without the GIL).
+_WORKLOAD_JSON = json.dumps(
+    {
+        "event_id": "VARCHAR",
+        "schema_version": "INTEGER",
+        "cluster": "VARCHAR",
+        "occurred_at": "VARCHAR",
+        "observed_at": "VARCHAR",
+        "event_type": "VARCHAR",
+        "ordinal": "INTEGER",
+        "inferred": "BOOLEAN",
+        "namespace": "VARCHAR",
+        "name": "VARCHAR",
+        "uid": "VARCHAR",
+        "team": "VARCHAR",
+        "local_queue": "VARCHAR",
+        "cluster_queue": "VARCHAR",
+        "priority": "INTEGER",
+        "priority_class": "VARCHAR",
+        "instance_type": "VARCHAR",
+        "requests": "MAP(VARCHAR, BIGINT)",
+        "accelerators": "BIGINT",
+        "reason": "VARCHAR",
+        "message": "VARCHAR",
+        "preemptor_uid": "VARCHAR",
+        "created_at": "VARCHAR",
+    }
+)
+
+
+def _utc_sql(text: str) -> str:
+    """SQL for a pydantic datetime string as naive UTC: with a zone it is converted, without
+    one it is UTC already (as ``_utc`` does), whatever the session's TimeZone."""
+    return (
+        f"CASE WHEN regexp_matches({text}, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')"
+        f" THEN timezone('UTC', CAST({text} AS TIMESTAMPTZ)) ELSE CAST({text} AS TIMESTAMP) END"
+    )
+
+
+# Built from the constants above only.
+_STAGE_WORKLOADS = f"""
 CREATE OR REPLACE TEMP TABLE staged_workload_events AS
+WITH parsed AS (
+    SELECT from_json(doc, '{_WORKLOAD_JSON}') AS e
+    FROM (SELECT unnest($events::VARCHAR[]) AS doc)
+)
 SELECT * FROM (
-    SELECT
-        unnest($event_id::VARCHAR[]) AS event_id,
-        unnest($schema_version::INTEGER[]) AS schema_version,
-        unnest($cluster::VARCHAR[]) AS cluster,
-        unnest($occurred_at::TIMESTAMP[]) AS occurred_at,
-        unnest($observed_at::TIMESTAMP[]) AS observed_at,
-        unnest($event_type::VARCHAR[]) AS event_type,
-        unnest($ordinal::INTEGER[]) AS ordinal,
-        unnest($inferred::BOOLEAN[]) AS inferred,
-        unnest($namespace::VARCHAR[]) AS namespace,
-        unnest($name::VARCHAR[]) AS name,
-        unnest($uid::VARCHAR[]) AS uid,
-        unnest($team::VARCHAR[]) AS team,
-        unnest($local_queue::VARCHAR[]) AS local_queue,
-        unnest($cluster_queue::VARCHAR[]) AS cluster_queue,
-        unnest($priority::INTEGER[]) AS priority,
-        unnest($priority_class::VARCHAR[]) AS priority_class,
-        unnest($instance_type::VARCHAR[]) AS instance_type,
-        map(unnest($request_keys::VARCHAR[][]), unnest($request_values::BIGINT[][]))
-            AS requests,
-        unnest($accelerators::BIGINT[]) AS accelerators,
-        unnest($cpu_millis::BIGINT[]) AS cpu_millis,
-        unnest($memory_bytes::BIGINT[]) AS memory_bytes,
-        unnest($reason::VARCHAR[]) AS reason,
-        unnest($message::VARCHAR[]) AS message,
-        unnest($preemptor_uid::VARCHAR[]) AS preemptor_uid,
-        unnest($created_at::TIMESTAMP[]) AS created_at
+SELECT
+    e.event_id,
+    e.schema_version,
+    e.cluster,
+    {_utc_sql("e.occurred_at")} AS occurred_at,
+    {_utc_sql("e.observed_at")} AS observed_at,
+    e.event_type,
+    e.ordinal,
+    e.inferred,
+    e.namespace,
+    e.name,
+    e.uid,
+    e.team,
+    e.local_queue,
+    e.cluster_queue,
+    e.priority,
+    e.priority_class,
+    e.instance_type,
+    map_from_entries(list_sort(map_entries(e.requests))) AS requests,
+    e.accelerators,
+    coalesce(e.requests['cpu'], 0) AS cpu_millis,
+    coalesce(e.requests['memory'], 0) AS memory_bytes,
+    e.reason,
+    e.message,
+    e.preemptor_uid,
+    {_utc_sql("e.created_at")} AS created_at
+FROM parsed
 )
 QUALIFY row_number() OVER (
     PARTITION BY event_id ORDER BY inferred, observed_at, occurred_at
 ) = 1
-"""
+"""  # noqa: S608
+# The same when the batch holds each id once (the usual case): no window over the batch.
+_STAGE_UNIQUE_WORKLOADS = _STAGE_WORKLOADS[: _STAGE_WORKLOADS.index("QUALIFY")]
 
 # New ids, and ids whose stored version is beaten (exact before inferred, then earliest seen).
 _CHANGED_WORKLOADS = """
@@ -371,13 +420,16 @@ class DuckDBSink:
         for event in events:
             self.add(event)
 
-    def flush(self, *, watermark: datetime | None = None) -> FlushResult:
+    def flush(self, *, watermark: datetime | None = None, stay_open: bool = False) -> FlushResult:
         """Write the buffered batch and refresh the aggregates, in one transaction.
 
         Args:
             watermark: an instant the aggregates should reach even without events that late
                 (e.g. the time of the latest Kafka record, from an injected clock), so quiet
                 stretches still count. The watermark never goes back.
+            stay_open: with ``keep_open=False``, leave the connection open after this flush
+                anyway (the next flush or ``close()`` closes it): when another batch is
+                already waiting, closing (a checkpoint) and opening again only costs time.
 
         Returns:
             What was written.
@@ -388,17 +440,24 @@ class DuckDBSink:
         events = len(self._workloads) + len(self._cluster_queues)
         if not len(self) and not self._offsets and watermark is None:
             return FlushResult(0, 0, 0, None)
-        conn = self.connection
-        conn.execute("BEGIN TRANSACTION")
+        try:  # opening fails while another process holds the file (e.g. a report)
+            conn = self.connection
+        except duckdb.Error as error:
+            raise SinkError(self.path, len(self), str(error)) from error
         try:
+            conn.execute("BEGIN TRANSACTION")
             stored, refreshed_from = self._write(conn, watermark)
             conn.execute("COMMIT")
         except duckdb.Error as error:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already
+                conn.execute("ROLLBACK")
             raise SinkError(self.path, len(self), str(error)) from error
         finally:
-            if not self._keep_open:
-                self.close()
+            if not self._keep_open and not stay_open:
+                # Committed is durable (in the WAL) even if the checkpoint on close fails.
+                with contextlib.suppress(duckdb.Error):
+                    self.close()
+                self._conn = None
         result = FlushResult(events, stored, len(self._dead_letters), refreshed_from)
         self._workloads, self._cluster_queues, self._dead_letters = [], [], []
         self._offsets = {}
@@ -422,7 +481,11 @@ class DuckDBSink:
     def _write(
         self, conn: duckdb.DuckDBPyConnection, watermark: datetime | None
     ) -> tuple[int, datetime | None]:
-        conn.execute(_STAGE_WORKLOADS, _workload_columns(self._workloads))
+        ids = {e.event_id for e in self._workloads}
+        conn.execute(
+            _STAGE_WORKLOADS if len(ids) < len(self._workloads) else _STAGE_UNIQUE_WORKLOADS,
+            {"events": [e.model_dump_json() for e in self._workloads]},
+        )
         conn.execute(_CHANGED_WORKLOADS)
         for statement in _STORE_WORKLOADS:
             conn.execute(statement)
@@ -512,37 +575,6 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment
     return moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _workload_columns(events: list[WorkloadEvent]) -> dict[str, list[Any]]:
-    return {
-        "event_id": [e.event_id for e in events],
-        "schema_version": [e.schema_version for e in events],
-        "cluster": [e.cluster for e in events],
-        "occurred_at": [_utc(e.occurred_at) for e in events],
-        "observed_at": [_utc(e.observed_at) for e in events],
-        "event_type": [e.event_type for e in events],
-        "ordinal": [e.ordinal for e in events],
-        "inferred": [e.inferred for e in events],
-        "namespace": [e.namespace for e in events],
-        "name": [e.name for e in events],
-        "uid": [e.uid for e in events],
-        "team": [e.team for e in events],
-        "local_queue": [e.local_queue for e in events],
-        "cluster_queue": [e.cluster_queue for e in events],
-        "priority": [e.priority for e in events],
-        "priority_class": [e.priority_class for e in events],
-        "instance_type": [e.instance_type for e in events],
-        "request_keys": [sorted(e.requests) for e in events],
-        "request_values": [[e.requests[k] for k in sorted(e.requests)] for e in events],
-        "accelerators": [e.accelerators for e in events],
-        "cpu_millis": [e.requests.get("cpu", 0) for e in events],
-        "memory_bytes": [e.requests.get("memory", 0) for e in events],
-        "reason": [e.reason for e in events],
-        "message": [e.message for e in events],
-        "preemptor_uid": [e.preemptor_uid for e in events],
-        "created_at": [_utc(e.created_at) for e in events],
-    }
 
 
 def _cluster_queue_columns(

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import click
 
-from streams.agents.events import register_agents
-from streams.app import WorkerSettings, make_app
+from streams.agents.events import BatchWriter, register_agents
+from streams.app import (
+    BATCH_SIZE,
+    BATCH_WINDOW_S,
+    SESSION_TIMEOUT_S,
+    WorkerSettings,
+    check_broker,
+    make_app,
+)
 from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import resolve_bootstrap
 from taskgov.settings import load_settings
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @click.command("worker")
@@ -38,15 +48,64 @@ from taskgov.settings import load_settings
     show_default=True,
     help="Kafka consumer group of the worker.",
 )
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=BATCH_SIZE,
+    show_default=True,
+    help="Most records per DuckDB transaction.",
+)
+@click.option(
+    "--batch-window",
+    "batch_window_s",
+    type=click.FloatRange(min=0.01),
+    default=BATCH_WINDOW_S,
+    show_default=True,
+    help="Seconds a batch may wait to fill.",
+)
+@click.option(
+    "--connect-timeout",
+    "connect_timeout_s",
+    type=click.FloatRange(min=0.1),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for the broker at start before giving up.",
+)
+@click.option(
+    "--session-timeout",
+    "session_timeout_s",
+    type=click.FloatRange(min=1.0),
+    default=SESSION_TIMEOUT_S,
+    show_default=True,
+    help="Consumer group session timeout; a start waits about half of it (on Tansu). "
+    "Apache Kafka refuses less than its group.min.session.timeout.ms (6 s by default).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS),
+    default="warning",
+    show_default=True,
+    help="info logs every stored batch (records, seconds, offsets) and every seek.",
+)
 @click.pass_context
 def worker_command(
-    context: click.Context, db_path: Path | None, topic_prefix: str, state_dir: Path, app_id: str
+    context: click.Context,
+    db_path: Path | None,
+    topic_prefix: str,
+    state_dir: Path,
+    app_id: str,
+    batch_size: int,
+    batch_window_s: float,
+    connect_timeout_s: float,
+    session_timeout_s: float,
+    log_level: str,
 ) -> None:
     """Consume workload, ClusterQueue and dead-letter events and store them in DuckDB.
 
-    \\b
+    \b
     The event log is keyed by event id, so at-least-once delivery gives exact totals; the
-    utilization aggregates are refreshed in the same transaction as each batch.
+    utilization aggregates and the next Kafka offset of each partition are written in the
+    same transaction as each batch, and a (re)started worker reads on from those offsets.
     Then: taskgov report utilization --db FILE
     """
     settings = load_settings(context.obj["config_file"])
@@ -55,14 +114,30 @@ def worker_command(
         duckdb_path=db_path or settings.duckdb_path,
         topic_prefix=topic_prefix,
         app_id=app_id,
+        batch_size=batch_size,
+        batch_window_s=batch_window_s,
+        session_timeout_s=session_timeout_s,
     )
-    logging.getLogger("kafka").setLevel(logging.WARNING)
-    app = make_app(worker_settings)
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    missing = check_broker(worker_settings, connect_timeout_s)
     # Closed between flushes, so `taskgov report` can read the file while the worker runs.
     sink = DuckDBSink(worker_settings.duckdb_path, keep_open=False)
-    register_agents(app, worker_settings, sink)
-    worker = app.Worker(loglevel="WARNING", quiet=True)
+    writer = BatchWriter(sink)
+    app = make_app(worker_settings, writer.applied_offsets)
+    register_agents(app, worker_settings, writer)
+    worker = app.Worker(loglevel=log_level.upper(), quiet=True)
+    log = logging.getLogger("taskgov.worker")
+    if missing:
+        log.warning("event=topics_missing topics=%s (read once created)", ",".join(missing))
+    log.info(
+        "event=worker_start bootstrap=%s group=%s db=%s batch_size=%d",
+        worker_settings.bootstrap,
+        app_id,
+        worker_settings.duckdb_path,
+        batch_size,
+    )
     try:
         worker.execute_from_commandline()
     finally:
-        sink.close()
+        writer.close()
+        sys.stderr.flush()

@@ -208,8 +208,10 @@ def moved(event: WorkloadEvent, cluster: str, shift: timedelta) -> WorkloadEvent
     ordinal: int | str = event.ordinal
     if event.event_type == "pending":
         ordinal = f"{event.ordinal}:{pending_digest(message or '')}"
-    return event.model_copy(
-        update={
+    # model_construct: the fields were validated once already; this is a third of model_copy.
+    return WorkloadEvent.model_construct(
+        **{
+            **event.__dict__,
             "cluster": cluster,
             "uid": uid,
             "preemptor_uid": preemptor,
