@@ -5,26 +5,50 @@ Exit codes: 0 ok, 1 runtime failure, 2 bad input or usage, 3 infeasible.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
 
 import click
 
-from taskgov.cli.alerts import alerts_command
-from taskgov.cli.broker import broker_group
-from taskgov.cli.demo import demo_command
-from taskgov.cli.policy import catalog_command, policy_group
-from taskgov.cli.recommend import recommend_command
-from taskgov.cli.report import report_command, sql_command
-from taskgov.cli.twin import twin_group
-from taskgov.cli.watch import watch_command
-from taskgov.cli.worker import worker_command
 from taskgov.errors import InputError, TaskgovError
+
+# Subcommand -> "module:attribute", imported only when used: the optimizer, Faust and the
+# twin each take a second or more to import, and `taskgov worker` needs none of the others.
+SUBCOMMANDS = {
+    "policy": "taskgov.cli.policy:policy_group",
+    "catalog": "taskgov.cli.policy:catalog_command",
+    "demo": "taskgov.cli.demo:demo_command",
+    "twin": "taskgov.cli.twin:twin_group",
+    "broker": "taskgov.cli.broker:broker_group",
+    "watch": "taskgov.cli.watch:watch_command",
+    "worker": "taskgov.cli.worker:worker_command",
+    "report": "taskgov.cli.report:report_command",
+    "sql": "taskgov.cli.report:sql_command",
+    "recommend": "taskgov.cli.recommend:recommend_command",
+    "alerts": "taskgov.cli.alerts:alerts_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported when first used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *SUBCOMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in SUBCOMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = SUBCOMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
 
 
 @click.group(
-    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "TASKGOV"}
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "TASKGOV"},
 )
 @click.option(
     "--config",
@@ -46,19 +70,6 @@ def cli(context: click.Context, config_file: Path | None) -> None:
       taskgov catalog                      instance types and what one instance brings
     """
     context.obj = {"config_file": config_file}
-
-
-cli.add_command(policy_group)
-cli.add_command(catalog_command)
-cli.add_command(demo_command)
-cli.add_command(twin_group)
-cli.add_command(broker_group)
-cli.add_command(watch_command)
-cli.add_command(worker_command)
-cli.add_command(report_command)
-cli.add_command(sql_command)
-cli.add_command(recommend_command)
-cli.add_command(alerts_command)
 
 
 def main() -> None:

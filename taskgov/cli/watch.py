@@ -71,7 +71,7 @@ def watch_command(
 ) -> None:
     """List, then watch, Workloads and ClusterQueues and send their events to Kafka.
 
-    \\b
+    \b
     Topics: PREFIX.workload-events (keyed by workload UID), PREFIX.clusterqueue-events,
     PREFIX.dead-letter (objects that could not be read, with the reason).
     The broker is TASKGOV_KAFKA_BOOTSTRAP, or the one `taskgov broker start` runs.

@@ -24,9 +24,9 @@ from streams.normalize import (
     normalize_workload,
     pending_digest,
 )
-from taskgov.kueue.quantity import format_amount
 from taskgov.twin.engine import Twin
 from taskgov.twin.live import malformed_workloads
+from taskgov.twin.manifests import cluster_queue_manifest
 from taskgov.twin.objects import (
     ClusterQueue,
     Cohort,
@@ -39,7 +39,7 @@ from taskgov.twin.objects import (
     ResourceQuota,
     WorkloadSpec,
 )
-from taskgov.twin.render import EPOCH, timestamp, workload_manifest
+from taskgov.twin.render import EPOCH, workload_manifest
 from taskgov.twin.scenario import Scenario, stable_uid
 
 # A condition turning True is one transition; every eviction in the twin is released at once.
@@ -134,37 +134,6 @@ def busy_cluster(
             )
         )
     return scenario
-
-
-def cluster_queue_manifest(queue: ClusterQueue, epoch: datetime = EPOCH) -> dict[str, Any]:
-    """A ClusterQueue of the twin as the API server would serve it (created at ``epoch``)."""
-    groups = []
-    for group in queue.resource_groups:
-        flavors = []
-        for flavor in group.flavors:
-            resources = []
-            for resource, quota in flavor.resources.items():
-                line = {"name": resource, "nominalQuota": format_amount(resource, quota.nominal)}
-                for key, limit in (
-                    ("borrowingLimit", quota.borrowing_limit),
-                    ("lendingLimit", quota.lending_limit),
-                ):
-                    if limit is not None:
-                        line[key] = format_amount(resource, limit)
-                resources.append(line)
-            flavors.append({"name": flavor.name, "resources": resources})
-        groups.append({"coveredResources": list(group.covered_resources), "flavors": flavors})
-    return {
-        "apiVersion": "kueue.x-k8s.io/v1beta1",
-        "kind": "ClusterQueue",
-        "metadata": {
-            "name": queue.name,
-            "uid": stable_uid("ClusterQueue", queue.name),
-            "resourceVersion": "1",
-            "creationTimestamp": timestamp(0, epoch),
-        },
-        "spec": {"cohort": queue.cohort, "resourceGroups": groups},
-    }
 
 
 def twin_events(scenario: Scenario, cluster: str = "default") -> tuple[Twin, list[WorkloadEvent]]:
