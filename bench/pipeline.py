@@ -14,7 +14,7 @@ fresh topics first. Then, on those topics and in the same run:
 
 Finally the database is checked: every distinct event stored once, every audit empty.
 
-    .venv/bin/python bench/pipeline.py [--workloads 900] [--clusters 10] [--batch-size 10000]
+    .venv/bin/python bench/pipeline.py [--workloads 900] [--clusters 10] [--batch-size 20000]
 """
 
 from __future__ import annotations
