@@ -34,7 +34,7 @@ import duckdb
 import polars as pl
 
 from optimizer.demand import JOB_COLUMNS, OPTIONAL_COLUMNS
-from taskgov.errors import Fault, InputError, TaskgovError
+from taskgov.errors import DatabaseError, Fault, InputError
 
 # Tables the history is read from; a database without them was not written by the sink.
 REQUIRED_TABLES = ("workload_events", "workload_intervals", "aggregate_state")
@@ -118,25 +118,6 @@ class RecordedCluster:
     first_submitted_at: datetime
     last_event_at: datetime
     workloads: int
-
-
-@dataclass
-class DatabaseError(TaskgovError):
-    """The database cannot be opened, read or written as asked. Exit code 1.
-
-    Attributes:
-        path: the database file.
-        problem: what went wrong.
-    """
-
-    path: str
-    problem: str
-
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
 
 
 def naive_utc(moment: datetime) -> datetime:

@@ -49,3 +49,22 @@ class InputError(TaskgovError):
 
     def __str__(self) -> str:
         return "\n".join(str(fault) for fault in self.faults)
+
+
+@dataclass
+class DatabaseError(TaskgovError):
+    """The database cannot be opened, read or written as asked. Exit code 1.
+
+    Attributes:
+        path: the database file.
+        problem: what went wrong.
+    """
+
+    path: str
+    problem: str
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"

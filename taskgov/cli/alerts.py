@@ -11,6 +11,7 @@ import click
 
 from streams.alerts import ALERT_COLUMNS, new_alerts, ongoing_starvation, read_sent, send
 from taskgov.broker import ensure_topics, resolve_bootstrap
+from taskgov.cli.options import state_dir_option
 from taskgov.cli.output import render_rows
 from taskgov.cli.report import open_read_only
 from taskgov.errors import Fault, InputError
@@ -53,14 +54,7 @@ def _duration(text: str, option: str) -> timedelta:
 @click.option(
     "--topic-prefix", default="taskgov", show_default=True, help="Alerts go to PREFIX.alerts."
 )
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path(".taskgov"),
-    envvar="TASKGOV_STATE_DIR",
-    show_default=True,
-    help="Where `taskgov broker` records the local broker.",
-)
+@state_dir_option
 @click.option(
     "-o", "--output", type=click.Choice(["table", "json", "yaml", "csv"]), default="table"
 )

@@ -24,7 +24,7 @@ import polars as pl
 
 from streams.migrations import SQL_DIR, pending_versions
 from taskgov.cli.output import render_rows
-from taskgov.errors import Fault, InputError, TaskgovError
+from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
 
 REPORTS_DIR = SQL_DIR / "reports"
@@ -76,25 +76,6 @@ class Result:
     columns: tuple[str, ...]
     types: tuple[str, ...]
     rows: list[tuple[Any, ...]]
-
-
-@dataclass
-class DatabaseError(TaskgovError):
-    """The database cannot be read as asked. Exit code 1.
-
-    Attributes:
-        path: the database file.
-        problem: what went wrong.
-    """
-
-    path: str
-    problem: str
-
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
 
 
 def load_reports(reports_dir: Path = REPORTS_DIR) -> dict[str, Report]:

@@ -11,6 +11,7 @@ import click
 
 from streams.watcher import Watcher, WatcherConfig
 from taskgov.broker import ensure_topics, resolve_bootstrap
+from taskgov.cli.options import state_dir_option
 from taskgov.settings import load_settings
 
 
@@ -37,14 +38,7 @@ from taskgov.settings import load_settings
     show_default=True,
     help="Where the watcher remembers what it has sent.",
 )
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path(".taskgov"),
-    envvar="TASKGOV_STATE_DIR",
-    show_default=True,
-    help="Where `taskgov broker` records the local broker.",
-)
+@state_dir_option
 @click.option(
     "--partitions",
     type=int,

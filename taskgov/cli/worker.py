@@ -19,6 +19,7 @@ from streams.app import (
 )
 from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import resolve_bootstrap
+from taskgov.cli.options import state_dir_option
 from taskgov.settings import load_settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -34,14 +35,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 @click.option(
     "--topic-prefix", default="taskgov", show_default=True, help="Read PREFIX.workload-events etc."
 )
-@click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path(".taskgov"),
-    envvar="TASKGOV_STATE_DIR",
-    show_default=True,
-    help="Where `taskgov broker` records the local broker.",
-)
+@state_dir_option
 @click.option(
     "--app-id",
     default="taskgov-worker",
