@@ -11,7 +11,7 @@ import click
 
 from streams.alerts import ALERT_COLUMNS, new_alerts, ongoing_starvation, read_sent, send
 from taskgov.broker import ensure_topics, resolve_bootstrap
-from taskgov.cli.options import state_dir_option
+from taskgov.cli.options import db_option, state_dir_option
 from taskgov.cli.output import render_rows
 from taskgov.cli.report import open_read_only
 from taskgov.errors import Fault, InputError
@@ -27,12 +27,7 @@ def _duration(text: str, option: str) -> timedelta:
 
 
 @click.command("alerts")
-@click.option(
-    "--db",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="TASKGOV_DUCKDB_PATH",
-    help="The DuckDB file (default: the duckdb_path setting).",
-)
+@db_option
 @click.option(
     "--min-minutes",
     type=click.IntRange(min=1),

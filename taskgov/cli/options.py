@@ -15,3 +15,11 @@ state_dir_option = click.option(
     show_default=True,
     help="Where `taskgov broker` records the local broker.",
 )
+
+# The DuckDB system of record that read-only commands (reports, alerts) open.
+db_option = click.option(
+    "--db",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TASKGOV_DUCKDB_PATH",
+    help="The DuckDB file (default: the duckdb_path setting).",
+)

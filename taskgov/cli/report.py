@@ -23,6 +23,7 @@ import duckdb
 import polars as pl
 
 from streams.migrations import SQL_DIR, pending_versions
+from taskgov.cli.options import db_option
 from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
@@ -260,12 +261,7 @@ def _output_options(command: Any) -> Any:
         default="table",
         show_default=True,
     )(command)
-    return click.option(
-        "--db",
-        type=click.Path(path_type=Path, dir_okay=False),
-        envvar="TASKGOV_DUCKDB_PATH",
-        help="The DuckDB file (default: the duckdb_path setting).",
-    )(command)
+    return db_option(command)
 
 
 @click.command("report")
