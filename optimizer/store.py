@@ -16,17 +16,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import duckdb
 import polars as pl
 
-from optimizer.history import LOCK_WAIT_S, DatabaseError, connect, naive_utc
+from optimizer.history import naive_utc
 from optimizer.model.data import Cell
 from optimizer.plan import ConflictView, PhaseView, Plan, QuotaView, TeamPlan
 from optimizer.recommend import Recommendation
 from optimizer.settings import OptimizerSettings
-from streams.migrations import migrate
-from taskgov.errors import Fault, InputError
+from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.policy.model import Cluster, Policy
+from taskgov.store import (
+    LOCK_WAIT_S,
+    Connection,
+    Owner,
+    QueryError,
+    connect_read_only,
+    connect_read_write,
+    database_path,
+    migrate,
+    transaction,
+)
 
 SourceKind = Literal["duckdb", "trace"]
 # The evidence a run keeps, long: one number a row.
@@ -107,18 +116,24 @@ class RunSummary:
 @contextmanager
 def open_store(
     path: Path, *, read_only: bool = False, lock_wait_s: float = LOCK_WAIT_S
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the database at ``path`` (created and migrated unless ``read_only``),
-    closed on exit. A writer waits up to ``lock_wait_s`` for another process to let go.
+) -> Iterator[Connection]:
+    """A connection to the database at ``path``, closed on exit. Both wait up to ``lock_wait_s``
+    for another process to let go of the file.
+
+    A writer creates the database if needed and applies the optimizer's own schema files
+    (the recommendation tables) only: the worker's tables and aggregates are the worker's.
 
     Raises:
         InputError: ``read_only`` and there is no database at ``path``, or it is none.
         DatabaseError: the file stays locked by another process.
     """
-    conn = connect(path, read_only=read_only, lock_wait_s=lock_wait_s)
+    if read_only:
+        conn = connect_read_only(path, lock_wait_s=lock_wait_s)
+    else:
+        conn = connect_read_write(path, lock_wait_s=lock_wait_s)
     try:
         if not read_only:
-            migrate(conn)
+            migrate(conn, owner=Owner.OPTIMIZER)
         yield conn
     finally:
         conn.close()
@@ -159,7 +174,7 @@ def _numbers(cell: Cell) -> list[tuple[str, float | None]]:
 
 
 def save_run(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     rec: Recommendation,
     plan: Plan,
     settings: OptimizerSettings,
@@ -184,33 +199,22 @@ def save_run(
         DatabaseError: the database refused the write; nothing was stored.
     """
     moment = naive_utc(created_at or datetime.now(UTC))
-    conn.execute("BEGIN TRANSACTION")
     try:
-        row = conn.execute(
-            "SELECT coalesce(max(run_id), 0) + 1 FROM recommendation_runs"
-        ).fetchone()
-        run_id = int(row[0]) if row else 1
-        _insert_run(conn, run_id, moment, rec, plan, settings, source)
-        _insert_details(conn, run_id, rec, plan)
-        conn.execute("COMMIT")
-    except duckdb.Error as error:
-        conn.execute("ROLLBACK")
-        raise DatabaseError(_where(conn), f"cannot store the run: {error}") from None
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        with transaction(conn):
+            row = conn.execute(
+                "SELECT coalesce(max(run_id), 0) + 1 FROM recommendation_runs"
+            ).fetchone()
+            run_id = int(row[0]) if row else 1
+            _insert_run(conn, run_id, moment, rec, plan, settings, source)
+            _insert_details(conn, run_id, rec, plan)
+    except QueryError as error:
+        where = database_path(conn)
+        raise DatabaseError(where, f"cannot store the run: {error}") from None
     return run_id
 
 
-def _where(conn: duckdb.DuckDBPyConnection) -> str:
-    row = conn.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row and row[0] else ":memory:"
-
-
 def _insert_run(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     run_id: int,
     created_at: datetime,
     rec: Recommendation,
@@ -248,9 +252,7 @@ def _insert_run(
     )
 
 
-def _insert_details(
-    conn: duckdb.DuckDBPyConnection, run_id: int, rec: Recommendation, plan: Plan
-) -> None:
+def _insert_details(conn: Connection, run_id: int, rec: Recommendation, plan: Plan) -> None:
     for n, p in enumerate(plan.phases):
         conn.execute(
             "INSERT INTO recommendation_phases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -317,7 +319,7 @@ def _insert_details(
             position += 1
 
 
-def list_runs(conn: duckdb.DuckDBPyConnection) -> list[RunSummary]:
+def list_runs(conn: Connection) -> list[RunSummary]:
     """Every stored run, oldest first (none when the tables do not exist yet)."""
     if not _has_runs_table(conn):
         return []
@@ -348,14 +350,14 @@ def list_runs(conn: duckdb.DuckDBPyConnection) -> list[RunSummary]:
     ]
 
 
-def _has_runs_table(conn: duckdb.DuckDBPyConnection) -> bool:
+def _has_runs_table(conn: Connection) -> bool:
     row = conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'recommendation_runs'"
     ).fetchone()
     return bool(row and row[0])
 
 
-def read_run(conn: duckdb.DuckDBPyConnection, run_id: int) -> StoredRun:
+def read_run(conn: Connection, run_id: int) -> StoredRun:
     """The stored run ``run_id``.
 
     Raises:
@@ -431,7 +433,7 @@ def read_run(conn: duckdb.DuckDBPyConnection, run_id: int) -> StoredRun:
     )
 
 
-def _phases(conn: duckdb.DuckDBPyConnection, run_id: int) -> list[PhaseView]:
+def _phases(conn: Connection, run_id: int) -> list[PhaseView]:
     rows = conn.execute(
         "SELECT objective, description, status, value, bound, gap, wall_s"
         " FROM recommendation_phases WHERE run_id = ? ORDER BY position",
@@ -443,9 +445,7 @@ def _phases(conn: duckdb.DuckDBPyConnection, run_id: int) -> list[PhaseView]:
     ]
 
 
-def _overall(
-    conn: duckdb.DuckDBPyConnection, run_id: int
-) -> dict[str, dict[str, float | int | None]]:
+def _overall(conn: Connection, run_id: int) -> dict[str, dict[str, float | int | None]]:
     overall: dict[str, dict[str, float | int | None]] = {}
     rows = conn.execute(
         "SELECT policy, metric, value, whole FROM recommendation_replay"
@@ -458,7 +458,7 @@ def _overall(
     return overall
 
 
-def _teams(conn: duckdb.DuckDBPyConnection, run_id: int) -> list[TeamPlan]:
+def _teams(conn: Connection, run_id: int) -> list[TeamPlan]:
     effects: dict[str, dict[str, tuple[float | None, float | None]]] = {}
     for team, metric, current, proposed in conn.execute(
         "SELECT team, metric, current_value, proposed_value FROM recommendation_effects"

@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import duckdb
 import faust
 from faust.types import Message
 from mode import CrashingSupervisor
@@ -114,7 +113,7 @@ class BatchWriter:
             while True:
                 try:
                     return await asyncio.to_thread(self._in_thread, self.sink.applied_offsets)
-                except duckdb.Error as error:
+                except SinkError as error:
                     log.error("event=offsets_unreadable retry_in_s=%.1f error=%r", wait, str(error))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_S)

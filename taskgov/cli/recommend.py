@@ -22,7 +22,7 @@ import click
 import yaml
 
 from optimizer.demand import DemandSource
-from optimizer.history import DatabaseError, HistoryDemandSource
+from optimizer.history import HistoryDemandSource
 from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, plan_rows
 from optimizer.recommend import Recommendation, recommend
 from optimizer.settings import OptimizerSettings, load_optimizer_settings, optimizer_settings
@@ -31,7 +31,7 @@ from optimizer.trace import TraceDemandSource, trace_instance_type
 from taskgov.cli.output import dump_json, render_rows
 from taskgov.cli.policy import read_files
 from taskgov.cli.report import parse_instant
-from taskgov.errors import Fault, InputError, TaskgovError
+from taskgov.errors import DatabaseError, Fault, InputError, TaskgovError
 from taskgov.policy.compile import priority_class_name
 from taskgov.policy.load import policy_and_cluster
 from taskgov.policy.model import Cluster, Policy

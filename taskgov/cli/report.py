@@ -2,7 +2,7 @@
 
 Reports are the files in ``sql/reports``: a header of ``--`` lines (the first says what the
 report answers, then its ``$since``, ``$until``, ``$team`` parameters, all nullable) and one
-SELECT. The database is opened read-only; only the worker's sink writes it.
+SELECT. The database is opened read-only (``taskgov.store``); only the worker's sink writes it.
 
 Parquet is binary, so ``-o parquet`` writes to ``--out FILE``, or to stdout only when stdout
 is not a terminal (``taskgov report utilization -o parquet > usage.parquet``).
@@ -11,28 +11,29 @@ is not a terminal (``taskgov report utilization -o parquet > usage.parquet``).
 from __future__ import annotations
 
 import io
-import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
-import duckdb
 import polars as pl
 
-from streams.migrations import SQL_DIR, pending_versions
 from taskgov.cli.options import db_option
 from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
+from taskgov.store import (
+    QueryError,
+    Result,
+    is_select,
+    load_reports,
+    open_read_only,
+    run_report,
+    run_select,
+)
 
-REPORTS_DIR = SQL_DIR / "reports"
 FORMATS = ("table", "csv", "json", "parquet")
-_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
-_LINE_COMMENT = re.compile(r"--[^\n]*")
-_ORDER = {"since": 0, "until": 1, "team": 2}
 _POLARS_TYPES: dict[str, Any] = {
     "BOOLEAN": pl.Boolean,
     "TINYINT": pl.Int8,
@@ -53,95 +54,6 @@ _POLARS_TYPES: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One file of ``sql/reports``.
-
-    Attributes:
-        name: the file name without ``.sql``.
-        description: the header's first line: what the report answers.
-        parameters: the ``$name`` parameters its SQL uses (since, until, team first).
-        sql: the file's text.
-    """
-
-    name: str
-    description: str
-    parameters: tuple[str, ...]
-    sql: str
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """Rows of a query with their column names and DuckDB type names."""
-
-    columns: tuple[str, ...]
-    types: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
-
-
-def load_reports(reports_dir: Path = REPORTS_DIR) -> dict[str, Report]:
-    """Every report in ``reports_dir``, by name."""
-    reports = {}
-    for path in sorted(reports_dir.glob("*.sql")):
-        text = path.read_text()
-        header = []
-        for line in text.splitlines():
-            if not line.startswith("--"):
-                break
-            header.append(line[2:].strip())
-        code = _LINE_COMMENT.sub("", text)
-        used = set(_PARAMETER.findall(code))
-        parameters = tuple(sorted(used, key=lambda p: (_ORDER.get(p, len(_ORDER)), p)))
-        reports[path.stem] = Report(path.stem, header[0] if header else "", parameters, text)
-    return reports
-
-
-def run_report(
-    conn: duckdb.DuckDBPyConnection,
-    report: Report,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    team: str | None = None,
-) -> Result:
-    """Run ``report`` on ``conn`` with the parameters it uses (None: no bound).
-
-    Raises:
-        duckdb.Error: the query failed.
-    """
-    given: dict[str, object] = {"since": since, "until": until, "team": team}
-    unknown = [name for name in report.parameters if name not in given]
-    if unknown:
-        raise InputError(
-            [Fault(f"sql/reports/{report.name}.sql", "", "", f"unknown parameter ${unknown[0]}")]
-        )
-    cursor = conn.execute(report.sql, {name: given[name] for name in report.parameters})
-    return _result(cursor)
-
-
-def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to a migrated database, with file access turned off.
-
-    Raises:
-        InputError: there is no database at ``path``.
-        DatabaseError: it is locked by a writer, or its schema is behind this taskgov.
-    """
-    if not path.is_file():
-        raise InputError([Fault("--db", str(path), "", "no such database")])
-    try:
-        conn = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        raise DatabaseError(str(path), f"cannot open read-only: {error}") from None
-    conn.execute("SET enable_external_access = false")
-    behind = pending_versions(conn)
-    if behind:
-        conn.close()
-        raise DatabaseError(
-            str(path), f"schema versions {behind} are not applied; start the worker to migrate"
-        )
-    return conn
-
-
 def parse_instant(text: str | None, option: str) -> datetime | None:
     """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
 
@@ -158,24 +70,6 @@ def parse_instant(text: str | None, option: str) -> datetime | None:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
-
-
-def is_select(query: str) -> bool:
-    """True when ``query`` is exactly one statement and it only reads (a SELECT)."""
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error:
-        return False
-    return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
-
-
-def _result(cursor: duckdb.DuckDBPyConnection) -> Result:
-    description = cursor.description or []
-    return Result(
-        tuple(str(d[0]) for d in description),
-        tuple(str(d[1]) for d in description),
-        cursor.fetchall(),
-    )
 
 
 def _plain(value: object) -> object:
@@ -308,7 +202,7 @@ def report_command(
     conn = open_read_only(path)
     try:
         result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
-    except duckdb.Error as error:
+    except QueryError as error:
         raise DatabaseError(str(path), f"report {name} failed: {error}") from None
     finally:
         conn.close()
@@ -327,8 +221,8 @@ def sql_command(
         raise InputError([Fault("sql", "", "", "only a single SELECT statement is allowed")])
     conn = open_read_only(_database(context, db))
     try:
-        result = _result(conn.execute(query))
-    except duckdb.Error as error:
+        result = run_select(conn, query)
+    except QueryError as error:
         raise InputError([Fault("sql", "", "", str(error).splitlines()[0])]) from None
     finally:
         conn.close()
