@@ -72,7 +72,9 @@ def test_reader_gives_up_on_a_writer_that_keeps_the_file(database: Path) -> None
 
     assert (raised.value.path, raised.value.exit_code) == (str(database), 1)
     assert raised.value.problem.startswith("locked by another process: IO Error:")
-    assert "waited 0." in raised.value.problem and "the worker holds the file" in raised.value.problem
+    assert (
+        "waited 0." in raised.value.problem and "the worker holds the file" in raised.value.problem
+    )
 
 
 def test_reader_names_the_tables_a_database_lacks(tmp_path: Path) -> None:
