@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -23,6 +24,9 @@ from taskgov.store.migrations import schema_migrations
 from tests.sql.scenarios import random_events
 
 ROOT = Path(__file__).resolve().parents[1]
+# What the wheel is built from (the rest of the checkout is not packaged).
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "taskgov", "streams", "optimizer", "sql")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 def _run(*args: str | Path, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -36,8 +40,14 @@ def _run(*args: str | Path, cwd: Path, check: bool = True) -> subprocess.Complet
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The ``bin`` folder of a fresh venv holding only the built wheel of taskgov."""
     scratch = tmp_path_factory.mktemp("wheel")
-    dist = scratch / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, ROOT, cwd=scratch)
+    source, dist = scratch / "source", scratch / "dist"
+    source.mkdir()
+    for name in SOURCES:  # setuptools builds in the tree: a copy keeps the checkout clean
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=IGNORED)
+        else:
+            shutil.copy2(ROOT / name, source / name)
+    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, source, cwd=scratch)
     (wheel,) = dist.glob("taskgov-*.whl")
     venv = scratch / "venv"
     _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=scratch)
