@@ -26,10 +26,9 @@ assignment, the seeks, the offsets committed to Kafka, the agent and the worker'
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -41,7 +40,7 @@ from kafka import KafkaAdminClient  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from mode import Service, ServiceT
 
-from taskgov.broker import BrokerError
+from streams.broker_health import BrokerHealth, BrokerUnreachable, TopicRecreated, missing_records
 from taskgov.errors import TaskgovError
 from taskgov.settings import BROKER_MAX_OUTAGE_S
 
@@ -57,13 +56,6 @@ BATCH_WINDOW_S = 1.0
 SESSION_TIMEOUT_S = 6.0
 # Batches handed to the agent and not stored yet, past which a batch waits to be full.
 BACKLOG = 2
-
-# While the broker answers, how often the worker checks it does; once it does not, the wait
-# between checks doubles up to the last.
-BROKER_CHECK_S = 1.0
-BROKER_BACKOFF_MAX_S = 30.0
-# At most one line of aiokafka's per this many seconds (it logs each failed connection).
-CLIENT_LOG_EVERY_S = 30.0
 
 # Reads (topic, partition) -> next offset to read, as DuckDB recorded it.
 AppliedOffsets = Callable[[], Awaitable[Mapping[tuple[str, int], int]]]
@@ -96,41 +88,6 @@ class WorkerSettings:
     def topic(self, kind: str) -> str:
         """The topic of one kind of record (``workload-events`` ...)."""
         return f"{self.topic_prefix}.{kind}"
-
-
-class BrokerUnreachable(BrokerError):
-    """No Kafka broker answered at ``bootstrap`` within ``timeout_s``; ``reason`` says why."""
-
-    def __init__(self, bootstrap: str, timeout_s: float, reason: str) -> None:
-        self.bootstrap, self.timeout_s, self.reason = bootstrap, timeout_s, reason
-        super().__init__(
-            f"cannot reach the Kafka broker at {bootstrap} (waited {timeout_s:g} s: {reason}); "
-            "start it (`taskgov broker start`) or set TASKGOV_KAFKA_BOOTSTRAP=host:port"
-        )
-
-
-class TopicRecreated(BrokerError):
-    """DuckDB holds records of partitions past where the broker's partitions now end.
-
-    ``behind`` lists (topic, partition, DuckDB's next offset, the broker's end offset). The
-    topic was deleted and created again, or the broker restarted empty: its offsets start
-    over, so seeking to DuckDB's would skip the new records silently. Exit code 4.
-    """
-
-    exit_code = 4
-
-    def __init__(self, bootstrap: str, behind: Sequence[tuple[str, int, int, int]]) -> None:
-        self.bootstrap, self.behind = bootstrap, list(behind)
-        where = ", ".join(
-            f"{topic}[{partition}] ends at {end}, DuckDB has read to {offset}"
-            for topic, partition, offset, end in self.behind
-        )
-        super().__init__(
-            f"the broker at {bootstrap} has fewer records than DuckDB has stored ({where}): "
-            "the topic was recreated or the broker restarted empty. The worker stops rather "
-            "than skip the new records; to read the new topic from its start, delete its rows "
-            "from the applied_offsets table (README: Poison input) and start again"
-        )
 
 
 def check_broker(settings: WorkerSettings, timeout_s: float) -> list[str]:
@@ -294,12 +251,10 @@ class WorkerApp(faust.App):
         # The agent's input: one RecordBatch per event (in memory, a few batches at most).
         self.record_batches = self.channel(maxsize=4)
         self.bootstrap = settings.bootstrap
-        self.max_outage_s = settings.max_outage_s
         # Why the worker must stop, once it must; ``on_fatal`` acts on it (default: crash).
         self.fatal: TaskgovError | None = None
         self.on_fatal: Callable[[TaskgovError], None] = self._crash
-        # True while the broker does not answer (aiokafka's lines are held back meanwhile).
-        self.broker_down = False
+        self.broker = BrokerHealth(settings.bootstrap, settings.max_outage_s, self.fail)
 
     async def hand_over(self, batch: RecordBatch) -> None:
         """Give a batch of records to the agent (waits while it has enough queued)."""
@@ -334,13 +289,14 @@ class WorkerApp(faust.App):
         applied = await self.applied_offsets()
         own = [tp for tp in committed if tp.topic in self.own_topics]
         ends = await consumer.highwaters(*own) if own else {}
-        behind = [
+        past_end = [
             (tp.topic, tp.partition, applied[(tp.topic, tp.partition)], ends[tp])
             for tp in own
             if tp in ends and applied.get((tp.topic, tp.partition), 0) > ends[tp]
         ]
+        behind = await asyncio.to_thread(missing_records, self.bootstrap, sorted(past_end))
         if behind:
-            self.fail(TopicRecreated(self.bootstrap, sorted(behind)))
+            self.fail(TopicRecreated(self.bootstrap, behind))
             return dict(committed)
         positions: dict[TP, int] = {}
         for tp, kafka_offset in committed.items():
@@ -358,92 +314,6 @@ class WorkerApp(faust.App):
                 kafka_offset,
             )
         return positions
-
-
-class ClientLogThrottle(logging.Handler):
-    """Passes on at most one of aiokafka's lines per ``every_s`` (with how many were held
-    back), and none while the broker is known to be down: the worker's own
-    ``event=broker_unavailable`` line says it then, once per backoff."""
-
-    def __init__(self, app: WorkerApp, every_s: float = CLIENT_LOG_EVERY_S) -> None:
-        super().__init__()
-        self.app, self.every_s = app, every_s
-        self.last_s = -every_s
-        self.held = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        now = time.monotonic()
-        if self.app.broker_down or now - self.last_s < self.every_s:
-            self.held += 1
-            return
-        if self.held:
-            record.msg = f"{record.msg} ({self.held} lines of the Kafka client held back)"
-        self.last_s, self.held = now, 0
-        log.handle(record)
-
-    @classmethod
-    def install(cls, app: WorkerApp) -> None:
-        """Route the ``aiokafka`` loggers through a throttle for ``app``."""
-        client = logging.getLogger("aiokafka")
-        client.propagate = False
-        client.handlers[:] = [cls(app)]
-
-
-async def _reachable(bootstrap: str, timeout_s: float) -> str | None:
-    """None if some bootstrap address accepts a connection, else why none does."""
-    reason = "no address"
-    for address in bootstrap.split(","):
-        host, _, port = address.strip().rpartition(":")
-        try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(host.strip("[]"), int(port)), timeout_s
-            )
-        except (OSError, ValueError, TimeoutError) as error:
-            reason = str(error) or type(error).__name__
-            continue
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-        return None
-    return reason
-
-
-async def watch_broker(app: WorkerApp) -> None:
-    """Check the broker every second; while it is away, say so once per backoff, and stop
-    the worker (exit 1) once it has been away ``max_outage_s``."""
-    down_since: float | None = None
-    wait = BROKER_CHECK_S
-    while not app.should_stop:
-        reason = await _reachable(app.bootstrap, timeout_s=2.0)
-        now = time.monotonic()
-        if reason is None:
-            if down_since is not None:
-                log.warning(
-                    "event=broker_back bootstrap=%s down_for_s=%.0f",
-                    app.bootstrap,
-                    now - down_since,
-                )
-            down_since, wait, app.broker_down = None, BROKER_CHECK_S, False
-            await asyncio.sleep(BROKER_CHECK_S)
-            continue
-        app.broker_down = True
-        down_since = now if down_since is None else down_since
-        down_s = now - down_since
-        if down_s >= app.max_outage_s:
-            app.fail(BrokerUnreachable(app.bootstrap, down_s, reason))
-            return
-        wait = min(wait, app.max_outage_s - down_s)
-        log.error(
-            "event=broker_unavailable bootstrap=%s down_for_s=%.0f exit_in_s=%.0f retry_in_s=%.1f"
-            " error=%r",
-            app.bootstrap,
-            down_s,
-            app.max_outage_s - down_s,
-            wait,
-            reason,
-        )
-        await asyncio.sleep(wait)
-        wait = min(wait * 2, BROKER_BACKOFF_MAX_S)
 
 
 def make_app(settings: WorkerSettings, applied_offsets: AppliedOffsets) -> WorkerApp:
@@ -473,6 +343,10 @@ def make_app(settings: WorkerSettings, applied_offsets: AppliedOffsets) -> Worke
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
     )
-    ClientLogThrottle.install(app)
-    app.task(watch_broker)
+    app.broker.throttle_client_logs()
+
+    @app.task
+    async def watch_broker() -> None:
+        await app.broker.watch(lambda: app.should_stop)
+
     return app
