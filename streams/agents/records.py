@@ -48,7 +48,7 @@ class TimeWindow:
     def fault(self, event: WorkloadEvent | ClusterQueueEvent, now: datetime) -> str | None:
         """Why ``event``'s times are implausible, or None. The text names the bound, never the
         clock, so a record read again gives the same reason."""
-        latest = now + self.max_ahead
+        latest = (now if now.tzinfo else now.replace(tzinfo=UTC)) + self.max_ahead
         times = {"occurred_at": event.occurred_at, "observed_at": event.observed_at}
         if isinstance(event, WorkloadEvent):
             times["created_at"] = event.created_at
