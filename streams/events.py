@@ -127,7 +127,7 @@ class ClusterQueueEvent(_Event):
             key = (line.flavor, line.resource)
             if key in seen:
                 raise ValueError(
-                    f"quota of flavor {line.flavor!r}, resource {line.resource!r} twice"
+                    f"quota of flavor {line.flavor!r} and resource {line.resource!r} twice"
                 )
             seen.add(key)
         return self
