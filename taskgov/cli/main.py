@@ -50,6 +50,7 @@ class LazyGroup(click.Group):
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "TASKGOV"},
 )
+@click.version_option(package_name="taskgov", prog_name="taskgov", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_file",
