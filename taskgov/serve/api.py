@@ -114,4 +114,3 @@ ENDPOINTS: dict[str, Endpoint] = {
     "recommendations": recommendations,
     "timeline": timeline,
 }
-

@@ -76,9 +76,7 @@ def reading(path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.
         conn.close()
 
 
-def run(
-    conn: duckdb.DuckDBPyConnection, query: Report, parameters: Mapping[str, object]
-) -> Rows:
+def run(conn: duckdb.DuckDBPyConnection, query: Report, parameters: Mapping[str, object]) -> Rows:
     """Run ``query`` with the ``parameters`` its SQL uses (missing ones are NULL)."""
     cursor = conn.execute(query.sql, {name: parameters.get(name) for name in query.parameters})
     columns = tuple(str(d[0]) for d in cursor.description or [])
