@@ -28,6 +28,7 @@ SUBCOMMANDS = {
     "sql": "taskgov.cli.report:sql_command",
     "recommend": "taskgov.cli.recommend:recommend_command",
     "alerts": "taskgov.cli.alerts:alerts_command",
+    "serve": "taskgov.cli.serve:serve_command",
 }
 
 
