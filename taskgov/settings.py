@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     event_time_max_ahead_days: float = Field(default=EVENT_MAX_AHEAD_DAYS, gt=0)
     # Seconds the worker waits for a broker that stopped answering before it exits 1.
     broker_max_outage_s: float = Field(default=BROKER_MAX_OUTAGE_S, gt=0)
+    # Where `taskgov serve` listens (port 0: any free port; the first line it prints says which).
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8000
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
