@@ -118,14 +118,19 @@ class Scheduler:
         node = cluster.nodes[run.cluster_queue]
         snapshot = Snapshot(cluster.nodes, cluster.running)
 
-        def oracle(fr: FlavorResource, amount: int) -> Mode:
+        def oracle(fr: FlavorResource, amount: int) -> tuple[Mode, int]:
             preemptor = Preemptor(cq, node, run.spec.priority, run.created_ms, {fr: amount}, {fr})
             targets = self._targets(preemptor, snapshot)
             if not targets:
-                return Mode.NO_CANDIDATES
+                return Mode.NO_CANDIDATES, node.lowest_subtree_that_fits(fr, amount)[0]
+            for target in targets:
+                snapshot.remove(target.workload)
+            borrowing = node.lowest_subtree_that_fits(fr, amount)[0]
+            for target in targets:
+                snapshot.add(target.workload)
             if any(t.workload.cluster_queue == cq.name for t in targets):
-                return Mode.PREEMPT
-            return Mode.RECLAIM
+                return Mode.PREEMPT, borrowing
+            return Mode.RECLAIM, borrowing
 
         can_preempt_while_borrowing = cq.preemption.borrow_within_cohort != "Never" or (
             cluster.scenario.fair_sharing and cq.preemption.reclaim_within_cohort != "Never"
