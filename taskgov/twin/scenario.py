@@ -211,9 +211,9 @@ def _cluster_queue(reader: _Reader, body: Mapping[str, Any], name: str) -> Clust
     )
     preference = fungibility.get("preference")
     if preference is not None and preference not in set(FungibilityPreference):
-        allowed = ", ".join(FungibilityPreference)
+        preferences = ", ".join(FungibilityPreference)
         reader.fault(
-            "spec.flavorFungibility.preference", f"must be one of {allowed}, got {preference!r}"
+            "spec.flavorFungibility.preference", f"must be one of {preferences}, got {preference!r}"
         )
         preference = None
     return ClusterQueue(
