@@ -8,6 +8,7 @@ The queries are ``.sql`` files: the reports in ``sql/reports`` and the server's 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ import duckdb
 
 from streams.migrations import SQL_DIR
 from taskgov.cli.report import Report, load_reports, open_read_only
+
+__all__ = ["QUERIES", "REPORTS", "Rows", "has_table", "load_reports", "plain", "reading", "run"]
 from taskgov.errors import DatabaseError
 
 REPORTS = load_reports(SQL_DIR / "reports")
@@ -39,7 +42,10 @@ class Rows:
 
 
 def plain(value: object) -> object:
-    """A JSON value: ISO 8601 times (UTC, 'Z'), floats for decimals, lists kept."""
+    """A JSON value: ISO 8601 times (UTC, 'Z'), floats for decimals, lists kept; NaN and
+    infinities (a replay metric with nothing to measure) become null, which JSON has."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if isinstance(value, datetime):
         return value.isoformat() + ("Z" if value.tzinfo is None else "")
     if isinstance(value, date):

@@ -114,7 +114,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, target.read_bytes(), kind)
 
     def _json(self, status: HTTPStatus, payload: object) -> None:
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        body = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
         self._send(status, body, "application/json")
 
     def _error(self, status: HTTPStatus, message: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +12,9 @@ import pytest
 from streams.sink_duckdb import DuckDBSink
 from taskgov.serve.server import App, Running, start
 from tests.sql.scenarios import seed_events
+
+TASKGOV = str(Path(sys.executable).with_name("taskgov"))
+SEED_POLICY = Path(__file__).parents[2] / "taskgov" / "data" / "seed" / "policy.yaml"
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +25,12 @@ def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sink.add_all(seed_events())
     sink.flush()
     sink.close()
+    # One recommendation run over it, so the recommendations page has a plan to show.
+    subprocess.run(  # noqa: S603
+        [TASKGOV, "recommend", "--policy", str(SEED_POLICY), "--db", str(path)],
+        check=True,
+        capture_output=True,
+    )
     return path
 
 

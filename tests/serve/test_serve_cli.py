@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 
-TASKGOV = str(Path(sys.executable).with_name("taskgov"))
+from tests.serve.conftest import TASKGOV
 
 
 @pytest.fixture(scope="module")
