@@ -100,7 +100,10 @@ def quota_violations(twin: Twin) -> list[str]:
     for name, cq in twin.scenario.cluster_queues.items():
         quota = cq.quota(*FR)
         assert quota is not None
-        if quota.borrowing_limit is not None and usage[name] > quota.nominal + quota.borrowing_limit:
+        if (
+            quota.borrowing_limit is not None
+            and usage[name] > quota.nominal + quota.borrowing_limit
+        ):
             problems.append(f"{name} uses {usage[name]} > nominal + borrowingLimit")
         if quota.lending_limit is not None:
             others = sum(usage.values()) - usage[name]
