@@ -11,7 +11,13 @@ setup(
     packages=[*find_packages(include=["taskgov*", "streams*", "optimizer*"]), "taskgov_sql"],
     package_dir={"taskgov_sql": "sql"},
     package_data={
-        "taskgov": ["data/*.csv", "data/*.yaml", "data/seed/*.yaml"],
+        "taskgov": [
+            "data/*.csv",
+            "data/*.yaml",
+            "data/seed/*.yaml",
+            "serve/static/*",
+            "serve/static/vendor/*",
+        ],
         "taskgov_sql": ["*/*.sql"],
     },
 )

@@ -18,7 +18,15 @@ from typing import Any
 
 from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
 from taskgov.errors import TaskgovError
-from taskgov.store import SQL_DIR, Connection, QueryError, connect_read_write, migrate, transaction
+from taskgov.store import (
+    SQL_DIR,
+    Connection,
+    QueryError,
+    connect_read_write,
+    is_database_fault,
+    migrate,
+    transaction,
+)
 from taskgov.store.event_log import EventBatch, applied_offsets, write_batch
 
 Event = WorkloadEvent | ClusterQueueEvent | DeadLetter
@@ -58,11 +66,14 @@ class SinkError(TaskgovError):
         path: the database.
         batch_size: events in the batch.
         cause: the database's error message.
+        database_at_fault: the database failed (opening it, a lock, the disk, a conflict), not
+            the records: the same write may succeed later.
     """
 
     path: str
     batch_size: int
     cause: str
+    database_at_fault: bool = True
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -182,7 +193,8 @@ class DuckDBSink:
                 clock = watermark and _utc(watermark)
                 stored, refreshed_from = write_batch(conn, self._batch(), clock)
         except QueryError as error:
-            raise SinkError(self.path, len(self), str(error)) from error
+            transient = is_database_fault(error)
+            raise SinkError(self.path, len(self), str(error), transient) from error
         finally:
             if not self._keep_open and not stay_open:
                 self._close_quietly()
@@ -190,6 +202,11 @@ class DuckDBSink:
         self._workloads, self._cluster_queues, self._dead_letters = [], [], []
         self._offsets = {}
         return result
+
+    def discard(self) -> None:
+        """Forget the buffered batch (after a failed flush, to write it again in parts)."""
+        self._workloads, self._cluster_queues, self._dead_letters = [], [], []
+        self._offsets = {}
 
     def applied_offsets(self) -> dict[tuple[str, int], int]:
         """The next offset to consume per (topic, partition), as committed with the events.

@@ -18,6 +18,7 @@ from taskgov.store.connect import (
     connect_read_only,
     connect_read_write,
     database_path,
+    is_database_fault,
     table_names,
     transaction,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "connect_read_only",
     "connect_read_write",
     "database_path",
+    "is_database_fault",
     "is_select",
     "load_reports",
     "migrate",

@@ -27,6 +27,12 @@ LOCK_WAIT_S = 10.0
 _RETRY_S = 0.1
 
 
+def is_database_fault(error: QueryError) -> bool:
+    """True when a statement failed because of the database (the disk, a lock, a conflict
+    between transactions), not because of what it was asked to store."""
+    return isinstance(error, duckdb.OperationalError)
+
+
 def connect_memory() -> Connection:
     """A fresh in-memory database (tests, benches, one-off scratch work)."""
     return duckdb.connect(":memory:")
