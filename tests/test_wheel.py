@@ -69,11 +69,13 @@ def test_wheel_runs_the_offline_demo_from_its_own_files(installed: Path, tmp_pat
         cwd=tmp_path,
     ).stdout.split()
     demo = _run(installed / "taskgov", "demo", "--offline", cwd=tmp_path, check=False)
+    checkout = _run(sys.executable, "-m", "taskgov.cli", "demo", "--offline", cwd=tmp_path)
 
     venv = installed.parent
     assert [Path(p).is_relative_to(venv) for p in where] == [True, True]
     assert (demo.returncode, demo.stderr) == (0, "")
-    assert "Job 3 (pytorchjob-imagenet-gpu-team-b-2-8cfee) is admitted" in demo.stdout
+    assert "Job 3 (pytorchjob-imagenet-gpu-team-b-2-8cfee)" in demo.stdout
+    assert demo.stdout == checkout.stdout
 
 
 def test_wheel_migrates_and_runs_a_report(installed: Path, tmp_path: Path) -> None:

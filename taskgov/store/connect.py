@@ -42,8 +42,8 @@ def connect_read_write(path: Path | str, *, lock_wait_s: float = LOCK_WAIT_S) ->
     """A writable connection to ``path`` (created if missing; ``":memory:"`` for none).
 
     Raises:
-        InputError: the file is no DuckDB database.
-        DatabaseError: another process kept it locked for ``lock_wait_s``.
+        DatabaseError: the file is no DuckDB database, or another process kept it locked for
+            ``lock_wait_s``.
     """
     return _connect(Path(path), read_only=False, lock_wait_s=lock_wait_s)
 
@@ -64,9 +64,9 @@ def connect_read_only(
         external_access: False turns off reading other files from SQL (for user queries).
 
     Raises:
-        InputError: there is no file at ``path``, it is no DuckDB database, or it lacks a
-            required table.
-        DatabaseError: a writer kept it locked for ``lock_wait_s``.
+        InputError: there is no file at ``path``, or it lacks a required table.
+        DatabaseError: it is no DuckDB database, or a writer kept it locked for
+            ``lock_wait_s``.
     """
     path = Path(path)
     if not path.is_file():
@@ -122,7 +122,7 @@ def _connect(path: Path, *, read_only: bool, lock_wait_s: float) -> Connection:
         except duckdb.IOException as error:
             first = str(error).splitlines()[0]
             if "lock" not in first.lower():
-                raise InputError([Fault("--db", str(path), "", f"cannot open: {first}")]) from None
+                raise _unopenable(path, read_only, first) from None
             if time.monotonic() >= deadline:
                 waited = time.monotonic() - started
                 problem = (
@@ -136,5 +136,9 @@ def _connect(path: Path, *, read_only: bool, lock_wait_s: float) -> Connection:
             first = str(error).splitlines()[0]
             raise DatabaseError(str(path), f"held by this process: {first}") from None
         except duckdb.Error as error:
-            first = str(error).splitlines()[0]
-            raise InputError([Fault("--db", str(path), "", f"cannot open: {first}")]) from None
+            raise _unopenable(path, read_only, str(error).splitlines()[0]) from None
+
+
+def _unopenable(path: Path, read_only: bool, first: str) -> DatabaseError:
+    """The file is there but DuckDB cannot open it (not a database, a newer format, ...)."""
+    return DatabaseError(str(path), f"cannot open{' read-only' if read_only else ''}: {first}")
