@@ -74,7 +74,7 @@ def test_wheel_runs_the_offline_demo_from_its_own_files(installed: Path, tmp_pat
     venv = installed.parent
     assert [Path(p).is_relative_to(venv) for p in where] == [True, True]
     assert (demo.returncode, demo.stderr) == (0, "")
-    assert "Job 3 (pytorchjob-imagenet-gpu-team-b-2-8cfee)" in demo.stdout
+    assert "Job 3 is submitted to hyperpod-ns-team-b" in demo.stdout
     assert demo.stdout == checkout.stdout
 
 
