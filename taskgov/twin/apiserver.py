@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlparse
 from taskgov.twin import discovery, openapi
 from taskgov.twin.discovery import GROUP, RESOURCE_TYPES
 from taskgov.twin.namespaces import NAMESPACE_COLUMNS, core_resource_list, namespaces
+from taskgov.twin.openapi_proto import PROTOBUF_MEDIA_TYPE
 from taskgov.twin.paging import Pages, PagingError
 from taskgov.twin.selectors import FieldSelector, LabelSelector, SelectorError
 from taskgov.twin.store import Gone, ObjectStore
@@ -194,6 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._not_allowed()
             elif trimmed in _HEALTH:
                 self._send_text(200, "ok")
+            elif trimmed == "/openapi/v2" and "protobuf" in self.headers.get("Accept", ""):
+                self._send_bytes(200, PROTOBUF_MEDIA_TYPE, openapi.swagger_v2_protobuf())
             else:
                 self._send_json(200, _DOCUMENTS[trimmed]())
             return
@@ -242,9 +245,11 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
     def _send_text(self, code: int, text: str) -> None:
-        data = text.encode()
+        self._send_bytes(code, "text/plain; charset=utf-8", text.encode())
+
+    def _send_bytes(self, code: int, content_type: str, data: bytes) -> None:
         self.send_response(code)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

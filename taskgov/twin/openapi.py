@@ -14,6 +14,7 @@ from typing import Any
 
 from taskgov.kueue.schemas import Schema, schema
 from taskgov.twin.discovery import GROUP, RESOURCE_TYPES, VERSIONS
+from taskgov.twin.openapi_proto import document_message
 
 _INFO = {"title": "taskgov twin (Kueue API)", "version": "v1.30.0"}
 _LIST_PARAMETERS = ("labelSelector", "fieldSelector", "limit", "continue", "watch")
@@ -106,3 +107,9 @@ def swagger_v2() -> dict[str, Any]:
         definitions.update(_v2(_schemas(version)))
         paths.update(_v2(_paths(version, "#/definitions/")))
     return {"swagger": "2.0", "info": _INFO, "paths": paths, "definitions": definitions}
+
+
+@cache
+def swagger_v2_protobuf() -> bytes:
+    """``/openapi/v2`` as gnostic's protobuf message, for kubectl's client-side validation."""
+    return document_message(swagger_v2())
