@@ -329,6 +329,17 @@ class _Handler(BaseHTTPRequestHandler):
     def _watch(
         self, target: ResourcePath, query: dict[str, str], accept: Callable[[Any], bool]
     ) -> None:
+        with self.server.watch_lock:
+            self.server.open_watches += 1
+        try:
+            self._stream(target, query, accept)
+        finally:
+            with self.server.watch_lock:
+                self.server.open_watches -= 1
+
+    def _stream(
+        self, target: ResourcePath, query: dict[str, str], accept: Callable[[Any], bool]
+    ) -> None:
         start = query.get("resourceVersion", "")
         store, chaos, resource = self.server.store, self.server.chaos, target.resource
         self.send_response(200)
@@ -405,6 +416,9 @@ class _Server(ThreadingHTTPServer):
     store: ObjectStore
     chaos: ChaosState
     pages: Pages
+    # Watch requests being served right now (tests wait for a client's watch to open).
+    open_watches: int
+    watch_lock: threading.Lock
 
 
 def make_http_server(store: ObjectStore, host: str, port: int, chaos: Chaos) -> _Server:
@@ -413,4 +427,6 @@ def make_http_server(store: ObjectStore, host: str, port: int, chaos: Chaos) -> 
     server.store = store
     server.chaos = ChaosState(chaos)
     server.pages = Pages()
+    server.open_watches = 0
+    server.watch_lock = threading.Lock()
     return server

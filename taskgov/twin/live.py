@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from taskgov.kueue.schemas.defaults import with_defaults
 from taskgov.twin.engine import Twin
 from taskgov.twin.manifests import scenario_manifests
 from taskgov.twin.queue_status import QueueStatus
@@ -124,7 +125,7 @@ class LiveTwin:
             kind = str(manifest.get("kind"))
             if kind not in _RESOURCE_OF_KIND:
                 continue
-            obj = dict(manifest)
+            obj = dict(with_defaults(manifest))
             metadata = dict(obj.get("metadata") or {})
             metadata.setdefault(
                 "uid",

@@ -34,33 +34,35 @@ def _v2(node: Any) -> Any:
     return node
 
 
-def _paths(version: str, ref: str) -> dict[str, Any]:
+def _paths(version: str, v3: bool) -> dict[str, Any]:
+    """The read paths of every resource (list and watch, get), in v3's or v2's layout."""
     paths: dict[str, Any] = {}
     for resource in RESOURCE_TYPES.values():
         scope = "/namespaces/{namespace}" if resource.namespaced else ""
         base = f"/apis/{GROUP}/{version}{scope}/{resource.plural}"
         gvk = {"group": GROUP, "version": version, "kind": resource.kind}
+        name = definition_name(resource.kind, version)
+        if v3:
+            parameter = {"in": "query", "schema": {"type": "string"}}
+            ok = {
+                "description": "OK",
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                },
+            }
+        else:
+            parameter = {"in": "query", "type": "string"}
+            ok = {"description": "OK", "schema": {"$ref": f"#/definitions/{name}"}}
         listing = {
             "operationId": f"list{resource.kind}",
-            "parameters": [
-                {"name": p, "in": "query", "schema": {"type": "string"}} for p in _LIST_PARAMETERS
-            ],
+            "parameters": [{"name": p, **parameter} for p in _LIST_PARAMETERS],
             "responses": {"200": {"description": "OK"}},
             "x-kubernetes-action": "list",
             "x-kubernetes-group-version-kind": gvk,
         }
         read = {
             "operationId": f"read{resource.kind}",
-            "responses": {
-                "200": {
-                    "description": "OK",
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": f"{ref}{definition_name(resource.kind, version)}"}
-                        }
-                    },
-                }
-            },
+            "responses": {"200": ok},
             "x-kubernetes-action": "get",
             "x-kubernetes-group-version-kind": gvk,
         }
@@ -81,7 +83,7 @@ def v3_document(version: str) -> dict[str, Any]:
     return {
         "openapi": "3.0.0",
         "info": _INFO,
-        "paths": _paths(version, "#/components/schemas/"),
+        "paths": _paths(version, v3=True),
         "components": {"schemas": _schemas(version)},
     }
 
@@ -105,7 +107,7 @@ def swagger_v2() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for version in VERSIONS:
         definitions.update(_v2(_schemas(version)))
-        paths.update(_v2(_paths(version, "#/definitions/")))
+        paths.update(_paths(version, v3=False))
     return {"swagger": "2.0", "info": _INFO, "paths": paths, "definitions": definitions}
 
 

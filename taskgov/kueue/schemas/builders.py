@@ -26,9 +26,12 @@ def obj(
     *,
     required: tuple[str, ...] = (),
     rules: tuple[str, ...] = (),
+    default: dict[str, Any] | None = None,
 ) -> Schema:
     """An object with known fields; ``rules`` name the Kueue validation rules it carries."""
     schema: Schema = {"type": "object", "description": description, "properties": properties}
+    if default is not None:
+        schema["default"] = default
     if required:
         schema["required"] = list(required)
     if rules:

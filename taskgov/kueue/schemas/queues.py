@@ -127,10 +127,14 @@ def cluster_queue(version: str) -> Schema:
             "Whether to try the next flavor instead of borrowing or preempting.",
             {
                 "whenCanBorrow": string(
-                    "When borrowing would fit.", enum=_fungibility(version, "Borrow")
+                    "When borrowing would fit.",
+                    enum=_fungibility(version, "Borrow"),
+                    default="MayStopSearch",
                 ),
                 "whenCanPreempt": string(
-                    "When preempting would fit.", enum=_fungibility(version, "Preempt")
+                    "When preempting would fit.",
+                    enum=_fungibility(version, "Preempt"),
+                    default="TryNextFlavor",
                 ),
                 "preference": string(
                     "Which to prefer when both flavors need something.",
@@ -138,6 +142,7 @@ def cluster_queue(version: str) -> Schema:
                 ),
             },
             rules=("preference-needs-try-next-flavor",),
+            default={},
         ),
         "preemption": obj(
             "Which Workloads an incoming one may preempt.",
@@ -150,11 +155,14 @@ def cluster_queue(version: str) -> Schema:
                 "borrowWithinCohort": obj(
                     "Preempt in other ClusterQueues in order to borrow.",
                     {
-                        "policy": string("Never or LowerPriority.", enum=policy[:2]),
+                        "policy": string(
+                            "Never or LowerPriority.", enum=policy[:2], default="Never"
+                        ),
                         "maxPriorityThreshold": integer(
                             "Only Workloads of at most this priority are preempted."
                         ),
                     },
+                    default={},
                 ),
                 "withinClusterQueue": string(
                     "Preempt Workloads of this ClusterQueue.",
@@ -163,10 +171,12 @@ def cluster_queue(version: str) -> Schema:
                 ),
             },
             rules=("reclaim-never-borrow-never",),
+            default={},
         ),
         "stopPolicy": string(
             "Hold stops admitting; HoldAndDrain also evicts what is admitted.",
             enum=("None", "Hold", "HoldAndDrain"),
+            default="None",
         ),
         "fairSharing": _fair_sharing(),
         "admissionChecksStrategy": free_object("Admission checks and the flavors they apply to."),
@@ -241,6 +251,7 @@ def local_queue(version: str) -> Schema:
                     "stopPolicy": string(
                         "Hold stops admitting; HoldAndDrain also evicts.",
                         enum=("None", "Hold", "HoldAndDrain"),
+                        default="None",
                     ),
                     "fairSharing": _fair_sharing(),
                 },
