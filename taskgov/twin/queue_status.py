@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from taskgov.kueue.quantity import format_amount
-from taskgov.twin.engine import WorkloadRun
 from taskgov.twin.objects import ClusterQueue, FlavorResource
+from taskgov.twin.state import WorkloadRun
 
 PENDING, RESERVING, FINISHED = "pending", "reserving", "finished"
 _CQ_READY = "Can admit new workloads"
