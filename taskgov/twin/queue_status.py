@@ -87,13 +87,20 @@ class QueueStatus:
                 flavors.append({"name": flavor.name, "resources": resources})
         return flavors
 
-    def _active(self, stopped: bool, ready_message: str) -> list[dict[str, Any]]:
+    def _active(self, stopped: bool, local: bool) -> list[dict[str, Any]]:
+        """The ``Active`` condition: Kueue's reasons and messages for a (stopped) queue."""
+        if not stopped:
+            reason, message = "Ready", _LQ_READY if local else _CQ_READY
+        elif local:
+            reason, message = "ClusterQueueIsInactive", "Can't submit new workloads to clusterQueue"
+        else:
+            reason, message = "Stopped", "Can't admit new workloads: is stopped."
         return [
             {
                 "type": "Active",
                 "status": "False" if stopped else "True",
-                "reason": "Stopped" if stopped else "Ready",
-                "message": "ClusterQueue is stopped" if stopped else ready_message,
+                "reason": reason,
+                "message": message,
                 "lastTransitionTime": self._since,
             }
         ]
@@ -102,7 +109,7 @@ class QueueStatus:
         stopped = queue is not None and queue.stopped
         usage = self._flavors(queue, tally.usage, not local) if queue is not None else []
         return {
-            "conditions": self._active(stopped, _LQ_READY if local else _CQ_READY),
+            "conditions": self._active(stopped, local),
             "flavorsReservation": usage,
             "flavorsUsage": usage,
             "pendingWorkloads": tally.counts[PENDING],
