@@ -13,6 +13,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from taskgov.errors import Fault, InputError
 
 CONFIG_ENV = "TASKGOV_CONFIG"
+# The real cluster traces installed with taskgov (see taskgov/data/README.md).
+PACKAGED_DATA_DIR = Path(__file__).resolve().parent / "data" / "traces"
+# Files under the data dir, by the layout of the published data sets.
+PHILLY_JOBS = "philly-vc/jobs.csv.gz"
+PHILLY_NODES = "vc-capacity/philly_vc_nodes.csv"
+# Where taskgov keeps its own files by default: the local broker's record, the demo's record,
+# the worker's Faust data and the watcher's checkpoint.
+STATE_DIR = Path(".taskgov")
 
 
 class Settings(BaseSettings):
@@ -27,12 +35,26 @@ class Settings(BaseSettings):
     # The Kueue API version compiled objects are written in.
     kueue_api_version: Literal["v1beta1", "v1beta2"] = "v1beta1"
     # Where the DuckDB system of record lives.
-    duckdb_path: Path = Path("taskgov.duckdb")
-    # The shared cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
-    data_dir: Path = Path("../shared/data")
+    duckdb_path: Path = STATE_DIR / "taskgov.duckdb"
+    # The cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
+    data_dir: Path = PACKAGED_DATA_DIR
     # Where `taskgov serve` listens (port 0: any free port; the first line it prints says which).
     serve_host: str = "127.0.0.1"
     serve_port: int = 8000
+
+
+def data_file(data_dir: Path, name: str) -> Path:
+    """The file ``name`` under ``data_dir``, gzip-compressed (``.gz``) or not.
+
+    The packaged traces are compressed; a ``data_dir`` holding the published files as they
+    come (``jobs.csv``) works as well.
+    """
+    path = data_dir / name
+    plain = path.with_suffix("") if path.suffix == ".gz" else path
+    for candidate in (path, plain, plain.with_name(plain.name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return path
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
