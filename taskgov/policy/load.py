@@ -11,12 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from taskgov.errors import Fault, InputError
 from taskgov.policy.model import Cluster, ComputeQuota, Policy, SchedulerConfig
 from taskgov.policy.shorthand import ShorthandSyntaxError, parse_shorthand
+from taskgov.yamlsafe import load_all
 
 API_VERSION = "taskgov/v1"
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -51,15 +51,10 @@ def read_documents(text: str, source: str) -> list[Document]:
     """Split multi-document YAML, skipping empty documents but keeping their numbering.
 
     Raises:
-        InputError: the text is not YAML.
+        InputError: the text is not YAML, or breaks a bound of :mod:`taskgov.yamlsafe`
+            (size, nesting, aliases, duplicate keys).
     """
-    try:
-        bodies = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise InputError([Fault(source, "", "", f"not valid YAML{where}: {problem}")]) from None
+    bodies = load_all(text, source)
     return [Document(source, index, body) for index, body in enumerate(bodies) if body is not None]
 
 
