@@ -65,6 +65,16 @@ def _field_path(loc: Iterable[int | str]) -> str:
     return path
 
 
+# Errors whose message says enough: echoing a 10 MB string or an 11-item list adds nothing.
+_NO_INPUT_ECHO = {"missing", "extra_forbidden", "too_long", "too_short", "string_too_long"}
+
+
+def shown(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so a 10 MB field makes a short fault."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _validation_faults(
     error: ValidationError, document: str, subject: str, prefix: str
 ) -> list[Fault]:
@@ -76,8 +86,8 @@ def _validation_faults(
             if not (isinstance(part, str) and part.startswith("function-"))
         ]
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] not in ("missing", "extra_forbidden") and "input" in item:
-            message = f"{message} (got {item['input']!r})"
+        if item["type"] not in _NO_INPUT_ECHO and "input" in item:
+            message = f"{message} (got {shown(item['input'])})"
         if item["type"] == "extra_forbidden":
             message = "unknown field"
         field = _field_path([prefix, *loc] if prefix else loc)
