@@ -19,6 +19,8 @@ from taskgov.policy.shorthand import ShorthandSyntaxError, parse_shorthand
 from taskgov.yamlsafe import load_all
 
 API_VERSION = "taskgov/v1"
+_DOCUMENT_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
+_METADATA_FIELDS = {"name", "labels", "annotations"}
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -32,14 +34,17 @@ class Document:
 
     @property
     def kind(self) -> str:
-        return str(self.body.get("kind", "")) if isinstance(self.body, Mapping) else ""
+        kind = self.body.get("kind") if isinstance(self.body, Mapping) else None
+        return kind if isinstance(kind, str) else ""
 
     @property
     def name(self) -> str:
+        """``metadata.name`` when it is a string, else empty (never ``"None"``)."""
         if not isinstance(self.body, Mapping):
             return ""
         metadata = self.body.get("metadata")
-        return str(metadata.get("name", "")) if isinstance(metadata, Mapping) else ""
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        return name if isinstance(name, str) else ""
 
     @property
     def label(self) -> str:
@@ -111,15 +116,31 @@ def _validate(model: type[ModelT], data: Any, document: str, subject: str, prefi
         raise InputError(_validation_faults(error, document, subject, prefix)) from None
 
 
+def _unknown_fields(
+    doc: Document, mapping: Mapping[Any, Any], known: set[str], prefix: str
+) -> list[Fault]:
+    unknown = sorted(str(key) for key in mapping if key not in known)
+    return [Fault(doc.label, "", f"{prefix}{key}", "unknown field") for key in unknown]
+
+
 def _spec(doc: Document) -> Mapping[str, Any]:
     body = doc.body
-    faults = []
     if not isinstance(body, Mapping):
         raise InputError([Fault(doc.label, "", "", "a document must be a mapping")])
+    faults = _unknown_fields(doc, body, _DOCUMENT_FIELDS, "")
     if body.get("apiVersion") != API_VERSION:
         faults.append(Fault(doc.label, "", "apiVersion", f"must be {API_VERSION!r}"))
-    if not doc.name:
-        faults.append(Fault(doc.label, "", "metadata.name", "is required"))
+    metadata = body.get("metadata")
+    if not isinstance(metadata, Mapping):
+        faults.append(Fault(doc.label, "", "metadata", "must be a mapping with a name"))
+    else:
+        faults += _unknown_fields(doc, metadata, _METADATA_FIELDS, "metadata.")
+        name = metadata.get("name")
+        if not isinstance(name, str) or not name:
+            got = "" if name in (None, "") else f", got {type(name).__name__} {shown(name)}"
+            faults.append(
+                Fault(doc.label, "", "metadata.name", f"a non-empty string is required{got}")
+            )
     spec = body.get("spec")
     if not isinstance(spec, Mapping):
         faults.append(Fault(doc.label, "", "spec", "must be a mapping"))
