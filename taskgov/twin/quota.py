@@ -8,6 +8,7 @@ the tree, capped by each node's borrowing limit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from taskgov.twin.objects import FlavorResource, ResourceQuota
@@ -126,3 +127,28 @@ def build_subtree_quotas(node: QuotaNode) -> None:
         build_subtree_quotas(child)
         for fr, amount in child.subtree_quota.items():
             node.subtree_quota[fr] = node.subtree_quota.get(fr, 0) + amount - child.local_quota(fr)
+
+
+def find_cohort_cycle(parents: Mapping[str, str | None]) -> list[str] | None:
+    """A cycle of cohorts following ``parent`` links, first name repeated at the end.
+
+    Kueue's cache marks cohorts in a cycle inactive; the twin cannot walk such a tree
+    (its paths and capacities would never end), so the scenario is rejected instead.
+    Iterative, so a chain of thousands of cohorts is fine.
+
+    Returns:
+        e.g. ``["pool", "root", "pool"]``, or None when the parents form a forest.
+    """
+    done: set[str] = set()
+    for start in sorted(parents):
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        node: str | None = start
+        while node is not None and node not in done:
+            if node in on_path:
+                return path[on_path[node] :] + [node]
+            on_path[node] = len(path)
+            path.append(node)
+            node = parents.get(node)
+        done.update(path)
+    return None
