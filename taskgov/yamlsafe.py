@@ -129,20 +129,25 @@ class _BoundedResolver(yaml.resolver.Resolver):
     }
 
 
-class _BoundedLoader(
-    yaml.reader.Reader,
-    yaml.scanner.Scanner,
-    yaml.parser.Parser,
-    yaml.composer.Composer,
-    _BoundedConstructor,
-    _BoundedResolver,
-):
-    """A loader that counts nesting and alias expansion while it composes nodes."""
+class _PythonParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser):
+    """PyYAML's own scanner and parser, where libyaml is missing."""
 
-    def __init__(self, stream: str, limits: YamlLimits) -> None:
+    def __init__(self, stream: str) -> None:
         yaml.reader.Reader.__init__(self, stream)
         yaml.scanner.Scanner.__init__(self)
         yaml.parser.Parser.__init__(self)
+
+
+# libyaml scans and parses ten times faster; composing stays in Python so it can be bounded
+# (the Composer comes first in the method order, ahead of libyaml's own composer).
+_Parser: Any = getattr(yaml, "cyaml", None) and yaml.cyaml.CParser or _PythonParser
+
+
+class _BoundedLoader(yaml.composer.Composer, _Parser, _BoundedConstructor, _BoundedResolver):  # type: ignore[misc]
+    """A loader that counts nesting and alias expansion while it composes nodes."""
+
+    def __init__(self, stream: str, limits: YamlLimits) -> None:
+        _Parser.__init__(self, stream)
         yaml.composer.Composer.__init__(self)
         _BoundedConstructor.__init__(self)
         _BoundedResolver.__init__(self)

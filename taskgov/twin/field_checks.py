@@ -26,7 +26,7 @@ DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
 _QUANTITY = re.compile(
-    r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?"
+    r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?"
 )
 _SUFFIX_EXPONENTS = {
     "": (10, 0),
@@ -182,9 +182,9 @@ def quantity_value(value: Any) -> Decimal | str:
         return f"{shown(value)} is not a quantity"
     mantissa, exponent, suffix = match.group(1), match.group(2), match.group(3) or ""
     base, power = _SUFFIX_EXPONENTS[suffix]
+    if exponent and len(exponent.lstrip("eE+-")) > 2:
+        return f"{shown(value)} is out of range (at most {INT64_MAX})"
     exponent_value = int(exponent[1:]) if exponent else 0
-    if abs(exponent_value) > 30:
-        return f"{shown(value)} is out of range"
     number = Decimal(mantissa) * Decimal(10) ** exponent_value * Decimal(base) ** power
     if value.strip().startswith("-"):
         number = -number

@@ -57,7 +57,7 @@ def duration(ctx: Context, value: Any, path: str) -> bool:
 
 
 def _annotation(ctx: Context, value: Any, path: str) -> bool:
-    if path.rpartition(".")[2] in TIME_ANNOTATIONS:
+    if path.endswith(TIME_ANNOTATIONS):
         return duration(ctx, value, path)
     return string(max_length=256 * 1024)(ctx, value, path)
 
