@@ -140,7 +140,15 @@ class _PythonParser(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser
 
 # libyaml scans and parses ten times faster; composing stays in Python so it can be bounded
 # (the Composer comes first in the method order, ahead of libyaml's own composer).
-_Parser: Any = getattr(yaml, "cyaml", None) and yaml.cyaml.CParser or _PythonParser
+def _fastest_parser() -> Any:
+    try:
+        from yaml._yaml import CParser
+    except ImportError:
+        return _PythonParser
+    return CParser
+
+
+_Parser: Any = _fastest_parser()
 
 
 class _BoundedLoader(yaml.composer.Composer, _Parser, _BoundedConstructor, _BoundedResolver):  # type: ignore[misc]

@@ -333,5 +333,5 @@ def test_invalid_yaml_names_line_and_column() -> None:
     with pytest.raises(InputError) as raised:
         read_documents("kind: Policy\nspec: [unclosed\n", "bad.yaml")
     assert [str(f) for f in raised.value.faults] == [
-        "bad.yaml: not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'"
+        "bad.yaml: not valid YAML at line 3, column 1: did not find expected ',' or ']'"
     ]
