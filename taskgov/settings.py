@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskgov.errors import Fault, InputError
 from taskgov.yamlsafe import load_one, read_text
 
 CONFIG_ENV = "TASKGOV_CONFIG"
+# No Kueue cluster ran before 2015; a clock two days ahead of the worker's is wrong.
+EARLIEST_EVENT_TIME = datetime(2015, 1, 1, tzinfo=UTC)
+EVENT_MAX_AHEAD_DAYS = 2.0
+BROKER_MAX_OUTAGE_S = 300.0
 
 
 class Settings(BaseSettings):
@@ -30,6 +35,16 @@ class Settings(BaseSettings):
     duckdb_path: Path = Path("taskgov.duckdb")
     # The shared cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
     data_dir: Path = Path("../shared/data")
+    # The worker keeps an event as a dead letter when it happened before this, or more than
+    # this many days after the worker's clock: a clock at 1970 or 9999 would make the
+    # aggregates span decades, one row per minute.
+    event_time_earliest: datetime = EARLIEST_EVENT_TIME
+    event_time_max_ahead_days: float = Field(default=EVENT_MAX_AHEAD_DAYS, gt=0)
+    # Seconds the worker waits for a broker that stopped answering before it exits 1.
+    broker_max_outage_s: float = Field(default=BROKER_MAX_OUTAGE_S, gt=0)
+    # Where `taskgov serve` listens (port 0: any free port; the first line it prints says which).
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8000
 
 
 def load_settings(config_file: Path | None = None) -> Settings:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from taskgov.twin.objects import FlavorResource, ResourceQuota
+from taskgov.twin.objects import ClusterQueue, Cohort, FlavorResource, ResourceGroup, ResourceQuota
 
 
 @dataclass(eq=False)
@@ -115,6 +115,17 @@ class QuotaNode:
             delta = after - before
             node = node.parent
 
+    def cluster_queues(self) -> list[QuotaNode]:
+        """The ClusterQueues of this subtree, in tree order."""
+        found: list[QuotaNode] = []
+        stack: list[QuotaNode] = [self]
+        while stack:
+            node = stack.pop()
+            if node.is_cluster_queue:
+                found.append(node)
+            stack.extend(reversed(node.children))
+        return found
+
     def height(self) -> int:
         """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion."""
         best = 0
@@ -160,6 +171,49 @@ def build_subtree_quotas(node: QuotaNode) -> None:
                 current.subtree_quota[fr] = (
                     current.subtree_quota.get(fr, 0) + amount - child.local_quota(fr)
                 )
+
+
+def _quotas(groups: tuple[ResourceGroup, ...]) -> dict[FlavorResource, ResourceQuota]:
+    return {(fq.name, r): q for g in groups for fq in g.flavors for r, q in fq.resources.items()}
+
+
+def build_tree(
+    cohorts: dict[str, Cohort], cluster_queues: dict[str, ClusterQueue]
+) -> dict[str, QuotaNode]:
+    """Every ClusterQueue (by name) and Cohort (as ``cohort:<name>``) as linked quota nodes.
+
+    Raises:
+        ValueError: the cohorts' parents form a cycle (the scenario reader rejects these
+            first, naming the documents).
+    """
+    cycle = find_cohort_cycle({name: cohort.parent for name, cohort in cohorts.items()})
+    if cycle:
+        raise ValueError("cohorts form a cycle: " + " -> ".join(cycle))
+    nodes: dict[str, QuotaNode] = {}
+    for name, cohort in cohorts.items():
+        nodes[f"cohort:{name}"] = QuotaNode(
+            name,
+            False,
+            _quotas(cohort.resource_groups),
+            fair_sharing_weight=cohort.fair_sharing_weight,
+        )
+    for name, cohort in cohorts.items():
+        if cohort.parent:
+            child, parent = nodes[f"cohort:{name}"], nodes[f"cohort:{cohort.parent}"]
+            child.parent = parent
+            parent.children.append(child)
+    for name, cq in cluster_queues.items():
+        node = QuotaNode(
+            name, True, _quotas(cq.resource_groups), fair_sharing_weight=cq.fair_sharing_weight
+        )
+        if cq.cohort:
+            node.parent = nodes[f"cohort:{cq.cohort}"]
+            node.parent.children.append(node)
+        nodes[name] = node
+    for node in list(nodes.values()):
+        if node.parent is None:
+            build_subtree_quotas(node)
+    return nodes
 
 
 def find_cohort_cycle(parents: Mapping[str, str | None]) -> list[str] | None:

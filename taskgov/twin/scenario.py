@@ -20,6 +20,7 @@ from taskgov.twin.objects import (
     ClusterQueue,
     Cohort,
     FlavorQuotas,
+    FungibilityPreference,
     LocalQueue,
     PodSet,
     Preemption,
@@ -209,6 +210,13 @@ def _cluster_queue(reader: _Reader, body: Mapping[str, Any], name: str) -> Clust
         fungibility.get("whenCanPreempt", "TryNextFlavor"),
         fungibility.get("whenCanPreempt", "TryNextFlavor"),
     )
+    preference = fungibility.get("preference")
+    if preference is not None and preference not in set(FungibilityPreference):
+        preferences = ", ".join(FungibilityPreference)
+        reader.fault(
+            "spec.flavorFungibility.preference", f"must be one of {preferences}, got {preference!r}"
+        )
+        preference = None
     return ClusterQueue(
         name=name,
         cohort=cohort or None,
@@ -222,6 +230,7 @@ def _cluster_queue(reader: _Reader, body: Mapping[str, Any], name: str) -> Clust
         ),
         when_can_borrow=when_can_borrow,
         when_can_preempt=when_can_preempt,
+        fungibility_preference=FungibilityPreference(preference) if preference else None,
         fair_sharing_weight=_weight(reader, spec),
         stopped=spec.get("stopPolicy", "None") not in ("None", None),
     )
