@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskgov.errors import Fault, InputError
+from taskgov.yamlsafe import load_one, read_text
 
 CONFIG_ENV = "TASKGOV_CONFIG"
 # The real cluster traces installed with taskgov (see taskgov/data/README.md).
@@ -79,10 +79,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     from_file: dict[str, object] = {}
     source = str(path) if path else "environment"
     if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise InputError([Fault(source, "settings", "", f"cannot read: {error}")]) from None
+        loaded = load_one(read_text(path), source) or {}
         if not isinstance(loaded, dict):
             raise InputError([Fault(source, "settings", "", "must be a mapping of setting: value")])
         from_file = {str(key).replace("-", "_"): value for key, value in loaded.items()}
