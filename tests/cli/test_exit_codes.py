@@ -168,7 +168,7 @@ CASES = [
     case(
         "report utilization",
         2,
-        "error: --db, taskgov.duckdb: no such database",
+        "error: --db, .taskgov/taskgov.duckdb: no such database",
         "a report without a database exits 2",
     ),
     case(
@@ -222,7 +222,7 @@ CASES = [
     case(
         "recommend --policy {policy}",
         2,
-        "error: --db, taskgov.duckdb: no such database",
+        "error: --db, .taskgov/taskgov.duckdb: no such database",
         "recommend without a database exits 2",
     ),
     case(
