@@ -117,6 +117,11 @@ def why(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
     return answer.model_dump(mode="json")
 
 
+def no_alerts(_conn: duckdb.DuckDBPyConnection, _given: Parameters) -> Payload:
+    """``/api/alerts`` when this server evaluates no alert rules (see ``--alert-every``)."""
+    return {"active": [], "history": [], "episodes": [], "evaluating": False}
+
+
 Endpoint = Callable[[duckdb.DuckDBPyConnection, Parameters], Payload]
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -126,4 +131,5 @@ ENDPOINTS: dict[str, Endpoint] = {
     "recommendations": recommendations,
     "timeline": timeline,
     "why": why,
+    "alerts": no_alerts,
 }
