@@ -101,6 +101,12 @@ CASES = [
     ),
     case("policy compile {policy}", 0, "kind: ResourceFlavor", "a policy compiles"),
     case(
+        "policy compile {policy} -o csv",
+        0,
+        "ClusterQueue,kueue.x-k8s.io/v1beta2,,hyperpod-ns-team-a-clusterqueue",
+        "a policy's objects listed",
+    ),
+    case(
         "policy compile --api-version v1 {policy}",
         2,
         "Error: Invalid value for '--api-version': 'v1' is not one of 'v1beta1', 'v1beta2'.",
