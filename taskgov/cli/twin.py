@@ -110,10 +110,13 @@ def serve_command(
     """Play FILE in real time and serve it as a Kubernetes API server.
 
     \b
-    Serves list, get and watch of Workloads, ClusterQueues, LocalQueues, ResourceFlavors,
-    WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1 and v1beta2.
+    Serves list, get and watch of Workloads, ClusterQueues (with status), LocalQueues,
+    ResourceFlavors, WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1
+    and v1beta2, each version in its own shape, with Kueue's short names and printer columns,
+    OpenAPI v2/v3, field selectors and paging; writes get 405 MethodNotAllowed.
     Try, in another shell:
-      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get workloads -A
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get kwl,cq,lq -A
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl explain workload.spec
     """
     if speed <= 0:
         raise InputError([Fault("--speed", "", "", f"must be positive, got {speed}")])
