@@ -129,11 +129,11 @@ def demo_command(
         _show_reports(db_path, settings.duckdb_path, TRACE_REPORTS)
         _next_commands(db_path, settings.duckdb_path, TRACE_REPORTS)
         return
+    db_path = None if offline else _demo_database(db or settings.duckdb_path, state_dir)
     documents = read_documents(seed_scenario_text(), f"taskgov:{SEED_SCENARIO}")
     _narrate(build_scenario(documents), documents)
-    if offline:
+    if db_path is None:
         return
-    db_path = _demo_database(db or settings.duckdb_path, state_dir)
     click.echo("== The same scenario, live: twin API server -> watcher -> Kafka -> worker")
     count = play_live(build_scenario(documents), speed, db_path, state_dir)
     click.echo(f"== {count} workload events reached Kafka")

@@ -75,7 +75,7 @@ CASES = [
         "catalog -o xml",
         2,
         "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'table', 'json', "
-        "'yaml', 'csv'.",
+        "'yaml', 'csv', 'wide'.",
         "catalog rejects an unknown format",
     ),
     # policy
@@ -145,7 +145,7 @@ CASES = [
         "broker status -o xml",
         2,
         "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'table', 'json', "
-        "'yaml', 'csv'.",
+        "'yaml', 'csv', 'wide'.",
         "broker status rejects an unknown format",
     ),
     # watch and worker

@@ -148,7 +148,7 @@ BAD_INPUT_CASES = [
         [cluster_doc(), policy_doc()],
         "Usage: taskgov policy compile [OPTIONS] FILES...\n"
         "Try 'taskgov policy compile -h' for help.\n\n"
-        "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'yaml', 'json'.\n",
+        "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'table', 'json', 'yaml', 'csv', 'wide'.\n",
         id="an unknown output format",
     ),
 ]
