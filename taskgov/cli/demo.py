@@ -129,16 +129,16 @@ def demo_command(
         _show_reports(db_path, settings.duckdb_path, TRACE_REPORTS)
         _next_commands(db_path, settings.duckdb_path, TRACE_REPORTS)
         return
-    db_path = None if offline else _demo_database(db or settings.duckdb_path, state_dir)
+    record = None if offline else _demo_database(db or settings.duckdb_path, state_dir)
     documents = read_documents(seed_scenario_text(), f"taskgov:{SEED_SCENARIO}")
     _narrate(build_scenario(documents), documents)
-    if db_path is None:
+    if record is None:
         return
     click.echo("== The same scenario, live: twin API server -> watcher -> Kafka -> worker")
-    count = play_live(build_scenario(documents), speed, db_path, state_dir)
+    count = play_live(build_scenario(documents), speed, record, state_dir)
     click.echo(f"== {count} workload events reached Kafka")
-    _show_reports(db_path, settings.duckdb_path, SEED_REPORTS)
-    _next_commands(db_path, settings.duckdb_path, SEED_REPORTS)
+    _show_reports(record, settings.duckdb_path, SEED_REPORTS)
+    _next_commands(record, settings.duckdb_path, SEED_REPORTS)
 
 
 def _narrate(scenario: Scenario, documents: list[Document]) -> None:

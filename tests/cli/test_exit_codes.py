@@ -66,7 +66,7 @@ CASES = [
     case(
         "--config {missing} policy compile {policy}",
         2,
-        "error: {missing}, settings: cannot read: [Errno 2] No such file or directory: '{missing}'",
+        "error: {missing}: cannot read: No such file or directory",
         "an unreadable settings file exits 2",
     ),
     # catalog
