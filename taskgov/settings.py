@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     event_time_max_ahead_days: float = Field(default=EVENT_MAX_AHEAD_DAYS, gt=0)
     # Seconds the worker waits for a broker that stopped answering before it exits 1.
     broker_max_outage_s: float = Field(default=BROKER_MAX_OUTAGE_S, gt=0)
+    # `taskgov sql`: DuckDB's memory limit for the one query, and the seconds it may run.
+    sql_memory_limit: str = "1GB"
+    sql_timeout_s: float = Field(default=60.0, gt=0)
     # Where `taskgov serve` listens (port 0: any free port; the first line it prints says which).
     serve_host: str = "127.0.0.1"
     serve_port: int = 8000
