@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = ""
     # The cohort every compiled team ClusterQueue joins.
     cohort_name: str = "shared-pool"
-    # The Kueue API version compiled objects are written in.
-    kueue_api_version: Literal["v1beta1", "v1beta2"] = "v1beta1"
+    # The Kueue API version compiled objects are written in and the watcher reads (v1beta1 is
+    # deprecated since Kueue 0.16; choose it only for a Kueue that does not serve v1beta2).
+    kueue_api_version: Literal["v1beta1", "v1beta2"] = "v1beta2"
     # Where the DuckDB system of record lives.
     duckdb_path: Path = STATE_DIR / "taskgov.duckdb"
     # The cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
