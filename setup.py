@@ -14,7 +14,10 @@ setup(
         "taskgov": [
             "data/*.csv",
             "data/*.yaml",
+            "data/README.md",
             "data/seed/*.yaml",
+            # The traces: gzip CSV (and the plain CSV files) and each data set's README.
+            "data/traces/*/*",
             "serve/static/*",
             "serve/static/vendor/*",
         ],

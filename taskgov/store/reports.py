@@ -13,8 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.store.connect import LOCK_WAIT_S, Connection, connect_read_only
 from taskgov.store.files import SQL_DIR
@@ -92,17 +90,8 @@ def run_report(
     return _result(conn.execute(report.sql, {name: given[name] for name in report.parameters}))
 
 
-def is_select(query: str) -> bool:
-    """True when ``query`` is exactly one statement and it only reads (a SELECT)."""
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error:
-        return False
-    return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
-
-
 def run_select(conn: Connection, query: str) -> Result:
-    """Run one SELECT (check it with :func:`is_select` first).
+    """Run one SELECT (``read_only_query.check_select_only`` proves it reads only).
 
     Raises:
         QueryError: the query failed.
