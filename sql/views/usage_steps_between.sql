@@ -9,7 +9,7 @@
 -- max(avg used - avg nominal, 0) would round away.
 --
 -- Amounts come from v_quota_history (nominal) and the materialized workload_intervals (used
--- while admitted, pending while pending). Stretches begun earlier count from the first minute
+-- while admitted, pending while pending; the open ones from open_workload_intervals). Stretches begun earlier count from the first minute
 -- and every stretch still open ends at `until`, so each key's changes sum to zero.
 -- Exact: each step is summed as integer amount x microseconds before any division.
 CREATE OR REPLACE MACRO usage_steps_between(since, until) AS TABLE
@@ -68,7 +68,30 @@ segments AS (
         CASE WHEN w.phase = 'pending' THEN w.cpu_millis ELSE 0 END,
         CASE WHEN w.phase = 'pending' THEN w.memory_bytes ELSE 0 END
     FROM workload_intervals AS w
-    WHERE w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0
+    -- The bounds again, as plain constants, so DuckDB filters in the scan and end_at's zone
+    -- maps skip the history; the stretches still open come from open_workload_intervals.
+    WHERE (w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0)
+        AND w.end_at > date_trunc('minute', since::TIMESTAMP)
+        AND w.start_at < until::TIMESTAMP
+    UNION ALL
+    SELECT
+        w.cluster,
+        w.team,
+        coalesce(w.instance_type, '') AS instance_type,
+        w.start_at,
+        w.end_at,
+        0,
+        0,
+        0,
+        CASE WHEN w.phase = 'admitted' THEN w.accelerators ELSE 0 END,
+        CASE WHEN w.phase = 'admitted' THEN w.cpu_millis ELSE 0 END,
+        CASE WHEN w.phase = 'admitted' THEN w.memory_bytes ELSE 0 END,
+        CASE WHEN w.phase = 'pending' THEN w.accelerators ELSE 0 END,
+        CASE WHEN w.phase = 'pending' THEN w.cpu_millis ELSE 0 END,
+        CASE WHEN w.phase = 'pending' THEN w.memory_bytes ELSE 0 END
+    FROM open_workload_intervals AS w
+    WHERE (w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0)
+        AND w.start_at < until::TIMESTAMP
 ),
 -- 2. Clip to the bounds: a stretch begun earlier counts from the first minute, and every
 --    stretch still open ends at `until`.

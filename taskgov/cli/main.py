@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "alerts": "taskgov.cli.alerts:alerts_command",
     "serve": "taskgov.cli.serve:serve_command",
     "why": "taskgov.cli.why:why_command",
+    "export": "taskgov.cli.export:export_command",
 }
 
 

@@ -96,8 +96,7 @@ def _store_workload_events(conn: Connection, batch: EventBatch) -> None:
         row = conn.execute(sql_text("sink/staged_workload_event_count.sql")).fetchone()
         staged = int(row[0]) if row else 0
     inserted = [
-        str(r[0])
-        for r in conn.execute(sql_text("sink/insert_new_workload_events.sql")).fetchall()
+        str(r[0]) for r in conn.execute(sql_text("sink/insert_new_workload_events.sql")).fetchall()
     ]
     if len(inserted) == staged:
         conn.execute(sql_text("sink/all_staged_workload_events_new.sql"))
@@ -113,9 +112,7 @@ def _touched_workloads(conn: Connection) -> Touched | None:
         return None
     if not rows:
         return Touched([], [], datetime.min)
-    return Touched(
-        [str(r[0]) for r in rows], [str(r[1]) for r in rows], min(r[2] for r in rows)
-    )
+    return Touched([str(r[0]) for r in rows], [str(r[1]) for r in rows], min(r[2] for r in rows))
 
 
 def applied_offsets(conn: Connection) -> dict[tuple[str, int], int]:

@@ -16,3 +16,10 @@ SELECT cluster, uid, least(min(occurred_at), min(created_at))
 FROM workload_events
 GROUP BY cluster, uid
 ON CONFLICT (cluster, uid) DO UPDATE SET first_at = least(first_at, excluded.first_at);
+
+-- The stretches of workload_intervals still open at the watermark (end_at NULL), kept apart so
+-- the minute refresh reads the open ones without scanning every row group of the history for
+-- NULLs: closed stretches it reads through end_at's zone maps (the tail), open ones here. Its
+-- size is what is pending or running now, not the history.
+CREATE TABLE IF NOT EXISTS open_workload_intervals AS
+SELECT * FROM workload_intervals WHERE end_at IS NULL;
