@@ -116,9 +116,9 @@ def export_lake(conn: Connection, lake: Lake, *, since: datetime | None = None) 
     rows = {}
     for table in LAKE_TABLES:
         if table.partitioned:
-            query = conn.sql(sql_text(f"lake/{table.name}.sql"), params={"since": since})
+            query = conn.cursor().sql(sql_text(f"lake/{table.name}.sql"), params={"since": since})
         elif since is None or table.name == "aggregate_state" or _quotas_changed(conn, since):
-            query = conn.sql(sql_text(f"lake/{table.name}.sql"))
+            query = conn.cursor().sql(sql_text(f"lake/{table.name}.sql"))
         else:
             continue
         reader = query.to_arrow_reader()
@@ -159,7 +159,7 @@ def open_lake(lake: Lake) -> Connection:
 
 
 def _quotas_changed(conn: Connection, since: datetime) -> bool:
-    row = conn.execute(sql_text("lake/quotas_changed.sql"), {"since": since}).fetchone()
+    row = conn.cursor().execute(sql_text("lake/quotas_changed.sql"), {"since": since}).fetchone()
     return bool(row and row[0])
 
 
