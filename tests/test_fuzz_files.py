@@ -112,11 +112,11 @@ def mutate(rng: random.Random, text: str) -> str:
         elif roll < 0.85:
             text = _value_mutation(rng, lines)
         elif roll < 0.90:
-            text = text[: rng.randrange(len(text))]
+            text = text[: rng.randrange(len(text) + 1)]
         elif roll < 0.95:
             text += "\n---\n" + ALIAS_BOMB
         else:
-            cut = rng.randrange(len(text))
+            cut = rng.randrange(len(text) + 1)
             text = (
                 text[:cut]
                 + rng.choice(["\x00", "\t", "{", "]", "&a ", "\ufeff", "- "])
