@@ -17,8 +17,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from taskgov.twin.discovery import api_group_list, api_resource_list, table_for
+from taskgov.twin.sagemaker_api import SageMakerApi
 from taskgov.twin.selectors import LabelSelector, SelectorError
 from taskgov.twin.store import NAMESPACED, RESOURCES, Gone, ObjectStore
+from taskgov.twin.writes import ClusterQueueHook, handle_patch, handle_post, not_allowed
 
 GROUP = "kueue.x-k8s.io"
 VERSIONS = ("v1beta1", "v1beta2")
@@ -113,6 +115,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._route(url.path, query)
         except (BrokenPipeError, ConnectionResetError):
             return
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        handle_post(self, self.server.sagemaker)
+
+    def do_PATCH(self) -> None:  # noqa: N802 - stdlib naming
+        handle_patch(self, self.server.store, self.server.on_cluster_queue, convert)
+
+    def do_PUT(self) -> None:  # noqa: N802 - stdlib naming
+        not_allowed(self, "PUT")
+
+    def do_DELETE(self) -> None:  # noqa: N802 - stdlib naming
+        not_allowed(self, "DELETE")
 
     def _route(self, path: str, query: dict[str, str]) -> None:
         if path == "/version":
@@ -275,6 +289,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     store: ObjectStore
     chaos: ChaosState
+    # The SageMaker endpoint and the ClusterQueue patch hook, when the twin takes writes.
+    sagemaker: SageMakerApi | None = None
+    on_cluster_queue: ClusterQueueHook | None = None
 
     @staticmethod
     def clock() -> float:
