@@ -28,6 +28,8 @@ SUBCOMMANDS = {
     "sql": "taskgov.cli.report:sql_command",
     "recommend": "taskgov.cli.recommend:recommend_command",
     "alerts": "taskgov.cli.alerts:alerts_command",
+    "apply": "taskgov.cli.apply:apply_command",
+    "rollback": "taskgov.cli.apply:rollback_command",
 }
 
 
