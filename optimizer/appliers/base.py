@@ -7,6 +7,9 @@ conditional), turns a desired object into the exact call, and makes it. The engi
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -85,8 +88,21 @@ class Call:
     after: dict[str, Any]
 
     def command(self) -> str:
-        """The call as one line a person can read (and, for SageMaker, paste into a shell)."""
-        return f"{self.operation} {self.name}"
+        """The call as a shell line with real ids and versions: the AWS CLI for SageMaker,
+        ``kubectl patch`` for a ClusterQueue (its body carries the resourceVersion)."""
+        if self.kind == "ClusterQueue":
+            body = json.dumps(self.request, separators=(",", ":"), sort_keys=True)
+            return f"kubectl patch clusterqueue {self.name} --type merge -p {shlex.quote(body)}"
+        words = ["aws", "sagemaker", _kebab(self.operation)]
+        for key, value in self.request.items():
+            text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+            words += [f"--{_kebab(key)}", shlex.quote(str(text))]
+        return " ".join(words)
+
+
+def _kebab(name: str) -> str:
+    """``UpdateComputeQuota`` -> ``update-compute-quota`` (the AWS CLI's names)."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()
 
 
 @dataclass(slots=True)

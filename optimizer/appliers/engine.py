@@ -88,13 +88,13 @@ def run_apply(
         approve: make the calls; without it, a dry run that reads and checks only.
     """
     live = applier.read_live()
-    refusals = _refusals(live, desired, settings, context_of)
     calls = [c for d in desired if (c := applier.call_for(live, d)) is not None]
+    if not calls:
+        return ApplyReport(Outcome.UNCHANGED, notes=["the live state already is the target"])
+    refusals = _refusals(live, desired, settings, context_of)
     if refusals:
         results = [CallResult(c, Outcome.NOT_ATTEMPTED) for c in calls]
         return ApplyReport(Outcome.REFUSED, results, refusals)
-    if not calls:
-        return ApplyReport(Outcome.UNCHANGED, notes=["the live state already is the target"])
     if not approve:
         return ApplyReport(Outcome.DRY_RUN, [CallResult(c, Outcome.DRY_RUN) for c in calls])
     return _make_all(applier, calls, desired, settings, context_of)

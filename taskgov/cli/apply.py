@@ -66,7 +66,7 @@ def _applier(options: dict[str, Any], cluster: str | None) -> Applier:
         return SageMakerApplier(target)
     from optimizer.appliers.kueue import KueueApplier
 
-    return KueueApplier(options["kubeconfig"], options["context"])
+    return KueueApplier(options["kubeconfig"], options["context_name"])
 
 
 def _target_options(command: Any) -> Any:
@@ -117,6 +117,7 @@ def _rows(report: ApplyReport) -> list[dict[str, Any]]:
             "call": r.call.operation,
             "outcome": str(r.outcome),
             "request": json.dumps(r.call.request, sort_keys=True, default=str),
+            "command": r.call.command(),
             "error": r.error or "",
         }
         for r in report.results
@@ -147,7 +148,9 @@ def _print(attempt: Attempt, output: str, verb: str) -> None:
         return
     click.echo(f"{verb} {attempt.apply_id}: {report.outcome} (as {attempt.caller})")
     if rows:
-        click.echo(render_rows(rows, ["team", "object", "call", "outcome", "request"], "table"))
+        click.echo(render_rows(rows, ["team", "object", "call", "outcome"], "table"))
+        for row in rows:
+            click.echo(f"  {row['command']}")
     for refusal in report.refusals:
         click.echo(f"refused {refusal.line()}", err=True)
     for note in report.notes:
@@ -212,8 +215,13 @@ def rollback_command(context: click.Context, apply_id: int, **options: Any) -> N
     --approve). Exit codes as `taskgov apply`."""
     from optimizer.appliers.service import rollback
 
+    from optimizer.appliers.audit import attempt
+    from optimizer.store import open_store
+
     db = _database(context, options["db"])
-    applier = _applier(options, None)
+    with open_store(db, read_only=True) as conn:
+        cluster = str(attempt(conn, apply_id)[0]["cluster"])
+    applier = _applier(options, cluster)
     attempt = rollback(
         db,
         apply_id,
