@@ -123,12 +123,14 @@ def _capacity(target: Mapping[str, TeamQuota], context: ApplyContext) -> list[Re
     return refusals
 
 
-def _bounds(team: str, after: TeamQuota, settings: GuardrailSettings) -> list[Refusal]:
+def _bounds(
+    team: str, after: TeamQuota, settings: GuardrailSettings, cluster_types: set[str]
+) -> list[Refusal]:
     refusals = []
+    named = set(settings.floors.get(team, {})) | set(settings.ceilings.get(team, {}))
+    # ``*`` bounds every instance type of the cluster, the ones the team has none of too.
     types = sorted(
-        set(after.nominal)
-        | {t for t in settings.floors.get(team, {}) if t != ANY_TYPE}
-        | {t for t in settings.ceilings.get(team, {}) if t != ANY_TYPE}
+        set(after.nominal) | (named - {ANY_TYPE}) | (cluster_types if ANY_TYPE in named else set())
     )
     for instance_type in types:
         have = after.instances(instance_type)
@@ -219,11 +221,12 @@ def check(
         context: capacity, provenance, history and clock.
     """
     after = {**live, **target}
-    changed = [t for t in sorted(after) if after[t] != live.get(t, NO_QUOTA)]
+    # A team the API has no object for yet changes even to "no quota": it gets created.
+    changed = [t for t in sorted(after) if t not in live or after[t] != live[t]]
     refusals = _capacity(after, context)
     for team in changed:
         before = live.get(team, NO_QUOTA)
-        refusals += _bounds(team, after[team], settings)
+        refusals += _bounds(team, after[team], settings, set(context.capacity))
         refusals += _steps(team, before, after[team], settings)
     if len(changed) > settings.max_teams_changed:
         detail = (
