@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     duckdb_path: Path = Path("taskgov.duckdb")
     # The shared cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
     data_dir: Path = Path("../shared/data")
+    # Where `taskgov serve` listens (port 0: any free port; the first line it prints says which).
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8000
 
 
 def load_settings(config_file: Path | None = None) -> Settings:

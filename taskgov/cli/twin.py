@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, dump_yaml_documents, render_rows
 from taskgov.cli.policy import read_files
 from taskgov.errors import Fault, InputError
@@ -39,13 +40,7 @@ def twin_group() -> None:
 @click.option(
     "--events", is_flag=True, help="Print the timeline of every condition change instead."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json", "yaml", "csv"]),
-    default="table",
-    show_default=True,
-)
+@output_option()
 def run_command(file: Path, until: str | None, events: bool, output: str) -> None:
     """Play FILE and print the Workloads at the end time (or --events)."""
     until_ms = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from taskgov.twin.objects import FlavorResource, ResourceQuota
+from taskgov.twin.objects import ClusterQueue, Cohort, FlavorResource, ResourceGroup, ResourceQuota
 
 
 @dataclass(eq=False)
@@ -97,6 +97,17 @@ class QuotaNode:
             delta = after - before
             node = node.parent
 
+    def cluster_queues(self) -> list[QuotaNode]:
+        """The ClusterQueues of this subtree, in tree order."""
+        found: list[QuotaNode] = []
+        stack: list[QuotaNode] = [self]
+        while stack:
+            node = stack.pop()
+            if node.is_cluster_queue:
+                found.append(node)
+            stack.extend(reversed(node.children))
+        return found
+
     def height(self) -> int:
         cohorts = [child for child in self.children if not child.is_cluster_queue]
         if not cohorts:
@@ -126,3 +137,38 @@ def build_subtree_quotas(node: QuotaNode) -> None:
         build_subtree_quotas(child)
         for fr, amount in child.subtree_quota.items():
             node.subtree_quota[fr] = node.subtree_quota.get(fr, 0) + amount - child.local_quota(fr)
+
+
+def _quotas(groups: tuple[ResourceGroup, ...]) -> dict[FlavorResource, ResourceQuota]:
+    return {(fq.name, r): q for g in groups for fq in g.flavors for r, q in fq.resources.items()}
+
+
+def build_tree(
+    cohorts: dict[str, Cohort], cluster_queues: dict[str, ClusterQueue]
+) -> dict[str, QuotaNode]:
+    """Every ClusterQueue (by name) and Cohort (as ``cohort:<name>``) as linked quota nodes."""
+    nodes: dict[str, QuotaNode] = {}
+    for name, cohort in cohorts.items():
+        nodes[f"cohort:{name}"] = QuotaNode(
+            name,
+            False,
+            _quotas(cohort.resource_groups),
+            fair_sharing_weight=cohort.fair_sharing_weight,
+        )
+    for name, cohort in cohorts.items():
+        if cohort.parent:
+            child, parent = nodes[f"cohort:{name}"], nodes[f"cohort:{cohort.parent}"]
+            child.parent = parent
+            parent.children.append(child)
+    for name, cq in cluster_queues.items():
+        node = QuotaNode(
+            name, True, _quotas(cq.resource_groups), fair_sharing_weight=cq.fair_sharing_weight
+        )
+        if cq.cohort:
+            node.parent = nodes[f"cohort:{cq.cohort}"]
+            node.parent.children.append(node)
+        nodes[name] = node
+    for node in list(nodes.values()):
+        if node.parent is None:
+            build_subtree_quotas(node)
+    return nodes
