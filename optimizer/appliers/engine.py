@@ -160,7 +160,6 @@ def _after_conflict(
     if team is None or team not in by_team:
         report.notes.append(f"{call.name} changed meanwhile; re-run the apply to see the new plan")
         return None
-    seen_before = call.before
     now_object = fresh.objects.get(team)
     now_quota = fresh.quotas.get(team, NO_QUOTA)
     old_quota = _quota_seen(call, by_team[team], applier, fresh)
@@ -180,7 +179,7 @@ def _after_conflict(
         return CallResult(call, Outcome.UNCHANGED)
     report.notes.append(
         f"{team}: {call.name} changed meanwhile only in fields we do not govern "
-        f"(version {_version(seen_before)} -> {now_object.version}); applied again"
+        f"(version {_version(call)} -> {now_object.version}); applied again"
     )
     try:
         return CallResult(retry, Outcome.APPLIED, applier.make(retry))
@@ -195,10 +194,8 @@ def _quota_seen(call: Call, desired: Desired, applier: Applier, fresh: LiveState
     return applier.restore(desired.team, call.before).quota
 
 
-def _version(body: dict[str, object] | None) -> str:
-    if not body:
-        return "none"
-    metadata = body.get("metadata")
-    if isinstance(metadata, dict):
-        return str(metadata.get("resourceVersion", "?"))
-    return str(body.get("ComputeQuotaVersion", "?"))
+def _version(call: Call) -> str:
+    """The version the call was conditioned on (TargetVersion or resourceVersion)."""
+    if "TargetVersion" in call.request:
+        return str(call.request["TargetVersion"])
+    return str((call.request.get("metadata") or {}).get("resourceVersion", "?"))

@@ -112,7 +112,7 @@ class SageMakerApplier:
         """The cluster's ARN, looked up by name once when not given."""
         if self._cluster_arn is None:
             name = self._target.cluster_name
-            found = self._call(self._client, "list_clusters", NameContains=name)
+            found = self._call(self._client, "list_clusters")
             arns = [c["ClusterArn"] for c in found.get("ClusterSummaries", [])]
             names = [c["ClusterName"] for c in found.get("ClusterSummaries", [])]
             if name not in names:

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 from taskgov.errors import Fault
 from taskgov.twin.engine import Twin
+from taskgov.twin.events import EventKind
 from taskgov.twin.objects import ClusterQueue
 from taskgov.twin.quota import build_subtree_quotas
 
@@ -44,8 +45,9 @@ def update_cluster_queue(twin: Twin, queue: ClusterQueue) -> None:
     node.fair_sharing_weight = queue.fair_sharing_weight
     build_subtree_quotas(node.root())
     root = node.root().name
-    twin._flush(root)  # noqa: SLF001 - the queue manager's own requeue on a ClusterQueue update
-    twin._push_event(twin.now_ms, "flush", root)  # noqa: SLF001 - schedule a cycle now
+    twin.queues.flush(twin.queues_of_root[root], twin.cycle)
+    twin._new_epoch()  # noqa: SLF001 - a change from outside: a held thrash may now resolve
+    twin._events.push(twin.now_ms, EventKind.FLUSH, root)  # noqa: SLF001 - a cycle now
 
 
 def read_cluster_queue(manifest: dict[str, Any]) -> ClusterQueue:
