@@ -13,7 +13,6 @@ from optimizer.appliers.base import Backend, Call, Desired, LiveObject, LiveStat
 from optimizer.appliers.engine import run_apply
 from optimizer.appliers.guardrails import (
     ApplyContext,
-    Guardrail,
     GuardrailSettings,
     check,
 )
