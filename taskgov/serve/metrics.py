@@ -22,6 +22,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from taskgov.serve.alert_rules import RULES
 from taskgov.serve.records import QUERIES, REPORTS, has_table, reading, run
 
 # Upper bounds of the wait histogram, seconds: 1 min to 1 day, like Kueue's admission waits.
@@ -63,6 +64,7 @@ class RecordCollector(Collector):
             yield from _starvation(conn)
             yield from _pipeline(conn, self.clock())
             yield from _recommendations(conn)
+            yield from _borrow_blocked(conn)
 
     def describe(self) -> Iterator[Metric]:
         """Nothing: describing would read the record at registration."""
@@ -212,3 +214,18 @@ def _recommendations(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
         )
     yield runs
     yield last
+
+
+def _borrow_blocked(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    family = GaugeMetricFamily(
+        "taskgov_borrow_blocked_workloads",
+        "Workloads pending only because of their borrowingLimit while the cohort is idle.",
+        labels=QUEUE_LABELS,
+    )
+    counts: dict[tuple[str, ...], int] = {}
+    for row in run(conn, RULES["borrow_blocked"], {}).records:
+        key = tuple(str(row[label]) for label in QUEUE_LABELS)
+        counts[key] = counts.get(key, 0) + 1
+    for key, count in sorted(counts.items()):
+        family.add_metric(list(key), float(count))
+    yield family

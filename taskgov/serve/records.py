@@ -22,6 +22,8 @@ import duckdb
 
 from streams.migrations import SQL_DIR
 from taskgov.cli.report import Report, load_reports, open_read_only
+
+__all__ = ["QUERIES", "REPORTS", "Rows", "has_table", "load_reports", "plain", "reading", "run"]
 from taskgov.errors import DatabaseError
 
 REPORTS = load_reports(SQL_DIR / "reports")

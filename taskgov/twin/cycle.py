@@ -42,8 +42,6 @@ class CycleResult(NamedTuple):
 
     admitted: int
     changed: bool
-    # (preemptor, victim) keys of the preemptions issued.
-    preemptions: tuple[tuple[str, str], ...]
 
 
 @dataclass
@@ -53,7 +51,6 @@ class _Work:
     preempted: set[str] = field(default_factory=set)
     reserved: list[tuple[QuotaNode, dict[FlavorResource, int]]] = field(default_factory=list)
     victims: list[Target] = field(default_factory=list)
-    issued: list[tuple[str, str]] = field(default_factory=list)
     admitted: int = 0
 
 
@@ -65,10 +62,13 @@ class Scheduler:
         cluster: Cluster,
         admit: Callable[[WorkloadRun, Assignment], None],
         request_flush: Callable[[str], None],
+        allow_preemption: Callable[[str, tuple[str, ...]], bool],
     ) -> None:
+        """``allow_preemption(preemptor, victims)`` may veto a preemption that would loop."""
         self.cluster = cluster
         self._admit = admit
         self._request_flush = request_flush
+        self._allow_preemption = allow_preemption
 
     def cycle(self) -> CycleResult:
         """Run one cycle; ``changed`` is False when it found nothing to do or change."""
@@ -81,7 +81,7 @@ class Scheduler:
             run.popped_cycle = cluster.cycle
             heads.append(run)
         if not heads:
-            return CycleResult(0, False, ())
+            return CycleResult(0, False)
         # 2. Nominate against the start-of-cycle state.
         entries = [self._nominate(run) for run in heads]
         # 3. Order; 4. process.
@@ -91,7 +91,7 @@ class Scheduler:
             changed = self._process(entry, work) or changed
         # 5. Release reservations and victims.
         self._release(work)
-        return CycleResult(work.admitted, changed, tuple(work.issued))
+        return CycleResult(work.admitted, changed)
 
     def _release(self, work: _Work) -> None:
         cluster = self.cluster
@@ -118,14 +118,19 @@ class Scheduler:
         node = cluster.nodes[run.cluster_queue]
         snapshot = Snapshot(cluster.nodes, cluster.running)
 
-        def oracle(fr: FlavorResource, amount: int) -> Mode:
+        def oracle(fr: FlavorResource, amount: int) -> tuple[Mode, int]:
             preemptor = Preemptor(cq, node, run.spec.priority, run.created_ms, {fr: amount}, {fr})
             targets = self._targets(preemptor, snapshot)
             if not targets:
-                return Mode.NO_CANDIDATES
+                return Mode.NO_CANDIDATES, node.lowest_subtree_that_fits(fr, amount)[0]
+            for target in targets:
+                snapshot.remove(target.workload)
+            borrowing = node.lowest_subtree_that_fits(fr, amount)[0]
+            for target in targets:
+                snapshot.add(target.workload)
             if any(t.workload.cluster_queue == cq.name for t in targets):
-                return Mode.PREEMPT
-            return Mode.RECLAIM
+                return Mode.PREEMPT, borrowing
+            return Mode.RECLAIM, borrowing
 
         can_preempt_while_borrowing = cq.preemption.borrow_within_cohort != "Never" or (
             cluster.scenario.fair_sharing and cq.preemption.reclaim_within_cohort != "Never"
@@ -199,6 +204,10 @@ class Scheduler:
         cluster = self.cluster
         run, assignment = entry.run, entry.assignment
         node = cluster.nodes[run.cluster_queue]
+        if entry.targets and not self._allow_preemption(
+            run.spec.key, tuple(sorted(t.workload.key for t in entry.targets))
+        ):
+            entry.targets = []
         if assignment.mode == Mode.NO_FIT or (assignment.mode != Mode.FIT and not entry.targets):
             set_pending(run.conditions, assignment.message(), cluster.now_ms)
             return self._requeue_inadmissible(run)
@@ -271,4 +280,3 @@ class Scheduler:
                 Preemption(cluster.now_ms, victim.spec.key, preemptor.spec.key, target.reason)
             )
             work.victims.append(target)
-            work.issued.append((preemptor.spec.key, victim.spec.key))

@@ -6,14 +6,15 @@ scheduling cycles (``taskgov.twin.cycle``) the way Kueue's ``wait.UntilWithBacko
 one that admitted nothing but changed something (issued preemptions, parked a head) is
 followed after Kueue's backoff (1 ms, doubling to 10 ms; reset by an admitting cycle); a cycle
 that changed nothing waits for the next event. A preemption loop therefore plays out over
-simulated time, as it would in Kueue; and when a cycle issues the same preemptions from the
-same admitted set as an earlier cycle since the last submission or finish, the twin records a
-:class:`Thrash` and holds until the next submission or finish, so every replay ends.
+simulated time, as it would in Kueue; and when a workload would issue the same preemptions
+from the same admitted set as before since the last submission or finish, the twin records a
+:class:`Thrash`, does not preempt, and runs no cycle until the next submission or finish, so
+every replay ends.
 """
 
 from __future__ import annotations
 
-from taskgov.twin.cycle import CycleResult, Scheduler
+from taskgov.twin.cycle import Scheduler
 from taskgov.twin.events import Event, EventKind, EventQueue
 from taskgov.twin.flavors import Assignment, Mode, PodSetAssignment
 from taskgov.twin.objects import FlavorResource, WorkloadSpec
@@ -29,7 +30,8 @@ FLUSH_DELAY_MS = 1_000
 BACKOFF_INITIAL_MS = 1
 BACKOFF_MAX_MS = 10
 
-StateKey = tuple[int, int, tuple[tuple[str, str], ...]]
+# (admitted-set fingerprint, admitted count, preemptor, victims): one preemption decision.
+StateKey = tuple[int, int, str, tuple[str, ...]]
 
 
 class Twin(Cluster):
@@ -39,7 +41,7 @@ class Twin(Cluster):
         super().__init__(scenario)
         self._events = EventQueue()
         self._flush_pending: set[str] = set()
-        self._scheduler = Scheduler(self, self._admit, self._request_flush)
+        self._scheduler = Scheduler(self, self._admit, self._request_flush, self._allow_preemption)
         self._specs = {spec.key: spec for spec in scenario.workloads}
         # Kueue's speedy backoff: None after an admitting cycle, else the last wait.
         self._backoff_ms: int | None = None
@@ -47,6 +49,7 @@ class Twin(Cluster):
         # Preemption states seen since the last submission or finish (thrash detection).
         self._seen: dict[StateKey, int] = {}
         self._holding = False
+        self._cycle_state = (0, 0)
         for spec in scenario.workloads:
             self._events.push(spec.submit_at_ms, EventKind.SUBMIT, spec.key)
 
@@ -99,10 +102,8 @@ class Twin(Cluster):
         while not self._holding:
             if self._cycle_due_ms is not None and self._cycle_due_ms > self.now_ms:
                 return
-            before = (self.admitted_fingerprint, self.admitted_count)
+            self._cycle_state = (self.admitted_fingerprint, self.admitted_count)
             result = self._scheduler.cycle()
-            if result.preemptions and self._repeats(before, result):
-                return
             if result.admitted:
                 self._backoff_ms = None
                 continue
@@ -121,23 +122,20 @@ class Twin(Cluster):
         self._cycle_due_ms = self.now_ms + wait
         self._events.push(self._cycle_due_ms, EventKind.CYCLE)
 
-    def _repeats(self, before: tuple[int, int], result: CycleResult) -> bool:
-        """Record a thrash when these preemptions from this admitted set happened before."""
-        key: StateKey = (*before, result.preemptions)
+    def _allow_preemption(self, preemptor: str, victims: tuple[str, ...]) -> bool:
+        """Veto, and record as a thrash, a preemption already decided from this admitted set.
+
+        Between two submissions or finishes the scheduler is deterministic, so the same
+        preemption from the same admitted workloads starts the same loop again.
+        """
+        key: StateKey = (*self._cycle_state, preemptor, victims)
         since = self._seen.get(key)
         if since is None:
             self._seen[key] = self.now_ms
-            return False
-        self.thrashes.append(
-            Thrash(
-                self.now_ms,
-                since,
-                tuple(sorted({p for p, _ in result.preemptions})),
-                tuple(sorted({v for _, v in result.preemptions})),
-            )
-        )
+            return True
+        self.thrashes.append(Thrash(self.now_ms, since, (preemptor,), victims))
         self._holding = True
-        return True
+        return False
 
     def _submit(self, spec: WorkloadSpec) -> None:
         local_queue = self.scenario.local_queues[(spec.namespace, spec.queue_name)]

@@ -52,10 +52,11 @@ class Preemption:
 
 @dataclass(frozen=True, slots=True)
 class Thrash:
-    """A preemption loop: the cycle at ``time_ms`` repeated a state seen since ``since_ms``.
+    """A preemption loop: at ``time_ms`` a preemption decided at ``since_ms`` came round again.
 
-    Kueue would go round this loop for as long as nothing else happens; the twin records it
-    and holds the state until the next submission or finish, so every replay ends.
+    Kueue would go round this loop for as long as nothing else happens; the twin records it,
+    leaves the victims admitted and holds until the next submission or finish, so every
+    replay ends.
     """
 
     time_ms: int

@@ -168,7 +168,7 @@ CASES = [
     case(
         "report utilization",
         2,
-        "error: --db, taskgov.duckdb: no such database",
+        "error: --db, .taskgov/taskgov.duckdb: no such database",
         "a report without a database exits 2",
     ),
     case(
@@ -198,7 +198,7 @@ CASES = [
         "error: -o parquet: parquet is binary: give --out FILE",
         "parquet without --out exits 2",
     ),
-    case("sql {count_events} --db {seed_db} -o csv", 0, "17", "a query on the seed's record"),
+    case("sql {count_events} --db {seed_db} -o csv", 0, "21", "a query on the seed's record"),
     case(
         "sql {delete_events} --db {seed_db}",
         2,
@@ -222,7 +222,7 @@ CASES = [
     case(
         "recommend --policy {policy}",
         2,
-        "error: --db, taskgov.duckdb: no such database",
+        "error: --db, .taskgov/taskgov.duckdb: no such database",
         "recommend without a database exits 2",
     ),
     case(
