@@ -213,14 +213,13 @@ def apply_command(
 def rollback_command(context: click.Context, apply_id: int, **options: Any) -> None:
     """Restore what apply APPLY_ID changed, under the same guardrails (dry run without
     --approve). Exit codes as `taskgov apply`."""
+    from optimizer.appliers import audit
     from optimizer.appliers.service import rollback
-
-    from optimizer.appliers.audit import attempt
     from optimizer.store import open_store
 
     db = _database(context, options["db"])
     with open_store(db, read_only=True) as conn:
-        cluster = str(attempt(conn, apply_id)[0]["cluster"])
+        cluster = str(audit.attempt(conn, apply_id)[0]["cluster"])
     applier = _applier(options, cluster)
     attempt = rollback(
         db,
