@@ -31,6 +31,7 @@ SUBCOMMANDS = {
     "serve": "taskgov.cli.serve:serve_command",
     "apply": "taskgov.cli.apply:apply_command",
     "rollback": "taskgov.cli.apply:rollback_command",
+    "why": "taskgov.cli.why:why_command",
 }
 
 

@@ -117,13 +117,16 @@ def serve_command(
     """Play FILE in real time and serve it as a Kubernetes API server.
 
     \b
-    Serves list, get and watch of Workloads, ClusterQueues, LocalQueues, ResourceFlavors,
-    WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1 and v1beta2.
+    Serves list, get and watch of Workloads, ClusterQueues (with status), LocalQueues,
+    ResourceFlavors, WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1
+    and v1beta2, each version in its own shape, with Kueue's short names and printer columns,
+    OpenAPI v2/v3, field selectors and paging. ClusterQueues take merge patches (with a
+    resourceVersion precondition) that act in the running twin at once; a scenario with a
+    Policy also serves the SageMaker compute-quota and scheduler-config API at the same URL
+    (boto3's endpoint_url). Other writes get 405 MethodNotAllowed.
     Try, in another shell:
-      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get workloads -A
-    A scenario with a Policy also serves the SageMaker compute-quota and scheduler-config API
-    at the same URL (boto3's endpoint_url); its changes, and ClusterQueue patches, take effect
-    in the running twin.
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get kwl,cq,lq -A
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl explain workload.spec
     """
     if speed <= 0:
         raise InputError([Fault("--speed", "", "", f"must be positive, got {speed}")])

@@ -77,6 +77,10 @@ class RunningTwinServer:
             self.take_cluster_queue(updated)
             self.store.put("clusterqueues", updated)
 
+    def open_watches(self) -> int:
+        """Watch requests being served now."""
+        return int(self._http.open_watches)  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         self.live.stop()
         self.store.close()
