@@ -143,7 +143,7 @@ def parse_instant(text: str | None, option: str) -> datetime | None:
     """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
 
     Raises:
-        InputError: the text is not ISO 8601.
+        InputError: the text is not ISO 8601, or is not a time in UTC's calendar.
     """
     if text is None:
         return None
@@ -153,7 +153,11 @@ def parse_instant(text: str | None, option: str) -> datetime | None:
         message = "expected an ISO 8601 date or time, e.g. 2024-05-01 or 2024-05-01T12:00Z"
         raise InputError([Fault(option, text, "", message)]) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            message = "falls outside years 1 to 9999 once converted to UTC"
+            raise InputError([Fault(option, text, "", message)]) from None
     return moment
 
 

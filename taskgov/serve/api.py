@@ -104,6 +104,18 @@ def timeline(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
                     f"{made['teams_changed']} team(s) changed",
                 }
             )
+    if has_table(conn, "apply_runs"):
+        for applied in run(conn, QUERIES["apply_runs"], given).records:
+            items.append(
+                {
+                    "kind": "apply",
+                    "team": "",
+                    "start": applied["created_at"],
+                    "end": applied["created_at"],
+                    "label": f"apply {applied['apply_id']} of run {applied['run_id']} to "
+                    f"{applied['backend']}: {applied['outcome']}",
+                }
+            )
     return {"columns": ["kind", "team", "start", "end", "label"], "rows": items}
 
 
@@ -117,6 +129,11 @@ def why(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
     return answer.model_dump(mode="json")
 
 
+def no_alerts(_conn: duckdb.DuckDBPyConnection, _given: Parameters) -> Payload:
+    """``/api/alerts`` when this server evaluates no alert rules (see ``--alert-every``)."""
+    return {"active": [], "history": [], "episodes": [], "evaluating": False}
+
+
 Endpoint = Callable[[duckdb.DuckDBPyConnection, Parameters], Payload]
 
 ENDPOINTS: dict[str, Endpoint] = {
@@ -126,4 +143,5 @@ ENDPOINTS: dict[str, Endpoint] = {
     "recommendations": recommendations,
     "timeline": timeline,
     "why": why,
+    "alerts": no_alerts,
 }

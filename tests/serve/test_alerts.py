@@ -173,3 +173,7 @@ def test_an_alert_fires_once_dedupes_and_resolves(
             ("resolved", "TaskgovBorrowBlocked"),
         ]
         assert [t.status for t in job.book.history] == ["firing", "resolved"]
+        # What the dashboard's timeline draws: one episode, begun and resolved.
+        [episode] = job.payload({})["episodes"]
+        assert episode["labels"]["workload"] == "hyperpod-ns-team-a/big"
+        assert episode["resolved_at"] == job.book.history[1].at.isoformat()
