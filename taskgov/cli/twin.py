@@ -56,7 +56,7 @@ def run_command(file: Path, until: str | None, events: bool, output: str) -> Non
         columns = ["time", "workload", "type", "status", "reason", "message"]
         click.echo(render_rows(rows, columns, output), nl=False)  # type: ignore[arg-type]
         return
-    if output == "table" or output == "csv":
+    if output in ("table", "wide", "csv"):
         columns = ["namespace", *TABLE_COLUMNS]
         click.echo(render_rows(workload_rows(twin), columns, output), nl=False)  # type: ignore[arg-type]
         return

@@ -40,7 +40,8 @@ VERSIONS = discovery.VERSIONS
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
 _PATH = re.compile(
     r"^/apis/kueue\.x-k8s\.io/(?P<version>v1beta[12])"
-    r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<resource>[a-z]+)(?:/(?P<name>[^/]+))?/?$"
+    r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<resource>[a-z]+)"
+    r"(?:/(?P<name>[^/]+)(?:/(?P<subresource>status))?)?/?$"
 )
 # The RBAC verb each HTTP method needs on a resource (GET covers get, list and watch).
 _VERB_OF_METHOD = {
@@ -110,6 +111,7 @@ class ResourcePath:
     resource: str
     namespace: str | None
     name: str | None
+    subresource: str | None = None  # "status": GET reads the whole object, as Kubernetes does
 
 
 def _static_documents() -> dict[str, Callable[[], dict[str, Any]]]:
@@ -217,15 +219,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._namespaces(method, core["name"])
             return
         match = _PATH.match(path)
-        if not match or match["resource"] not in RESOURCE_TYPES:
+        kind = RESOURCE_TYPES.get(match["resource"]) if match else None
+        if match is None or kind is None or (match["subresource"] and not kind.status_subresource):
             self._send_status(
                 404, "NotFound", f"the server could not find the requested resource ({path})"
             )
             return
         target = ResourcePath(
-            match["version"], match["resource"], match["namespace"], match["name"]
+            match["version"],
+            match["resource"],
+            match["namespace"],
+            match["name"],
+            match["subresource"],
         )
-        kind = RESOURCE_TYPES[target.resource]
         if target.namespace and not kind.namespaced:
             self._send_status(404, "NotFound", f"{target.resource} is not namespaced")
             return

@@ -64,7 +64,7 @@ class RunningTwinServer:
             ValueError: the twin cannot read it, or it moves the queue to another cohort.
         """
         queue = read_cluster_queue(dict(manifest))
-        self.live.change(lambda twin: update_cluster_queue(twin, queue))
+        self.live.change(lambda twin: update_cluster_queue(twin, queue), dict(manifest))
 
     def put_cluster_queue(self, manifest: dict[str, Any]) -> None:
         """A ClusterQueue the governance API compiled: into the twin, then served (watched)."""
@@ -73,9 +73,7 @@ class RunningTwinServer:
             current = self.store.get("clusterqueues", name)
             if current is None:
                 return
-            updated = {**current, "spec": manifest.get("spec", {})}
-            self.take_cluster_queue(updated)
-            self.store.put("clusterqueues", updated)
+            self.take_cluster_queue({**current, "spec": manifest.get("spec", {})})
 
     def open_watches(self) -> int:
         """Watch requests being served now."""

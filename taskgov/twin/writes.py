@@ -241,6 +241,5 @@ def _patch_cluster_queue(
             message = f'ClusterQueue.{GROUP} "{name}" is invalid: {error}'
             handler._send_json(422, status(422, "Invalid", message))
             return
-        store.put("clusterqueues", updated)
         stored = store.get("clusterqueues", name) or updated
     handler._send_json(200, render(stored, version))
