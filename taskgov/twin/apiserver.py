@@ -140,6 +140,7 @@ _HEALTH = {"/healthz", "/livez", "/readyz"}
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    request_body: bytes = b""
     # What each HTTP method does on a resource path; a resource also needs the verb.
     METHODS: ClassVar[dict[str, str]] = {"GET": "_get"}
 
@@ -161,8 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # an unread body would corrupt the next request
+        # Read now, whatever the method: an unread body would corrupt the next request on
+        # the connection. A write handler (PATCH) finds it here.
+        self.request_body = self.rfile.read(length) if length else b""
         try:
             self._route(method, url.path, query)
         except (BrokenPipeError, ConnectionResetError):
