@@ -24,7 +24,7 @@ from streams.migrations import SQL_DIR, pending_versions
 from taskgov.cli.options import db_option, output_option, time_bound_options
 from taskgov.cli.output import render_rows
 from taskgov.cli.times import parse_instant as parse_instant  # re-exported for serve, why
-from taskgov.cli.times import time_bound
+from taskgov.cli.times import parse_time_bound
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
 from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
@@ -264,11 +264,13 @@ def report_command(
         raise InputError([Fault("report", "", "", f"name a report: {available}")])
     if name not in reports:
         raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
+    bounds = parse_time_bound(since, "--since"), parse_time_bound(until, "--until")
     path = _database(context, db)
     conn = open_read_only(path)
     try:
-        since_at = time_bound(since, "--since", lambda: record_end(conn))
-        until_at = time_bound(until, "--until", lambda: record_end(conn))
+        since_at, until_at = (
+            None if b is None else b.resolve(lambda: record_end(conn)) for b in bounds
+        )
         result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
     except duckdb.Error as error:
         raise DatabaseError(str(path), f"report {name} failed: {error}") from None

@@ -9,6 +9,7 @@ the calendar's edges are bad input, never an OverflowError.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from taskgov.errors import Fault, InputError
@@ -42,6 +43,52 @@ def parse_instant(text: str | None, option: str) -> datetime | None:
         raise InputError([Fault(option, text, "", _off_calendar(moment.year))]) from None
 
 
+@dataclass(frozen=True, slots=True)
+class TimeBound:
+    """A checked ``--since``/``--until``: an instant, or how far back from the record's end."""
+
+    option: str
+    text: str
+    at: datetime | None = None
+    back: timedelta | None = None
+
+    def resolve(self, record_end: Callable[[], datetime | None]) -> datetime:
+        """The naive UTC instant, reading the record's end only for a duration.
+
+        Raises:
+            InputError: a duration on an empty record, or one reaching before the year 1.
+        """
+        if self.back is None:
+            assert self.at is not None
+            return self.at
+        end = record_end()
+        if end is None:
+            message = "counts back from the end of the record, and the record is empty"
+            raise InputError([Fault(self.option, self.text, "", message)])
+        try:
+            return end - self.back
+        except OverflowError:
+            raise InputError([Fault(self.option, self.text, "", _off_calendar(1))]) from None
+
+
+def parse_time_bound(text: str | None, option: str) -> TimeBound | None:
+    """Check ``text`` before anything is opened: a duration or an ISO 8601 time.
+
+    Raises:
+        InputError: neither form, or off the calendar.
+    """
+    if text is None:
+        return None
+    try:
+        return TimeBound(option, text, back=timedelta(milliseconds=parse_duration_ms(text)))
+    except ValueError:
+        if not _looks_like_a_time(text):
+            raise InputError([Fault(option, text, "", EXPECTED)]) from None
+        return TimeBound(option, text, at=parse_instant(text, option))
+    except OverflowError:
+        raise InputError([Fault(option, text, "", "is longer than any calendar")]) from None
+
+
 def time_bound(
     text: str | None, option: str, record_end: Callable[[], datetime | None]
 ) -> datetime | None:
@@ -50,24 +97,8 @@ def time_bound(
     Raises:
         InputError: neither form, a duration on an empty record, or off the calendar.
     """
-    if text is None:
-        return None
-    try:
-        back = timedelta(milliseconds=parse_duration_ms(text))
-    except ValueError:
-        if not _looks_like_a_time(text):
-            raise InputError([Fault(option, text, "", EXPECTED)]) from None
-        return parse_instant(text, option)
-    except OverflowError:
-        raise InputError([Fault(option, text, "", "is longer than any calendar")]) from None
-    end = record_end()
-    if end is None:
-        message = "counts back from the end of the record, and the record is empty"
-        raise InputError([Fault(option, text, "", message)])
-    try:
-        return end - back
-    except OverflowError:
-        raise InputError([Fault(option, text, "", _off_calendar(1))]) from None
+    bound = parse_time_bound(text, option)
+    return None if bound is None else bound.resolve(record_end)
 
 
 def _off_calendar(year: int) -> str:

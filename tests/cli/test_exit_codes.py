@@ -227,7 +227,7 @@ CASES = [
     case(
         "sql {delete_events} --db {seed_db}",
         2,
-        "error: sql: only a single SELECT statement is allowed",
+        "error: sql: only SELECT is allowed, found DELETE",
         "a query that writes exits 2",
     ),
     # recommend
