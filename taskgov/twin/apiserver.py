@@ -38,7 +38,8 @@ VERSIONS = discovery.VERSIONS
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
 _PATH = re.compile(
     r"^/apis/kueue\.x-k8s\.io/(?P<version>v1beta[12])"
-    r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<resource>[a-z]+)(?:/(?P<name>[^/]+))?/?$"
+    r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<resource>[a-z]+)"
+    r"(?:/(?P<name>[^/]+)(?:/(?P<subresource>status))?)?/?$"
 )
 # The RBAC verb each HTTP method needs on a resource (GET covers get, list and watch).
 _VERB_OF_METHOD = {
@@ -108,6 +109,7 @@ class ResourcePath:
     resource: str
     namespace: str | None
     name: str | None
+    subresource: str | None = None  # "status": GET reads the whole object, as Kubernetes does
 
 
 def _static_documents() -> dict[str, Callable[[], dict[str, Any]]]:
@@ -138,6 +140,8 @@ _HEALTH = {"/healthz", "/livez", "/readyz"}
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    request_body: bytes = b""
+    include_object: str = "Metadata"  # a Table row's object: None, Metadata or Object
     # What each HTTP method does on a resource path; a resource also needs the verb.
     METHODS: ClassVar[dict[str, str]] = {"GET": "_get"}
 
@@ -158,9 +162,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self.include_object = query.get("includeObject", "Metadata")
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # an unread body would corrupt the next request
+        # Read now, whatever the method: an unread body would corrupt the next request on
+        # the connection. A write handler (PATCH) finds it here.
+        self.request_body = self.rfile.read(length) if length else b""
         try:
             self._route(method, url.path, query)
         except (BrokenPipeError, ConnectionResetError):
@@ -205,15 +211,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._namespaces(method, core["name"])
             return
         match = _PATH.match(path)
-        if not match or match["resource"] not in RESOURCE_TYPES:
+        kind = RESOURCE_TYPES.get(match["resource"]) if match else None
+        if match is None or kind is None or (match["subresource"] and not kind.status_subresource):
             self._send_status(
                 404, "NotFound", f"the server could not find the requested resource ({path})"
             )
             return
         target = ResourcePath(
-            match["version"], match["resource"], match["namespace"], match["name"]
+            match["version"],
+            match["resource"],
+            match["namespace"],
+            match["name"],
+            match["subresource"],
         )
-        kind = RESOURCE_TYPES[target.resource]
         if target.namespace and not kind.namespaced:
             self._send_status(404, "NotFound", f"{target.resource} is not namespaced")
             return
@@ -234,7 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_status(404, "NotFound", f'namespaces "{name}" not found')
                 return
         if self._wants_table():
-            self._send_json(200, table(NAMESPACE_COLUMNS, items, str(version)))
+            self._send_json(
+                200,
+                table(NAMESPACE_COLUMNS, items, str(version), include_object=self.include_object),
+            )
         elif name is not None:
             self._send_json(200, items[0])
         else:
@@ -268,7 +281,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             body = convert(found, target.version)
             if self._wants_table():
-                body = table(columns, [body], body["metadata"].get("resourceVersion", ""))
+                body = table(
+                    columns,
+                    [body],
+                    body["metadata"].get("resourceVersion", ""),
+                    include_object=self.include_object,
+                )
             self._send_json(200, body)
             return
         try:
@@ -305,7 +323,13 @@ class _Handler(BaseHTTPRequestHandler):
         items = [convert(item, target.version) for item in page.items]
         if self._wants_table():
             columns = RESOURCE_TYPES[target.resource].columns(target.version)
-            body = table(columns, items, str(page.resource_version), continue_token=page.token)
+            body = table(
+                columns,
+                items,
+                str(page.resource_version),
+                continue_token=page.token,
+                include_object=self.include_object,
+            )
         else:
             metadata: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
             if page.token:
@@ -324,7 +348,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._wants_table():
             return converted
         columns = RESOURCE_TYPES[target.resource].columns(target.version)
-        return table(columns, [converted], converted["metadata"].get("resourceVersion", ""))
+        return table(
+            columns,
+            [converted],
+            converted["metadata"].get("resourceVersion", ""),
+            include_object=self.include_object,
+        )
 
     def _watch(
         self, target: ResourcePath, query: dict[str, str], accept: Callable[[Any], bool]

@@ -286,3 +286,25 @@ def test_every_served_object_passes_the_served_schema(served: Served) -> None:
                 checked += 1
                 violations += check_schema(item, schemas[(kind, version)], item["metadata"]["name"])
     assert (checked, violations) == (2 * 12, [])
+
+
+@pytest.mark.parametrize(
+    ("path", "want_status", "want_kind"),
+    [
+        pytest.param(
+            "clusterqueues/cq-a/status", 200, "ClusterQueue", id="a ClusterQueue's status"
+        ),
+        pytest.param(
+            "namespaces/team-a/workloads/wl-3/status", 200, "Workload", id="a Workload's status"
+        ),
+        pytest.param(
+            "resourceflavors/default/status", 404, "Status", id="ResourceFlavors have no status"
+        ),
+        pytest.param("clusterqueues/missing", 404, "Status", id="a missing object"),
+    ],
+)
+def test_status_subresource_as_kueue_crds_declare_it(
+    served: Served, path: str, want_status: int, want_kind: str
+) -> None:
+    status, body = http_get(served, f"/apis/{GROUP}/v1beta2/{path}")
+    assert (status, body["kind"]) == (want_status, want_kind)
