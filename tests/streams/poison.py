@@ -87,7 +87,7 @@ def _nested(n: int) -> KafkaRecord:
     return ("workload-events", f"deep-{n}", b'{"n": %d, "a": ' % n + b"[" * depth + b"]" * depth)
 
 
-def _garbage(n: int, size: int) -> KafkaRecord:
+def garbage(n: int, size: int) -> KafkaRecord:
     """``size`` bytes, the first 100,000 the same for every n (only the tail differs)."""
     head = b"\x00garbage" * (100_000 // 8)
     tail = (b"%08d" % n) * ((size - len(head)) // 8)
@@ -172,11 +172,11 @@ POISON: list[Poison] = [
     ),
     Poison(
         "1 MB of garbage sharing its first 100 KB with the others",
-        lambda n: _garbage(n, 1_000_000),
+        lambda n: garbage(n, 1_000_000),
         "unreadable record: record: Invalid JSON",
     ),
     Poison(
-        "a dead letter whose time cannot be made UTC",
+        "a dead letter dated in the year 1, east of UTC",
         lambda n: (
             "dead-letter",
             f"letter-{n}",
@@ -190,6 +190,6 @@ POISON: list[Poison] = [
                 }
             ).encode(),
         ),
-        "cannot be stored: OverflowError: date value out of range",
+        "implausible time: observed_at 0001-01-01T00:00:00+05:00 is before 2015-01-01",
     ),
 ]
