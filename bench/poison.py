@@ -98,23 +98,30 @@ def round_records(data: Replay, round_no: int) -> list[KafkaRecord]:
     return records
 
 
-def throughput(bootstrap: str, data: Replay, workdir: Path, garbage_bytes: int) -> list[float]:
-    """Sustained records/s of the worker on the clean replay, then on it with 1 % poison."""
-    rates = []
+def throughput(
+    bootstrap: str, data: Replay, workdir: Path, garbage_bytes: int, pairs: int
+) -> tuple[float, float]:
+    """Sustained records/s of the worker on the clean replay and on it with 1 % poison, run
+    in turns ``pairs`` times (a shared machine's load changes from minute to minute); the
+    totals of each kind: records over seconds."""
     poisoned = [record for record, _ in with_poison(data.records, 0, garbage_bytes)]
-    for name, records in (("clean", data.records), ("poisoned", poisoned)):
+    seconds = {"clean": 0.0, "poisoned": 0.0}
+    counts = {"clean": 0, "poisoned": 0}
+    runs = [("clean", data.records), ("poisoned", poisoned)] * pairs
+    for turn, (name, records) in enumerate(runs):
         prefix = f"tp{uuid.uuid4().hex[:8]}"
         topics = [f"{prefix}.{kind}" for kind in TOPIC_KINDS]
         ensure_topics(bootstrap, dict(zip(topics, PARTITIONS, strict=True)))
         produce(bootstrap, prefix, records)
-        db, log = workdir / f"{name}.duckdb", workdir / f"{name}.log"
+        db, log = workdir / f"{name}-{turn}.duckdb", workdir / f"{name}-{turn}.log"
         run = run_worker(bootstrap, prefix, db, len(records), 20_000, log)
         print(
             f"{name}: {len(records):,} records, sustained {run.sustained_per_s:,.0f} records/s "
             f"({run.batches} batches, {run.flush_seconds:.1f} s in DuckDB transactions)"
         )
-        rates.append(run.sustained_per_s)
-    return rates
+        counts[name] += len(records)
+        seconds[name] += len(records) / run.sustained_per_s
+    return counts["clean"] / seconds["clean"], counts["poisoned"] / seconds["poisoned"]
 
 
 class Feeder(threading.Thread):
@@ -299,13 +306,17 @@ def main() -> None:
     parser.add_argument("--workloads", type=int, default=900, help="twin workloads per cluster")
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--garbage-bytes", type=int, default=200_000)
+    parser.add_argument("--pairs", type=int, default=2, help="clean and poisoned runs, in turn")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, local_broker(Path(tmp) / "broker") as broker:
         workdir = Path(tmp)
         bootstrap = os.environ.get("TASKGOV_KAFKA_BOOTSTRAP") or broker.bootstrap
         data = replay(args.workloads, args.clusters)
-        clean, poisoned = throughput(bootstrap, data, workdir, args.garbage_bytes)
-        print(f"ratio poisoned / clean = {poisoned / clean:.2f}")
+        clean, poisoned = throughput(bootstrap, data, workdir, args.garbage_bytes, args.pairs)
+        print(
+            f"throughput: clean {clean:,.0f} records/s, with 1 % poison {poisoned:,.0f} "
+            f"records/s; ratio poisoned / clean = {poisoned / clean:.2f}"
+        )
         expected = long_run(bootstrap, data, args, workdir)
         problems = check(workdir / "long.duckdb", expected)
     print(
