@@ -40,16 +40,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import duckdb  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
+from bench.pipeline import check as check_counts_and_audits  # noqa: E402
 from bench.pipeline import run_worker  # noqa: E402
-from streams.app import TOPIC_KINDS  # noqa: E402
 from streams.events import WorkloadEvent, event_id  # noqa: E402
-from streams.migrations import SQL_DIR  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
 from tests.streams.helpers import Replay, moved, produce, replay  # noqa: E402
-from tests.streams.poison import POISON, KafkaRecord, Poison, garbage  # noqa: E402
+from tests.streams.poison import (  # noqa: E402
+    POISON,
+    KafkaRecord,
+    Poison,
+    dead_letter_position,
+    garbage,
+    stored_event_ids,
+    topics,
+)
 
 POISON_EVERY = 100  # 1 %
-PARTITIONS = (3, 1, 1)
 
 
 @dataclass
@@ -110,8 +116,7 @@ def throughput(
     runs = [("clean", data.records), ("poisoned", poisoned)] * pairs
     for turn, (name, records) in enumerate(runs):
         prefix = f"tp{uuid.uuid4().hex[:8]}"
-        topics = [f"{prefix}.{kind}" for kind in TOPIC_KINDS]
-        ensure_topics(bootstrap, dict(zip(topics, PARTITIONS, strict=True)))
+        ensure_topics(bootstrap, topics(prefix))
         produce(bootstrap, prefix, records)
         db, log = workdir / f"{name}-{turn}.duckdb", workdir / f"{name}-{turn}.log"
         run = run_worker(bootstrap, prefix, db, len(records), 20_000, log)
@@ -221,8 +226,7 @@ def long_run(bootstrap: str, data: Replay, args: argparse.Namespace, workdir: Pa
     """Feed for ``args.duration`` s, killing the worker ``args.kills`` times; wait until it
     has stored everything. Returns what was fed."""
     prefix = f"long{uuid.uuid4().hex[:8]}"
-    topics = [f"{prefix}.{kind}" for kind in TOPIC_KINDS]
-    ensure_topics(bootstrap, dict(zip(topics, PARTITIONS, strict=True)))
+    ensure_topics(bootstrap, topics(prefix))
     db, log = workdir / "long.duckdb", workdir / "long.log"
     feeder = Feeder(bootstrap, prefix, data, args.rate, args.garbage_bytes)
     worker = start_worker(bootstrap, prefix, db, log)
@@ -260,25 +264,18 @@ def long_run(bootstrap: str, data: Replay, args: argparse.Namespace, workdir: Pa
 
 def check(db: Path, expected: Expected) -> list[str]:
     """What is wrong with the stored result (nothing, if all holds)."""
-    problems = []
+    problems = check_counts_and_audits(db, len(expected.event_ids))
     with duckdb.connect(str(db), read_only=True) as conn:
-        ids = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT event_id FROM workload_events UNION ALL "
-                "SELECT event_id FROM cluster_queue_events"
-            ).fetchall()
-        ]
-        if len(ids) != len(set(ids)) or set(ids) != expected.event_ids:
+        ids = set(stored_event_ids(conn))
+        if ids != expected.event_ids:
             problems.append(
-                f"{len(ids):,} events stored ({len(set(ids)):,} ids), want "
-                f"{len(expected.event_ids):,}: {len(expected.event_ids - set(ids))} missing, "
-                f"{len(set(ids) - expected.event_ids)} unexpected"
+                f"{len(expected.event_ids - ids)} events missing, {len(ids - expected.event_ids)}"
+                " unexpected"
             )
         letters: dict[str, str] = {}
         for (reason,) in conn.execute("SELECT reason FROM dead_letters").fetchall():
             if "(at " in reason:
-                letters[reason.rsplit("(at ", 1)[1].rstrip(")")] = reason
+                letters[dead_letter_position(reason)] = reason
         wrong = [
             where
             for where, want in expected.poison.items()
@@ -289,10 +286,6 @@ def check(db: Path, expected: Expected) -> list[str]:
                 f"{len(letters):,} dead letters for {len(expected.poison):,} poison records; "
                 f"{len(wrong)} missing or with another reason, e.g. {wrong[:3]}"
             )
-        for audit in sorted((SQL_DIR / "audits").glob("*.sql")):
-            rows = conn.execute(audit.read_text()).fetchall()
-            if rows:
-                problems.append(f"{audit.stem}: {len(rows)} rows")
     return problems
 
 

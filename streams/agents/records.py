@@ -137,7 +137,7 @@ def parse_batch(
         reason: str | None = None
         try:
             item = parse(topic_kind, raw)
-        except (ValidationError, ValueError, RecursionError, MemoryError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever the bytes, a dead letter, no crash
             reason = unreadable_reason(error)
         else:
             fault = window.fault(item, now)

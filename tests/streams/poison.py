@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 from faust.types import Message
 
 from streams.events import event_id
@@ -193,3 +194,26 @@ POISON: list[Poison] = [
         "implausible time: observed_at 0001-01-01T00:00:00+05:00 is before 2015-01-01",
     ),
 ]
+
+
+# Reading back -------------------------------------------------------------------------------
+
+TOPIC_PARTITIONS = {"workload-events": 3, "clusterqueue-events": 1, "dead-letter": 1}
+
+
+def topics(prefix: str) -> dict[str, int]:
+    """The worker's three topics under ``prefix`` and their partitions."""
+    return {f"{prefix}.{kind}": count for kind, count in TOPIC_PARTITIONS.items()}
+
+
+def stored_event_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every stored Workload and ClusterQueue event id, once per stored row."""
+    rows = conn.execute(
+        "SELECT event_id FROM workload_events UNION ALL SELECT event_id FROM cluster_queue_events"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def dead_letter_position(reason: str) -> str:
+    """The ``topic[partition]@offset`` a worker's dead letter names at the end of its reason."""
+    return reason.rsplit("(at ", 1)[-1].rstrip(")")

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -28,21 +27,14 @@ from kafka import KafkaAdminClient
 from taskgov.broker import BrokerError, BrokerInfo, ensure_topics, start_broker, stop_broker
 from tests.conftest import in_ci
 from tests.streams.helpers import end_offsets, produce
-from tests.streams.poison import KafkaRecord, workload_document
-from tests.streams.test_worker import WorkerLog, start_worker, stored_offsets, wait_for
+from tests.streams.poison import KafkaRecord, topics, workload_document
+from tests.streams.test_worker import WorkerLog, wait_for
+from tests.streams.worker_runs import store_until
 
 
 def records(first: int, count: int) -> list[KafkaRecord]:
     documents = [workload_document(n) for n in range(first, first + count)]
     return [("workload-events", d["uid"], json.dumps(d).encode()) for d in documents]
-
-
-def topics(prefix: str) -> dict[str, int]:
-    return {
-        f"{prefix}.workload-events": 3,
-        f"{prefix}.clusterqueue-events": 1,
-        f"{prefix}.dead-letter": 1,
-    }
 
 
 @contextlib.contextmanager
@@ -64,17 +56,7 @@ def store_all(
     bootstrap: str, prefix: str, db: Path, log_path: Path, sent: list[KafkaRecord]
 ) -> None:
     """Produce ``sent`` and run the worker until DuckDB holds all of it, then stop it."""
-    ends = end_offsets(produce(bootstrap, prefix, sent))
-    log = WorkerLog(log_path)
-    process = start_worker(bootstrap, prefix, db, log_path, f"g-{prefix}")
-    reached: dict[tuple[str, int], int] = {}
-    try:
-        while any(reached.get(tp, 0) < end for tp, end in ends.items()):
-            for tp, offset in stored_offsets(wait_for(log, process, "batch_stored", 90)).items():
-                reached[tp] = max(reached.get(tp, 0), offset)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
+    store_until(bootstrap, prefix, db, log_path, end_offsets(produce(bootstrap, prefix, sent)))
 
 
 def stored_ids(db: Path) -> set[str]:
