@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "recommend": "taskgov.cli.recommend:recommend_command",
     "alerts": "taskgov.cli.alerts:alerts_command",
     "serve": "taskgov.cli.serve:serve_command",
+    "why": "taskgov.cli.why:why_command",
 }
 
 

@@ -222,7 +222,7 @@ def _render(plan: Plan, output: str, run: _Run | None = None) -> str:
         lines.append("no quotas satisfy these constraints together:")
         lines += [f"  {c.constraint}: {c.detail}" for c in plan.conflicts]
     if plan.teams:
-        lines.append(render_rows(plan_rows(plan), PLAN_COLUMNS, "table").rstrip("\n"))
+        lines.append(render_rows(plan_rows(plan), PLAN_COLUMNS, output).rstrip("\n"))  # type: ignore[arg-type]
     for name, numbers in plan.overall.items():
         shown = ", ".join(
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in numbers.items()
@@ -485,7 +485,7 @@ def _finish(plan: Plan, output: str, run: _Run, unstored: DatabaseError | None) 
             click.echo(f"  {conflict.constraint}: {conflict.detail}", err=True)
         if run.run_id is not None:
             click.echo(f"note: stored as run {run.run_id} in {run.database}", err=True)
-        if output != "table":
+        if output not in ("table", "wide"):
             click.echo(_render(plan, output, run), nl=False)
         raise click.exceptions.Exit(EXIT_INFEASIBLE)
     if plan.status not in ("optimal", "feasible"):

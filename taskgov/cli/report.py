@@ -25,6 +25,7 @@ from taskgov.cli.options import db_option, output_option
 from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
+from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
 
 REPORTS_DIR = SQL_DIR / "reports"
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -143,7 +144,7 @@ def parse_instant(text: str | None, option: str) -> datetime | None:
     """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
 
     Raises:
-        InputError: the text is not ISO 8601.
+        InputError: the text is not ISO 8601, or is not a time in UTC's calendar.
     """
     if text is None:
         return None
@@ -153,17 +154,12 @@ def parse_instant(text: str | None, option: str) -> datetime | None:
         message = "expected an ISO 8601 date or time, e.g. 2024-05-01 or 2024-05-01T12:00Z"
         raise InputError([Fault(option, text, "", message)]) from None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
+        try:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            message = "falls outside years 1 to 9999 once converted to UTC"
+            raise InputError([Fault(option, text, "", message)]) from None
     return moment
-
-
-def is_select(query: str) -> bool:
-    """True when ``query`` is exactly one statement and it only reads (a SELECT)."""
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error:
-        return False
-    return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
 
 
 def _result(cursor: duckdb.DuckDBPyConnection) -> Result:
@@ -293,18 +289,36 @@ def report_command(
 @click.command("sql")
 @click.argument("query")
 @_output_options
+@click.option(
+    "--memory-limit",
+    help="DuckDB's memory limit for the query, e.g. 512MB [setting: sql_memory_limit].",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    help="Seconds before the query is stopped [setting: sql_timeout_s].",
+)
 @click.pass_context
 def sql_command(
-    context: click.Context, query: str, db: Path | None, output: str, out: Path | None
+    context: click.Context,
+    query: str,
+    db: Path | None,
+    output: str,
+    out: Path | None,
+    memory_limit: str | None,
+    timeout_s: float | None,
 ) -> None:
     """Run one read-only SELECT on the DuckDB system of record (views: see sql/views)."""
-    if not is_select(query):
-        raise InputError([Fault("sql", "", "", "only a single SELECT statement is allowed")])
+    settings = load_settings((context.find_root().obj or {}).get("config_file"))
+    limits = QueryLimits(
+        memory_limit or settings.sql_memory_limit, timeout_s or settings.sql_timeout_s
+    )
+    check_select_only(query)
     conn = open_read_only(_database(context, db))
     try:
-        result = _result(conn.execute(query))
-    except duckdb.Error as error:
-        raise InputError([Fault("sql", "", "", str(error).splitlines()[0])]) from None
+        with bounded(conn, limits):
+            result = _result(conn.execute(query))
     finally:
         conn.close()
     _write(result, output, out)

@@ -56,7 +56,7 @@ def run_command(file: Path, until: str | None, events: bool, output: str) -> Non
         columns = ["time", "workload", "type", "status", "reason", "message"]
         click.echo(render_rows(rows, columns, output), nl=False)  # type: ignore[arg-type]
         return
-    if output == "table" or output == "csv":
+    if output in ("table", "wide", "csv"):
         columns = ["namespace", *TABLE_COLUMNS]
         click.echo(render_rows(workload_rows(twin), columns, output), nl=False)  # type: ignore[arg-type]
         return
@@ -110,10 +110,13 @@ def serve_command(
     """Play FILE in real time and serve it as a Kubernetes API server.
 
     \b
-    Serves list, get and watch of Workloads, ClusterQueues, LocalQueues, ResourceFlavors,
-    WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1 and v1beta2.
+    Serves list, get and watch of Workloads, ClusterQueues (with status), LocalQueues,
+    ResourceFlavors, WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1
+    and v1beta2, each version in its own shape, with Kueue's short names and printer columns,
+    OpenAPI v2/v3, field selectors and paging; writes get 405 MethodNotAllowed.
     Try, in another shell:
-      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get workloads -A
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get kwl,cq,lq -A
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl explain workload.spec
     """
     if speed <= 0:
         raise InputError([Fault("--speed", "", "", f"must be positive, got {speed}")])

@@ -50,14 +50,24 @@ class AlertJob:
             LOG.info("event=alert status=%s alert=%s", change.status, change.alert.fingerprint)
 
     def payload(self, _given: dict[str, object]) -> dict[str, Any]:
-        """``/api/alerts``: the active alerts and every transition so far."""
+        """``/api/alerts``: the active alerts, every transition so far, and each firing as an
+        episode with the instant it resolved (null: still firing)."""
         with self.lock:
             active = [a.model_dump(mode="json") for a in self.book.active.values()]
             history = [
                 {"status": t.status, "at": plain(t.at), **t.alert.model_dump(mode="json")}
                 for t in self.book.history
             ]
-        return {"active": active, "history": history}
+        episodes: list[dict[str, Any]] = []
+        open_by_labels: dict[str, dict[str, Any]] = {}
+        for change, shown in zip(self.book.history, history, strict=True):
+            key = change.alert.fingerprint
+            if change.status == "firing":
+                open_by_labels[key] = {**shown, "resolved_at": None}
+                episodes.append(open_by_labels[key])
+            elif key in open_by_labels:
+                open_by_labels.pop(key)["resolved_at"] = shown["at"]
+        return {"active": active, "history": history, "episodes": episodes, "evaluating": True}
 
 
 def _field_matches(spec: str, value: int, low: int) -> bool:

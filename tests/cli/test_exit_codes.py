@@ -66,7 +66,7 @@ CASES = [
     case(
         "--config {missing} policy compile {policy}",
         2,
-        "error: {missing}, settings: cannot read: [Errno 2] No such file or directory: '{missing}'",
+        "error: {missing}: cannot read: No such file or directory",
         "an unreadable settings file exits 2",
     ),
     # catalog
@@ -75,7 +75,7 @@ CASES = [
         "catalog -o xml",
         2,
         "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'table', 'json', "
-        "'yaml', 'csv'.",
+        "'yaml', 'csv', 'wide'.",
         "catalog rejects an unknown format",
     ),
     # policy
@@ -100,6 +100,12 @@ CASES = [
         "a policy file that does not exist exits 2",
     ),
     case("policy compile {policy}", 0, "kind: ResourceFlavor", "a policy compiles"),
+    case(
+        "policy compile {policy} -o csv",
+        0,
+        "ClusterQueue,kueue.x-k8s.io/v1beta2,,hyperpod-ns-team-a-clusterqueue",
+        "a policy's objects listed",
+    ),
     case(
         "policy compile --api-version v1 {policy}",
         2,
@@ -139,7 +145,7 @@ CASES = [
         "broker status -o xml",
         2,
         "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'table', 'json', "
-        "'yaml', 'csv'.",
+        "'yaml', 'csv', 'wide'.",
         "broker status rejects an unknown format",
     ),
     # watch and worker
@@ -168,7 +174,7 @@ CASES = [
     case(
         "report utilization",
         2,
-        "error: --db, taskgov.duckdb: no such database",
+        "error: --db, .taskgov/taskgov.duckdb: no such database",
         "a report without a database exits 2",
     ),
     case(
@@ -222,7 +228,7 @@ CASES = [
     case(
         "recommend --policy {policy}",
         2,
-        "error: --db, taskgov.duckdb: no such database",
+        "error: --db, .taskgov/taskgov.duckdb: no such database",
         "recommend without a database exits 2",
     ),
     case(

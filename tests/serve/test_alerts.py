@@ -7,7 +7,6 @@ import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -18,43 +17,15 @@ from taskgov.serve.alert_rules import RuleSettings, borrow_blocked, evaluate
 from taskgov.serve.alerting import Deliveries
 from taskgov.serve.jobs import AlertJob
 from tests.serve.daemons import alertmanager, get_json
-from tests.sql.builders import make_cluster_queue, make_workload
+from tests.serve.scenarios import BIG_MESSAGE, G5, borrow_blocked_events, record
+from tests.sql.builders import make_workload
 
-G5 = "ml.g5.8xlarge"
 SEED_END = datetime(2025, 1, 1, 0, 10, tzinfo=UTC)
-BIG_MESSAGE = (
-    "couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu in flavor "
-    "ml.g5.8xlarge, previously considered podsets requests (0) + current podset request (4) > "
-    "maximum capacity (2)"
-)
-
-
-def _borrow_blocked_events() -> list[Any]:
-    """team-a (2 GPUs, borrowingLimit 0) asks for 4 while team-b's 4 sit idle."""
-    team_a = make_cluster_queue("team-a-cq").nominal(G5, "gpu", 2, borrowing_limit=0)
-    team_b = make_cluster_queue("team-b-cq").nominal(G5, "gpu", 4)
-    big = make_workload("big").team("team-a").gpus(4).flavor(G5)
-    big.event("00:00", "submitted").event("00:00:01", "pending", message=BIG_MESSAGE)
-    return [
-        *team_a.changed("00:00").events(),
-        *team_b.changed("00:00").events(),
-        *big.events(),
-        # Keep the record going to 00:20, with nothing else changing.
-        *make_workload("tick")
-        .team("team-b")
-        .event("00:20", "submitted")
-        .event("00:20", "deleted")
-        .events(),
-    ]
 
 
 @pytest.fixture
 def blocked_db(tmp_path: Path) -> Path:
-    path = tmp_path / "blocked.duckdb"
-    with DuckDBSink(str(path)) as sink:
-        sink.add_all(_borrow_blocked_events())
-        sink.flush()
-    return path
+    return record(tmp_path / "blocked.duckdb", borrow_blocked_events())
 
 
 def _names(db: Path, rules: RuleSettings, now: datetime) -> list[dict[str, str]]:
@@ -202,3 +173,7 @@ def test_an_alert_fires_once_dedupes_and_resolves(
             ("resolved", "TaskgovBorrowBlocked"),
         ]
         assert [t.status for t in job.book.history] == ["firing", "resolved"]
+        # What the dashboard's timeline draws: one episode, begun and resolved.
+        [episode] = job.payload({})["episodes"]
+        assert episode["labels"]["workload"] == "hyperpod-ns-team-a/big"
+        assert episode["resolved_at"] == job.book.history[1].at.isoformat()
