@@ -305,7 +305,8 @@ def sql_command(
     """Run one read-only SELECT on the DuckDB system of record (views: see sql/views)."""
     settings = load_settings((context.find_root().obj or {}).get("config_file"))
     limits = QueryLimits(
-        memory_limit or settings.sql_memory_limit, timeout_s or settings.sql_timeout_s
+        settings.sql_memory_limit if memory_limit is None else memory_limit,
+        settings.sql_timeout_s if timeout_s is None else timeout_s,
     )
     check_select_only(query)
     conn = open_read_only(_database(context, db))

@@ -29,10 +29,12 @@ from taskgov.twin.discovery import GROUP, RESOURCE_TYPES
 from taskgov.twin.namespaces import NAMESPACE_COLUMNS, core_resource_list, namespaces
 from taskgov.twin.openapi_proto import PROTOBUF_MEDIA_TYPE
 from taskgov.twin.paging import Pages, PagingError
+from taskgov.twin.sagemaker_api import SageMakerApi
 from taskgov.twin.selectors import FieldSelector, LabelSelector, SelectorError
 from taskgov.twin.store import Gone, ObjectStore
 from taskgov.twin.tables import table
 from taskgov.twin.versions import convert
+from taskgov.twin.writes import ClusterQueueHook, handle_patch, handle_post
 
 VERSIONS = discovery.VERSIONS
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
@@ -176,12 +178,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("GET")
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        # The SageMaker (JSON, X-Amz-Target) and STS (form) calls boto3 makes at this address.
+        content_type = self.headers.get("Content-Type", "")
+        if self.server.sagemaker is not None and (
+            self.headers.get("X-Amz-Target") or "x-www-form-urlencoded" in content_type
+        ):
+            handle_post(self, self.server.sagemaker)
+            return
         self._handle("POST")
 
     def do_PUT(self) -> None:  # noqa: N802 - stdlib naming
         self._handle("PUT")
 
     def do_PATCH(self) -> None:  # noqa: N802 - stdlib naming
+        if self.server.on_cluster_queue is not None and "/clusterqueues/" in self.path:
+            handle_patch(self, self.server.store, self.server.on_cluster_queue, convert)
+            return
         self._handle("PATCH")
 
     def do_DELETE(self) -> None:  # noqa: N802 - stdlib naming
@@ -448,6 +460,9 @@ class _Server(ThreadingHTTPServer):
     # Watch requests being served right now (tests wait for a client's watch to open).
     open_watches: int
     watch_lock: threading.Lock
+    # The SageMaker endpoint and the ClusterQueue patch hook, when the twin takes writes.
+    sagemaker: SageMakerApi | None = None
+    on_cluster_queue: ClusterQueueHook | None = None
 
 
 def make_http_server(store: ObjectStore, host: str, port: int, chaos: Chaos) -> _Server:

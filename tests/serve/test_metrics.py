@@ -170,7 +170,7 @@ def test_metrics_are_plain_text_in_prometheus_format(seed_server: Running) -> No
     assert "# TYPE taskgov_workload_wait_seconds histogram" in text
 
 
-def test_the_last_apply_shows_once_the_apply_table_exists(seed_db: Path, tmp_path: Path) -> None:
+def test_the_last_apply_and_its_outcome_are_exported(seed_db: Path, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     import duckdb
@@ -181,13 +181,11 @@ def test_the_last_apply_shows_once_the_apply_table_exists(seed_db: Path, tmp_pat
     copy = tmp_path / "applied.duckdb"
     shutil.copy(seed_db, copy)
     with duckdb.connect(str(copy)) as conn:
-        # The columns of `taskgov apply`'s apply_runs that the metrics read.
+        # One row as `taskgov apply` writes it (sql/schema/005_apply_audit.sql).
         conn.execute(
-            "CREATE TABLE apply_runs (apply_id INTEGER, created_at TIMESTAMP, run_id INTEGER, "
-            "backend VARCHAR, cluster VARCHAR, outcome VARCHAR)"
-        )
-        conn.execute(
-            "INSERT INTO apply_runs VALUES (1, '2025-01-02 00:00', 1, 'kueue', 'seed', 'applied')"
+            "INSERT INTO apply_runs (apply_id, created_at, run_id, backend, endpoint, caller, "
+            "cluster, approved, outcome, notes) VALUES (1, '2025-01-02 00:00', 1, 'kueue', "
+            "'https://127.0.0.1:6443', 'admin', 'seed', true, 'applied', [])"
         )
     registry = CollectorRegistry()
     registry.register(RecordCollector(copy, lambda: datetime(2025, 1, 2, tzinfo=UTC)))
