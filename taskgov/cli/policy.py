@@ -10,11 +10,12 @@ import click
 from taskgov.catalog import instance_catalog
 from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, dump_yaml_documents, render_rows
-from taskgov.errors import Fault, InputError
+from taskgov.errors import InputError
 from taskgov.policy.checks import policy_faults
 from taskgov.policy.compile import CompileOptions, compile_policy
 from taskgov.policy.load import Document, policy_and_cluster, read_documents
 from taskgov.settings import load_settings
+from taskgov.yamlsafe import read_text
 
 
 def read_files(paths: tuple[Path, ...]) -> list[Document]:
@@ -22,10 +23,7 @@ def read_files(paths: tuple[Path, ...]) -> list[Document]:
     documents: list[Document] = []
     for path in paths:
         source = "<stdin>" if str(path) == "-" else str(path)
-        try:
-            text = sys_stdin_text() if str(path) == "-" else path.read_text()
-        except OSError as error:
-            raise InputError([Fault(source, "", "", f"cannot read: {error.strerror}")]) from None
+        text = sys_stdin_text() if str(path) == "-" else read_text(path)
         documents += read_documents(text, source)
     return documents
 
@@ -64,14 +62,12 @@ def validate_command(files: tuple[Path, ...]) -> None:
 
 @policy_group.command("compile")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-@click.option(
-    "-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
-)
+@output_option(default="yaml")
 @click.option("--cohort", help="Cohort of the team ClusterQueues [settings: cohort_name].")
 @click.option(
     "--api-version",
     type=click.Choice(["v1beta1", "v1beta2"]),
-    help="Kueue API version to write [settings: kueue_api_version].",
+    help="Kueue API version to write [settings: kueue_api_version, default v1beta2].",
 )
 @click.pass_context
 def compile_command(
@@ -86,6 +82,7 @@ def compile_command(
     \b
     Example:
       taskgov policy compile policy.yaml | kubectl apply -f -
+      taskgov policy compile policy.yaml -o table     what it would create
     """
     settings = load_settings(context.obj["config_file"])
     options = CompileOptions(
@@ -96,8 +93,20 @@ def compile_command(
     objects = compile_policy(policy, cluster, label, options)
     if output == "json":
         click.echo(dump_json({"apiVersion": "v1", "kind": "List", "items": objects}), nl=False)
-    else:
+    elif output == "yaml":
         click.echo(dump_yaml_documents(objects), nl=False)
+    else:
+        rows = [
+            {
+                "kind": o["kind"],
+                "api_version": o["apiVersion"],
+                "namespace": o["metadata"].get("namespace", ""),
+                "name": o["metadata"]["name"],
+            }
+            for o in objects
+        ]
+        columns = ["kind", "api_version", "namespace", "name"]
+        click.echo(render_rows(rows, columns, output), nl=False)  # type: ignore[arg-type]
 
 
 @click.command("catalog")

@@ -9,6 +9,7 @@ returns for the same parameters. Parameters come from the query string: ``since`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -16,6 +17,7 @@ import duckdb
 from taskgov.cli.report import parse_instant
 from taskgov.errors import Fault, InputError
 from taskgov.serve.records import QUERIES, REPORTS, Rows, has_table, run
+from taskgov.serve.why import explain
 
 Parameters = dict[str, object]
 Payload = dict[str, Any]
@@ -102,7 +104,34 @@ def timeline(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
                     f"{made['teams_changed']} team(s) changed",
                 }
             )
+    if has_table(conn, "apply_runs"):
+        for applied in run(conn, QUERIES["apply_runs"], given).records:
+            items.append(
+                {
+                    "kind": "apply",
+                    "team": "",
+                    "start": applied["created_at"],
+                    "end": applied["created_at"],
+                    "label": f"apply {applied['apply_id']} of run {applied['run_id']} to "
+                    f"{applied['backend']}: {applied['outcome']}",
+                }
+            )
     return {"columns": ["kind", "team", "start", "end", "label"], "rows": items}
+
+
+def why(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
+    """Why the Workload ``workload`` (namespace/name) waits, at ``until`` or the latest."""
+    workload = given.get("workload")
+    if not isinstance(workload, str):
+        raise InputError([Fault("query", "workload", "", "name a workload: NAMESPACE/NAME")])
+    until = given.get("until")
+    answer = explain(conn, workload, at=until if isinstance(until, datetime) else None)
+    return answer.model_dump(mode="json")
+
+
+def no_alerts(_conn: duckdb.DuckDBPyConnection, _given: Parameters) -> Payload:
+    """``/api/alerts`` when this server evaluates no alert rules (see ``--alert-every``)."""
+    return {"active": [], "history": [], "episodes": [], "evaluating": False}
 
 
 Endpoint = Callable[[duckdb.DuckDBPyConnection, Parameters], Payload]
@@ -113,4 +142,6 @@ ENDPOINTS: dict[str, Endpoint] = {
     "team": team,
     "recommendations": recommendations,
     "timeline": timeline,
+    "why": why,
+    "alerts": no_alerts,
 }

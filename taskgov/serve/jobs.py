@@ -20,7 +20,7 @@ from typing import Any
 
 from taskgov.errors import Fault, InputError, TaskgovError
 from taskgov.serve.alert_rules import RuleSettings, evaluate
-from taskgov.serve.alerting import AlertBook, Deliveries, deliver
+from taskgov.serve.alerting import AlertBook, Deliveries, deliver, read_transitions
 from taskgov.serve.records import plain, reading
 
 LOG = logging.getLogger("taskgov.serve.jobs")
@@ -37,9 +37,15 @@ class AlertJob:
     clock: Callable[[], datetime]
     book: AlertBook = field(default_factory=AlertBook)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    restored: bool = False
 
     def run_once(self) -> None:
-        """One evaluation and its deliveries."""
+        """One evaluation and its deliveries (the first reads back what Kafka holds)."""
+        if not self.restored and self.to.kafka_bootstrap:
+            records = read_transitions(self.to.kafka_bootstrap, self.to.kafka_topic)
+            with self.lock:
+                self.book.restore(records)
+        self.restored = True
         now = self.clock()
         with reading(self.db_path) as conn:
             current = evaluate(conn, self.rules, now)
@@ -50,14 +56,24 @@ class AlertJob:
             LOG.info("event=alert status=%s alert=%s", change.status, change.alert.fingerprint)
 
     def payload(self, _given: dict[str, object]) -> dict[str, Any]:
-        """``/api/alerts``: the active alerts and every transition so far."""
+        """``/api/alerts``: the active alerts, every transition so far, and each firing as an
+        episode with the instant it resolved (null: still firing)."""
         with self.lock:
             active = [a.model_dump(mode="json") for a in self.book.active.values()]
             history = [
                 {"status": t.status, "at": plain(t.at), **t.alert.model_dump(mode="json")}
                 for t in self.book.history
             ]
-        return {"active": active, "history": history}
+        episodes: list[dict[str, Any]] = []
+        open_by_labels: dict[str, dict[str, Any]] = {}
+        for change, shown in zip(self.book.history, history, strict=True):
+            key = change.alert.fingerprint
+            if change.status == "firing":
+                open_by_labels[key] = {**shown, "resolved_at": None}
+                episodes.append(open_by_labels[key])
+            elif key in open_by_labels:
+                open_by_labels.pop(key)["resolved_at"] = shown["at"]
+        return {"active": active, "history": history, "episodes": episodes, "evaluating": True}
 
 
 def _field_matches(spec: str, value: int, low: int) -> bool:

@@ -29,6 +29,7 @@ from taskgov.twin.objects import (
     ResourceQuota,
     WorkloadSpec,
 )
+from taskgov.twin.scenario_checks import scenario_faults
 
 KUEUE_VERSIONS = ("kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2")
 SUBMIT_AT = "taskgov.io/submit-at"
@@ -487,6 +488,9 @@ def build_scenario(documents: list[Document]) -> Scenario:
     if policy_docs:
         compiled, scenario.fair_sharing = _compiled_policy(policy_docs, faults)
         documents = compiled + [d for d in documents if d not in policy_docs]
+    faults += scenario_faults((f"{d.source}#{d.index}", d.body) for d in documents)
+    if faults:  # shapes first: the reader below trusts them
+        raise InputError(faults)
     # Objects first, then workloads, so priority classes are known when workloads are read.
     ordered = sorted(documents, key=lambda d: d.kind in ("Workload", "Job", "PyTorchJob"))
     for doc in ordered:

@@ -7,7 +7,6 @@ import json
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
@@ -18,43 +17,15 @@ from taskgov.serve.alert_rules import RuleSettings, borrow_blocked, evaluate
 from taskgov.serve.alerting import Deliveries
 from taskgov.serve.jobs import AlertJob
 from tests.serve.daemons import alertmanager, get_json
-from tests.sql.builders import make_cluster_queue, make_workload
+from tests.serve.scenarios import BIG_MESSAGE, G5, borrow_blocked_events, record
+from tests.sql.builders import make_workload
 
-G5 = "ml.g5.8xlarge"
 SEED_END = datetime(2025, 1, 1, 0, 10, tzinfo=UTC)
-BIG_MESSAGE = (
-    "couldn't assign flavors to pod set main: insufficient quota for nvidia.com/gpu in flavor "
-    "ml.g5.8xlarge, previously considered podsets requests (0) + current podset request (4) > "
-    "maximum capacity (2)"
-)
-
-
-def _borrow_blocked_events() -> list[Any]:
-    """team-a (2 GPUs, borrowingLimit 0) asks for 4 while team-b's 4 sit idle."""
-    team_a = make_cluster_queue("team-a-cq").nominal(G5, "gpu", 2, borrowing_limit=0)
-    team_b = make_cluster_queue("team-b-cq").nominal(G5, "gpu", 4)
-    big = make_workload("big").team("team-a").gpus(4).flavor(G5)
-    big.event("00:00", "submitted").event("00:00:01", "pending", message=BIG_MESSAGE)
-    return [
-        *team_a.changed("00:00").events(),
-        *team_b.changed("00:00").events(),
-        *big.events(),
-        # Keep the record going to 00:20, with nothing else changing.
-        *make_workload("tick")
-        .team("team-b")
-        .event("00:20", "submitted")
-        .event("00:20", "deleted")
-        .events(),
-    ]
 
 
 @pytest.fixture
 def blocked_db(tmp_path: Path) -> Path:
-    path = tmp_path / "blocked.duckdb"
-    with DuckDBSink(str(path)) as sink:
-        sink.add_all(_borrow_blocked_events())
-        sink.flush()
-    return path
+    return record(tmp_path / "blocked.duckdb", borrow_blocked_events())
 
 
 def _names(db: Path, rules: RuleSettings, now: datetime) -> list[dict[str, str]]:
@@ -155,21 +126,25 @@ def _kafka_records(bootstrap: str, topic: str) -> list[tuple[str, str]]:
         consumer.close()
 
 
-def test_an_alert_fires_once_dedupes_and_resolves(
+def _borrow_blocked_job(db: Path, alertmanager_url: str, bootstrap: str, topic: str) -> AlertJob:
+    return AlertJob(
+        db,
+        # Only the borrow-blocked rule can fire (team-a also starves, by definition).
+        RuleSettings(max_lag_s=10**9, starvation_min_minutes=10**6),
+        Deliveries(alertmanager_url, bootstrap, topic),
+        timedelta(minutes=1),
+        # Alertmanager compares endsAt with its own clock, so the job keeps real time.
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+def test_an_alert_fires_once_dedupes_survives_a_restart_and_resolves(
     blocked_db: Path, tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
 ) -> None:
     if not shutil.which("prometheus-alertmanager"):
         pytest.fail("prometheus-alertmanager is not installed (scripts/test.sh installs it)")
     with alertmanager(tmp_path) as base:
-        job = AlertJob(
-            blocked_db,
-            # Only the borrow-blocked rule can fire (team-a also starves, by definition).
-            RuleSettings(max_lag_s=10**9, starvation_min_minutes=10**6),
-            Deliveries(base, kafka_bootstrap, kafka_topic),
-            timedelta(minutes=1),
-            # Alertmanager compares endsAt with its own clock, so the job keeps real time.
-            clock=lambda: datetime.now(UTC),
-        )
+        job = _borrow_blocked_job(blocked_db, base, kafka_bootstrap, kafka_topic)
         # 1. fire: Alertmanager holds the alert, Kafka one 'firing' record.
         job.run_once()
         held = get_json(f"{base}/api/v2/alerts")
@@ -179,6 +154,11 @@ def test_an_alert_fires_once_dedupes_and_resolves(
         assert held[0]["startsAt"].startswith("2024-05-01T00:00:00")
         # 2. dedupe: evaluating again changes nothing anywhere.
         job.run_once()
+        job.run_once()
+        assert len(get_json(f"{base}/api/v2/alerts")) == 1
+        assert _kafka_records(kafka_bootstrap, kafka_topic) == [("firing", "TaskgovBorrowBlocked")]
+        # A restarted server reads Kafka back: the alert is still active, nothing new is sent.
+        job = _borrow_blocked_job(blocked_db, base, kafka_bootstrap, kafka_topic)
         job.run_once()
         assert len(get_json(f"{base}/api/v2/alerts")) == 1
         assert _kafka_records(kafka_bootstrap, kafka_topic) == [("firing", "TaskgovBorrowBlocked")]
@@ -201,4 +181,7 @@ def test_an_alert_fires_once_dedupes_and_resolves(
             ("firing", "TaskgovBorrowBlocked"),
             ("resolved", "TaskgovBorrowBlocked"),
         ]
+        # The restarted server's history: the firing it read back, the resolution it sent.
         assert [t.status for t in job.book.history] == ["firing", "resolved"]
+        [episode] = job.payload({})["episodes"]
+        assert episode["resolved_at"] == job.book.history[1].at.isoformat()

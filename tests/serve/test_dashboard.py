@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 from taskgov.serve.records import QUERIES, REPORTS, run
 from taskgov.serve.server import Running
+from taskgov.serve.why import explain
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -157,6 +159,25 @@ def test_links_and_pickers_keep_the_selection(browser: Any, seed_server: Running
         page.wait_for_url("**team=team-b**")
         page.wait_for_function("window.taskgov && window.taskgov.ready")
         assert "team team-b" in page.locator("section.chart h2").first.inner_text()
+        assert errors == []
+    finally:
+        page.close()
+
+
+def test_why_page_shows_the_same_answer_as_the_library(
+    browser: Any, seed_server: Running, seed_db: Path
+) -> None:
+    workload = "hyperpod-ns-team-a/pytorchjob-imagenet-gpu-team-a-1-3217d"
+    url = f"{seed_server.url}page/why?workload={workload}&until=2025-01-01T00%3A07"
+    page, errors = _open(browser, url)
+    try:
+        shown = page.locator("table.why tr").evaluate_all(
+            "rows => rows.map(r => [r.cells[0].textContent, r.cells[1].textContent])"
+        )
+        with duckdb.connect(str(seed_db), read_only=True) as conn:
+            answer = explain(conn, workload, at=datetime(2025, 1, 1, 0, 7))
+        assert [tuple(row) for row in shown] == [(x.topic, x.text) for x in answer.lines]
+        assert ("estimated start", "2025-01-01 01:05:01 UTC") in [tuple(r) for r in shown]
         assert errors == []
     finally:
         page.close()

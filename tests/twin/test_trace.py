@@ -10,6 +10,9 @@ import polars as pl
 import pytest
 
 from taskgov.errors import InputError
+from taskgov.settings import PACKAGED_DATA_DIR
+from taskgov.settings import PHILLY_JOBS as PHILLY_JOBS_FILE
+from taskgov.settings import PHILLY_NODES as PHILLY_NODES_FILE
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import (
     ClusterQueue,
@@ -23,8 +26,9 @@ from taskgov.twin.objects import (
 from taskgov.twin.scenario import stable_uid
 from taskgov.twin.trace import TraceColumns, load_trace, philly_quotas
 
-PHILLY_JOBS = Path("/work/shared/data/philly-vc/jobs.csv")
-PHILLY_NODES = Path("/work/shared/data/vc-capacity/philly_vc_nodes.csv")
+# The Philly files shipped inside taskgov (taskgov/data/README.md), whatever TASKGOV_DATA_DIR says.
+PHILLY_JOBS = PACKAGED_DATA_DIR / PHILLY_JOBS_FILE
+PHILLY_NODES = PACKAGED_DATA_DIR / PHILLY_NODES_FILE
 GPU = "nvidia.com/gpu"
 
 TINY = """vc,arrival_time_s,num_gpus,est_duration_s
@@ -169,7 +173,7 @@ FAULT_CASES = {
     "unknown file type": (
         HEADER,
         "trace.txt",
-        "{path}: unknown file type '.txt': expected .csv or .parquet",
+        "{path}: unknown file type '.txt': expected .csv, .csv.gz or .parquet",
     ),
     "unknown priority class": (
         HEADER.replace("\n", ",p\n") + "a,0,1,10,urgent\n",
@@ -202,7 +206,6 @@ def test_philly_quotas_bad_node_count(tmp_path: Path) -> None:
     assert str(caught.value) == f"{path}, row 2: field node num: must be a number, got 'lots'"
 
 
-@pytest.mark.skipif(not PHILLY_JOBS.exists(), reason="shared Philly data not present")
 def test_real_philly_trace() -> None:
     quotas = philly_quotas(PHILLY_NODES)
     assert len(quotas) == 11

@@ -258,6 +258,16 @@ async function recommendationsPage() {
 
 async function timelinePage() {
   const data = await api("timeline");
+  // Alerts this server fired (and resolved), when it evaluates them.
+  for (const episode of (await api("alerts")).episodes) {
+    data.rows.push({
+      kind: `alert: ${episode.labels.alertname}`,
+      team: episode.labels.team || "",
+      start: episode.starts_at,
+      end: episode.resolved_at || new Date().toISOString(),
+      label: episode.annotations.summary,
+    });
+  }
   await chart(
     "timeline",
     "Alerts, recommendations and applies",
