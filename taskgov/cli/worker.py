@@ -150,9 +150,11 @@ def worker_command(
         """Stop at once: every stored batch is committed with its offsets (as after SIGKILL),
         and Faust's own shutdown would wait on the broker."""
         writer.close()
-        click.echo(f"error: {error}", err=True)
-        sys.stderr.flush()
-        sys.stdout.flush()
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+        # Straight to file descriptor 2: Faust has replaced sys.stderr with a logger.
+        os.write(2, f"error: {error}\n".encode())
         os._exit(error.exit_code)
 
     app.on_fatal = exit_now
