@@ -31,7 +31,7 @@ from optimizer.trace import TraceDemandSource, trace_instance_type
 from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, render_rows
 from taskgov.cli.policy import read_files
-from taskgov.cli.report import parse_instant
+from taskgov.cli.times import time_bound
 from taskgov.errors import Fault, InputError, TaskgovError
 from taskgov.policy.compile import priority_class_name
 from taskgov.policy.load import policy_and_cluster
@@ -84,20 +84,7 @@ def _trace_since_s(text: str | None) -> float | None:
 
 def _history_since(text: str | None, source: HistoryDemandSource) -> datetime | None:
     """A recorded instant: a duration back from the end of the record, or ISO 8601 (UTC)."""
-    if text is None:
-        return None
-    try:
-        return source.watermark - timedelta(milliseconds=parse_duration_ms(text))
-    except ValueError:
-        pass
-    try:
-        return parse_instant(text, "--since")
-    except InputError:
-        message = (
-            f"{text!r} is neither a duration back from the end of the record (e.g. 720h) "
-            "nor an ISO 8601 time (e.g. 2024-05-01T12:00Z)"
-        )
-        raise InputError([Fault("--since", "", "", message)]) from None
+    return time_bound(text, "--since", lambda: source.watermark)
 
 
 def _settings(settings_file: Path | None, overrides: dict[str, Any]) -> OptimizerSettings:

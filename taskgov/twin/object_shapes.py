@@ -203,24 +203,13 @@ def _fungibility_rule(default_borrow: str) -> Rule:
     return rule
 
 
-@cache
-def _specs(version: str) -> dict[str, Check]:
-    """The ``spec`` (and top-level) checks of each kind in one Kueue API version."""
-    beta1 = version.endswith("v1beta1")
-    when_borrow = (
-        ("MayStopSearch", "TryNextFlavor", "Borrow")
-        if beta1
-        else ("MayStopSearch", "TryNextFlavor")
-    )
-    when_preempt = (
-        ("MayStopSearch", "TryNextFlavor", "Preempt")
-        if beta1
-        else ("MayStopSearch", "TryNextFlavor")
-    )
-    groups = _resource_groups()
-    cluster_queue = mapping(
+def _cluster_queue_spec(beta1: bool) -> Check:
+    """ClusterQueueSpec; v1beta1 still takes Borrow and Preempt for MayStopSearch."""
+    when_borrow = ("MayStopSearch", "TryNextFlavor", *(("Borrow",) if beta1 else ()))
+    when_preempt = ("MayStopSearch", "TryNextFlavor", *(("Preempt",) if beta1 else ()))
+    return mapping(
         {
-            "resourceGroups": groups,
+            "resourceGroups": _resource_groups(),
             "cohort": dns_subdomain,
             "cohortName": dns_subdomain,
             "queueingStrategy": string(choices=("StrictFIFO", "BestEffortFIFO")),
@@ -259,15 +248,10 @@ def _specs(version: str) -> dict[str, Check]:
         },
         rules=[_group_rules(("cohort", "cohortName"), True)],
     )
-    cohort = mapping(
-        {
-            "parent": dns_subdomain,
-            "parentName": dns_subdomain,
-            "resourceGroups": groups,
-            "fairSharing": _FAIR_SHARING,
-        },
-        rules=[_group_rules(("parent", "parentName"), False)],
-    )
+
+
+def _workload_spec() -> Check:
+    """WorkloadSpec: 1 to 18 pod sets with unique names, int32 counts and priorities."""
     pod_set = mapping(
         {
             "name": dns_label,
@@ -287,7 +271,7 @@ def _specs(version: str) -> dict[str, Check]:
         },
         required=("name",),
     )
-    workload = mapping(
+    return mapping(
         {
             "podSets": sequence(pod_set, min_items=1, max_items=18),
             "queueName": dns_subdomain,
@@ -302,9 +286,22 @@ def _specs(version: str) -> dict[str, Check]:
         required=("podSets",),
         rules=[_unique_pod_sets],
     )
+
+
+@cache
+def _specs(version: str) -> dict[str, Check]:
+    """The ``spec`` check of each kind in one Kueue API version."""
     return {
-        "ClusterQueue": cluster_queue,
-        "Cohort": cohort,
+        "ClusterQueue": _cluster_queue_spec(version.endswith("v1beta1")),
+        "Cohort": mapping(
+            {
+                "parent": dns_subdomain,
+                "parentName": dns_subdomain,
+                "resourceGroups": _resource_groups(),
+                "fairSharing": _FAIR_SHARING,
+            },
+            rules=[_group_rules(("parent", "parentName"), False)],
+        ),
         "LocalQueue": mapping(
             {"clusterQueue": dns_subdomain, "stopPolicy": anything, "fairSharing": anything},
             required=("clusterQueue",),
@@ -317,7 +314,7 @@ def _specs(version: str) -> dict[str, Check]:
                 "topologyName": dns_subdomain,
             }
         ),
-        "Workload": workload,
+        "Workload": _workload_spec(),
     }
 
 
