@@ -19,7 +19,13 @@ from taskgov.twin.fair_preemption import fair_sharing_targets
 from taskgov.twin.fair_sharing import dominant_resource_share
 from taskgov.twin.flavors import Assignment, FlavorAssigner, Mode
 from taskgov.twin.objects import FlavorResource
-from taskgov.twin.preemption import Preemptor, Snapshot, Target, classical_targets
+from taskgov.twin.preemption import (
+    CandidateCache,
+    Preemptor,
+    Snapshot,
+    Target,
+    classical_targets,
+)
 from taskgov.twin.quota import QuotaNode
 from taskgov.twin.state import Cluster, Preemption, WorkloadRun
 from taskgov.twin.status import preemption_message, set_evicted, set_pending, set_released
@@ -69,6 +75,8 @@ class Scheduler:
         self._admit = admit
         self._request_flush = request_flush
         self._allow_preemption = allow_preemption
+        # Valid during step 2 only, while the start-of-cycle state stands.
+        self._candidates: CandidateCache | None = None
 
     def cycle(self) -> CycleResult:
         """Run one cycle; ``changed`` is False when it found nothing to do or change."""
@@ -83,7 +91,9 @@ class Scheduler:
         if not heads:
             return CycleResult(0, False)
         # 2. Nominate against the start-of-cycle state.
+        self._candidates = CandidateCache(Snapshot(cluster.nodes, cluster.running))
         entries = [self._nominate(run) for run in heads]
+        self._candidates = None
         # 3. Order; 4. process.
         work = _Work()
         changed = False
@@ -156,7 +166,7 @@ class Scheduler:
     def _targets(self, preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
         if self.cluster.scenario.fair_sharing:
             return fair_sharing_targets(preemptor, snapshot, self.cluster.strategies)
-        return classical_targets(preemptor, snapshot)
+        return classical_targets(preemptor, snapshot, self._candidates)
 
     def _ordered(self, entries: list[Entry]) -> list[Entry]:
         """Kueue's entry order: within nominal first, then priority, then creation time."""
