@@ -28,7 +28,7 @@ from taskgov.twin.durations import parse_duration_ms
     show_default=True,
     help="How long each workload runs once admitted, for the estimated start.",
 )
-@output_option()
+@output_option(default="wide")  # the explanations are the point: whole by default
 @click.pass_context
 def why_command(
     context: click.Context,

@@ -182,8 +182,9 @@ def test_demo_next_commands_work_as_printed(demo: DemoRun) -> None:
     assert outcomes == [(command, 0, True) for command in commands]
 
 
-def test_readme_quickstart_commands_work_after_the_demo(demo: DemoRun) -> None:
-    """The README shows the commands the demo ends with, run from the repository's root."""
+def test_readme_quickstart_shows_the_commands_the_demo_prints(demo: DemoRun) -> None:
+    """The README shows the commands the demo ends with (run as printed above), as typed from
+    the repository's root."""
     readme = (ROOT / "README.md").read_text()
     block = readme.split("ends with commands to try on it")[1].split("```bash\n")[1]
     commands = [line.split("  #")[0].strip() for line in block.split("```")[0].splitlines()]
