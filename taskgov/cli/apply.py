@@ -279,7 +279,8 @@ def _verify(db: Path, apply_id: int, window: str | None, output: OutputFormat) -
             ) from None
     rows = verify(db, apply_id, span)
     for row in rows:
-        row["predicted"] = json.dumps(row["predicted"]) if row["predicted"] else ""
+        if output in ("table", "csv"):
+            row["predicted"] = json.dumps(row["predicted"]) if row["predicted"] else ""
         if output == "table":
             for key in ("wait_p50_s", "wait_p95_s"):
                 value = row.pop(key)
