@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -192,17 +193,7 @@ def apply_command(
 
     with open_store(db, read_only=True) as conn:
         cluster = read_run(conn, run_id).cluster.name
-    applier = _applier(options, cluster)
-    attempt = apply_run(
-        db,
-        run_id,
-        applier,
-        _guardrails(options["guardrails"]),
-        approve=options["approve"],
-        now=datetime.now(UTC).replace(tzinfo=None),
-    )
-    _print(attempt, options["output"], "apply")
-    context.exit(attempt.report.exit_code)
+    _attempt(context, options, "apply", cluster, partial(apply_run, db, run_id))
 
 
 @click.command("rollback")
@@ -219,16 +210,20 @@ def rollback_command(context: click.Context, apply_id: int, **options: Any) -> N
     db = _database(context, options["db"])
     with open_store(db, read_only=True) as conn:
         cluster = str(audit.attempt(conn, apply_id)[0]["cluster"])
-    applier = _applier(options, cluster)
-    attempt = rollback(
-        db,
-        apply_id,
-        applier,
+    _attempt(context, options, "rollback", cluster, partial(rollback, db, apply_id))
+
+
+def _attempt(
+    context: click.Context, options: dict[str, Any], verb: str, cluster: str, run: Any
+) -> None:
+    """Run an apply or rollback against the chosen backend, print it, exit with its code."""
+    attempt = run(
+        _applier(options, cluster),
         _guardrails(options["guardrails"]),
         approve=options["approve"],
         now=datetime.now(UTC).replace(tzinfo=None),
     )
-    _print(attempt, options["output"], "rollback")
+    _print(attempt, options["output"], verb)
     context.exit(attempt.report.exit_code)
 
 
