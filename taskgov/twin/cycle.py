@@ -128,9 +128,13 @@ class Scheduler:
         node = cluster.nodes[run.cluster_queue]
         snapshot = Snapshot(cluster.nodes, cluster.running)
 
+        # The oracle's answers: a one-resource workload needs the same victims again below.
+        simulated: dict[tuple[FlavorResource, int], list[Target]] = {}
+
         def oracle(fr: FlavorResource, amount: int) -> tuple[Mode, int]:
             preemptor = Preemptor(cq, node, run.spec.priority, run.created_ms, {fr: amount}, {fr})
             targets = self._targets(preemptor, snapshot)
+            simulated[(fr, amount)] = targets
             if not targets:
                 return Mode.NO_CANDIDATES, node.lowest_subtree_that_fits(fr, amount)[0]
             for target in targets:
@@ -151,6 +155,12 @@ class Scheduler:
         pod_sets = [(ps.name, ps.requests, ps.node_selector) for ps in run.spec.pod_sets]
         assignment = assigner.assign(pod_sets)
         entry = Entry(run, assignment)
+        usage = assignment.usage
+        if assignment.mode in (Mode.PREEMPT, Mode.RECLAIM) and len(usage) == 1:
+            ((fr, amount),) = usage.items()
+            if assignment.frs_need_preemption == {fr} and (fr, amount) in simulated:
+                entry.targets = simulated[(fr, amount)]
+                return entry
         if assignment.mode in (Mode.PREEMPT, Mode.RECLAIM):
             preemptor = Preemptor(
                 cq,
