@@ -11,7 +11,7 @@ import click
 
 from streams.watcher import Watcher, WatcherConfig
 from taskgov.broker import ensure_topics, resolve_bootstrap
-from taskgov.cli.options import state_dir_option
+from taskgov.cli.options import kueue_api_version_option, state_dir_option, topic_prefix_option
 from taskgov.settings import load_settings
 
 
@@ -24,11 +24,7 @@ from taskgov.settings import load_settings
 @click.option(
     "--cluster", default="default", show_default=True, help="Cluster name stamped on every event."
 )
-@click.option(
-    "--api-version",
-    type=click.Choice(["v1beta1", "v1beta2"]),
-    help="Kueue API version to read [settings: kueue_api_version, default v1beta2].",
-)
+@kueue_api_version_option
 @click.option(
     "--checkpoint",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -44,12 +40,7 @@ from taskgov.settings import load_settings
     show_default=True,
     help="Partitions of the events topic when created.",
 )
-@click.option(
-    "--topic-prefix",
-    default="taskgov",
-    show_default=True,
-    help="Topics are PREFIX.workload-events and so on.",
-)
+@topic_prefix_option
 @click.option(
     "--max-outage",
     "max_outage_s",
