@@ -9,7 +9,7 @@ Parquet is binary, so ``-o parquet`` writes only to ``--out FILE``, never to the
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,8 +17,10 @@ from typing import Any
 import click
 import polars as pl
 
-from taskgov.cli.options import db_option, output_option
+from taskgov.cli.options import db_option, output_option, time_bound_options
 from taskgov.cli.output import render_rows
+from taskgov.cli.times import parse_instant as parse_instant  # re-exported for serve, why
+from taskgov.cli.times import parse_time_bound
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
 from taskgov.store import (
@@ -29,6 +31,7 @@ from taskgov.store import (
     open_read_only,
     run_report,
     run_select,
+    watermark,
 )
 from taskgov.store.lake import lake_at, open_lake
 from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
@@ -51,28 +54,6 @@ _POLARS_TYPES: dict[str, Any] = {
     "TIMESTAMP": pl.Datetime("us"),
     "TIME": pl.Time,
 }
-
-
-def parse_instant(text: str | None, option: str) -> datetime | None:
-    """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
-
-    Raises:
-        InputError: the text is not ISO 8601, or is not a time in UTC's calendar.
-    """
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        message = "expected an ISO 8601 date or time, e.g. 2024-05-01 or 2024-05-01T12:00Z"
-        raise InputError([Fault(option, text, "", message)]) from None
-    if moment.tzinfo is not None:
-        try:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:
-            message = "falls outside years 1 to 9999 once converted to UTC"
-            raise InputError([Fault(option, text, "", message)]) from None
-    return moment
 
 
 def _plain(value: object) -> object:
@@ -163,8 +144,7 @@ def _output_options(command: Any) -> Any:
 @click.option(
     "--list", "list_reports", is_flag=True, help="List the reports and what each answers."
 )
-@click.option("--since", help="Start of the range, ISO 8601, UTC (inclusive).")
-@click.option("--until", help="End of the range, ISO 8601, UTC (exclusive).")
+@time_bound_options
 @click.option("--team", help="Only this team.")
 @_output_options
 @click.pass_context
@@ -199,10 +179,13 @@ def report_command(
         raise InputError([Fault("report", "", "", f"name a report: {available}")])
     if name not in reports:
         raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
-    since_at, until_at = parse_instant(since, "--since"), parse_instant(until, "--until")
+    bounds = parse_time_bound(since, "--since"), parse_time_bound(until, "--until")
     path = lake or str(_database(context, db))
     conn = _open(context, db, lake, endpoint_url)
     try:
+        since_at, until_at = (
+            None if b is None else b.resolve(lambda: watermark(conn)) for b in bounds
+        )
         result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
     except QueryError as error:
         raise DatabaseError(str(path), f"report {name} failed: {error}") from None
@@ -240,7 +223,8 @@ def sql_command(
     sql/views)."""
     settings = load_settings((context.find_root().obj or {}).get("config_file"))
     limits = QueryLimits(
-        memory_limit or settings.sql_memory_limit, timeout_s or settings.sql_timeout_s
+        settings.sql_memory_limit if memory_limit is None else memory_limit,
+        settings.sql_timeout_s if timeout_s is None else timeout_s,
     )
     check_select_only(query)
     conn = _open(context, db, lake, endpoint_url)
