@@ -67,31 +67,17 @@ segments AS (
         CASE WHEN w.phase = 'pending' THEN w.accelerators ELSE 0 END,
         CASE WHEN w.phase = 'pending' THEN w.cpu_millis ELSE 0 END,
         CASE WHEN w.phase = 'pending' THEN w.memory_bytes ELSE 0 END
-    FROM workload_intervals AS w
-    -- The bounds again, as plain constants, so DuckDB filters in the scan and end_at's zone
-    -- maps skip the history; the stretches still open come from open_workload_intervals.
-    WHERE (w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0)
-        AND w.end_at > date_trunc('minute', since::TIMESTAMP)
-        AND w.start_at < until::TIMESTAMP
-    UNION ALL
-    SELECT
-        w.cluster,
-        w.team,
-        coalesce(w.instance_type, '') AS instance_type,
-        w.start_at,
-        w.end_at,
-        0,
-        0,
-        0,
-        CASE WHEN w.phase = 'admitted' THEN w.accelerators ELSE 0 END,
-        CASE WHEN w.phase = 'admitted' THEN w.cpu_millis ELSE 0 END,
-        CASE WHEN w.phase = 'admitted' THEN w.memory_bytes ELSE 0 END,
-        CASE WHEN w.phase = 'pending' THEN w.accelerators ELSE 0 END,
-        CASE WHEN w.phase = 'pending' THEN w.cpu_millis ELSE 0 END,
-        CASE WHEN w.phase = 'pending' THEN w.memory_bytes ELSE 0 END
-    FROM open_workload_intervals AS w
-    WHERE (w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0)
-        AND w.start_at < until::TIMESTAMP
+    FROM (
+        -- The bounds again, as plain constants, so DuckDB filters in the scan and end_at's
+        -- zone maps skip the history; the stretches still open come from
+        -- open_workload_intervals.
+        SELECT *
+        FROM workload_intervals
+        WHERE end_at > date_trunc('minute', since::TIMESTAMP) AND start_at < until::TIMESTAMP
+        UNION ALL
+        SELECT * FROM open_workload_intervals WHERE start_at < until::TIMESTAMP
+    ) AS w
+    WHERE w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0
 ),
 -- 2. Clip to the bounds: a stretch begun earlier counts from the first minute, and every
 --    stretch still open ends at `until`.
