@@ -28,6 +28,9 @@ class QuotaNode:
     fair_sharing_weight: float = 1.0
     # Per resource, what this node could lend its children; quotas never change, so it is kept.
     _lendable: dict[str, int] | None = None
+    # Counts usage changes, so values derived from usage can be kept until it changes.
+    generation: int = 0
+    derived: dict[str, tuple[int, object]] = field(default_factory=dict)
 
     def path(self) -> str:
         """``/root/child/cq`` as Kueue writes preemptor and preemptee paths."""
@@ -113,6 +116,7 @@ class QuotaNode:
             local = node.local_quota(fr)
             before = max(0, node.usage.get(fr, 0) - local)
             node.usage[fr] = node.usage.get(fr, 0) + delta
+            node.generation += 1
             after = max(0, node.usage[fr] - local)
             delta = after - before
             node = node.parent
