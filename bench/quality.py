@@ -1,7 +1,7 @@
 """Forward evaluation of the recommender against every simple policy, on any trace.
 
 ``.venv/bin/python bench/quality.py --trace FILE --policy POLICY.yaml [--capacities 1,0.5,0.25]
-[--origins N] [--fair-share on,off] [-o table|json]``
+[--origins N] [--window-days D] [--fair-share on,off] [-o table|json]``
 
 Rolling origins over the trace (history: every job before the origin; future: the next
 window), at each capacity (fractions of the policy's cluster) and FairShare setting: the
@@ -77,6 +77,9 @@ def main() -> None:
     parser.add_argument("--policy", type=Path, required=True)
     parser.add_argument("--capacities", default="1,0.5,0.25")
     parser.add_argument("--origins", type=int, default=4)
+    parser.add_argument(
+        "--window-days", type=float, help="future length (default: to the next origin)"
+    )
     parser.add_argument("--fair-share", default="off,on", help="on, off or both")
     parser.add_argument("--instance-type", help="the type trace jobs run on")
     parser.add_argument("--time-limit", type=float, default=10.0, help="CP-SAT s per phase")
@@ -100,6 +103,7 @@ def main() -> None:
         settings,
         capacities=_floats(args.capacities),
         origin_count=args.origins,
+        window_s=None if args.window_days is None else args.window_days * 86400,
         fair_share=_toggles(args.fair_share),
         progress=_print_run if args.output == "table" else None,
     )

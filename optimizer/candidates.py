@@ -4,8 +4,9 @@ No single percentile or borrowing rule wins on every cluster, so the recommender
 several and lets replays on unseen futures choose (``optimizer.robust``). Every candidate
 passes the same guards, which no replay is asked to discover:
 
-- a team without history keeps its guarantee today (or its floor/ceiling): with no jobs to
-  read, nothing says it needs less, and with 0 instances it could not even borrow;
+- a team without history keeps its guarantee today (or the admin's floor for it, which may
+  be 0; never above its ceiling): with no jobs to read, nothing says it needs less, and with
+  0 instances it could not even borrow;
 - BorrowLimit lets the largest plausible job run (``ForwardSettings.largest_job_acc``, by
   default the largest job any team submitted), as far as the instance type's capacity goes:
   a job larger than nominal plus borrowing limit never starts and, under StrictFIFO, blocks
@@ -74,17 +75,17 @@ def shares(workloads: pl.DataFrame, kind: str, teams: list[str]) -> dict[str, di
 def pinned(
     policy: Policy, cluster: Cluster, teams_with_jobs: set[str], settings: OptimizerSettings
 ) -> dict[str, dict[str, int]]:
-    """Teams without history: the counts they keep (today's, clamped to floor and ceiling)."""
+    """Teams without history: the counts they keep: the admin's floor where one is set (it
+    may say 0), else today's; never above a ceiling."""
     pins: dict[str, dict[str, int]] = {}
     for team, values in team_values(policy).items():
         if team in teams_with_jobs:
             continue
         pins[team] = {}
         for instance_type in cluster.instance_counts():
-            count = values.nominal.get(instance_type, 0)
             floor = settings.bound(settings.floors, team, instance_type)
             ceiling = settings.bound(settings.ceilings, team, instance_type)
-            count = max(count, floor or 0)
+            count = values.nominal.get(instance_type, 0) if floor is None else floor
             pins[team][instance_type] = count if ceiling is None else min(count, ceiling)
     return pins
 
@@ -235,12 +236,14 @@ def candidate_policies(
         )
         values, report = solver_candidate(recorded, policy, cluster, variant)
         if values:
-            raw.append((f"cp-sat p{pct:g}", values, report))
+            # BorrowLimit 10000 first: on futures that tell nothing apart, the earlier wins,
+            # and borrowing idle capacity costs nothing while no owner reclaims it.
             unlimited = {
                 t: QuotaValues(v.nominal, MAX_BORROW_LIMIT_PCT, v.fair_share_weight)
                 for t, v in values.items()
             }
             raw.append((f"cp-sat p{pct:g} borrow 10000", unlimited, report))
+            raw.append((f"cp-sat p{pct:g}", values, report))
     for kind in SPLITS:
         counts = split_values(workloads, kind, teams, cluster, pins)
         weights = weights_by_share(counts)

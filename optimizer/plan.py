@@ -17,7 +17,13 @@ from collections.abc import Callable, Mapping
 from pydantic import BaseModel, ConfigDict
 
 from optimizer.evaluate.metrics import JUDGED
-from optimizer.model.data import Cell, ModelData, reach_acc, runnable_acc
+from optimizer.model.data import (
+    MAX_BORROW_LIMIT_PCT,
+    Cell,
+    ModelData,
+    reach_acc,
+    runnable_acc,
+)
 from optimizer.model.read import QuotaValues, TeamProposal
 from optimizer.recommend import Recommendation
 from optimizer.settings import OptimizerSettings
@@ -182,10 +188,15 @@ def _why(
     if pct != team.current_borrow_pct:
         peak = f"p{settings.peak_percentile:g}"
         needs = _borrow_needs(data, team.name, _nominal(data, proposal), peak)
-        needs.append(f"a job of {rec.largest_job_acc} accelerators, the largest plausible")
-        reasons.append(
-            f"BorrowLimit {team.current_borrow_pct}% -> {pct}%: it must borrow " + "; ".join(needs)
-        )
+        change = f"BorrowLimit {team.current_borrow_pct}% -> {pct}%"
+        if pct == MAX_BORROW_LIMIT_PCT:
+            reasons.append(
+                f"{change}: it may borrow any idle capacity (its owners reclaim it when they "
+                "need it)" + ("; it needs " + "; ".join(needs) if needs else "")
+            )
+        else:
+            needs.append(f"a job of {rec.largest_job_acc} accelerators, the largest plausible")
+            reasons.append(f"{change}: it must borrow " + "; ".join(needs))
     weight = proposal.proposed.fair_share_weight or 0
     if weight != team.current_weight:
         reasons.append(
@@ -310,10 +321,10 @@ def _evidence(rec: Recommendation, settings: OptimizerSettings) -> str:
         return "too little history to replay: no effect measured"
     return (
         f"out of sample: the candidates were fitted on the history minus its last "
-        f"{forward.holdout_days:g} days; the effect is the mean (range) over "
-        f"{len(rec.choice.today)} futures of {forward.future_days} days resampled by day from "
-        "those last days (not the days the candidate was chosen on), each with one job per "
-        f"team of {rec.largest_job_acc} accelerators"
+        f"{forward.holdout_days:g} days and chosen by replays of those days; the effect is "
+        f"the mean (range) over {len(rec.choice.today)} replays of {forward.future_days}-day "
+        "futures resampled by day from them, each with one job per team of "
+        f"{rec.largest_job_acc} accelerators: days the solver did not see"
     )
 
 

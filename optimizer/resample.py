@@ -3,9 +3,12 @@
 A recommendation is judged on weeks it has not seen. The recommender therefore fits its
 candidates on the history minus its last days (the *hold-out*) and replays them on futures
 resampled from the hold-out only: whole days (a block keeps a day's bursts and lulls
-together) drawn with replacement and laid end to end. The hold-out's days are dealt in turn
-to two disjoint pools, one to choose among candidates and one to report the chosen one's
-effect, so the printed effect is not the one the choice was tuned on.
+together) drawn with replacement and laid end to end. The hold-out as it was, the
+hold-out with a resampled future on top of it (a surge: twice the load, which tells apart
+policies that the hold-out alone, uncontended, cannot) and futures drawn from its even days
+choose among candidates; futures drawn from its odd days report the
+chosen one's effect. The solver never sees the hold-out; the choice sees the odd days too
+(inside the hold-out as it was), which the plan says.
 
 Each future also carries, per team, one job of the largest size the team may plausibly
 submit (a setting), at a random time of the future with the team's median run time: a
@@ -102,7 +105,9 @@ def futures(
     largest_acc: int,
     seed: int,
 ) -> Futures:
-    """``count`` futures to choose with and ``count`` to report with, from disjoint days."""
+    """To choose with: the hold-out as it was, the hold-out under a surge, and ``count``
+    futures resampled from its even days; to report with: ``count`` futures resampled from
+    its odd days."""
     days = _days(holdout)
     if not days:
         return Futures((), ())
@@ -116,4 +121,6 @@ def futures(
             extra = largest_jobs(holdout, future, largest_acc, rng)
             drawn.append(pl.concat([future, extra]).sort("submit_s"))
         result.append(tuple(drawn))
-    return Futures(*result)
+    as_was = pl.concat([holdout, largest_jobs(holdout, holdout, largest_acc, rng)]).sort("submit_s")
+    surge = pl.concat([as_was, _future(pools[0], max(1, length_days), rng)]).sort("submit_s")
+    return Futures((as_was, surge, *result[0]), result[1])

@@ -48,12 +48,17 @@ class Run:
     policies: dict[str, PolicyMetrics]
 
 
-def origins(workloads: pl.DataFrame, count: int) -> list[tuple[float, float]]:
-    """(origin, end) of each future window: the span cut into ``count + 1`` equal parts."""
+def origins(
+    workloads: pl.DataFrame, count: int, window_s: float | None = None
+) -> list[tuple[float, float]]:
+    """(origin, end) of each future window: origins cut the span into ``count + 1`` equal
+    parts; each future runs to the next origin, or for ``window_s`` when given (shorter
+    futures replay faster on a contended cluster)."""
     first, last = workloads["submit_s"].min(), workloads["submit_s"].max()
     assert isinstance(first, float) and isinstance(last, float)
     width = (last - first) / (count + 1)
-    return [(first + k * width, first + (k + 1) * width) for k in range(1, count + 1)]
+    length = width if window_s is None else min(width, window_s)
+    return [(first + k * width, first + k * width + length) for k in range(1, count + 1)]
 
 
 def asked(workloads: pl.DataFrame) -> pl.DataFrame:
@@ -110,6 +115,7 @@ def evaluate(
     *,
     capacities: Sequence[float] = (1.0, 0.5, 0.25),
     origin_count: int = 4,
+    window_s: float | None = None,
     fair_share: Iterable[bool] = (False, True),
     progress: Callable[[Run], None] | None = None,
 ) -> list[Run]:
@@ -123,6 +129,7 @@ def evaluate(
         settings: the recommender's settings.
         capacities: fractions of the cluster's instances.
         origin_count: rolling origins.
+        window_s: length of each future (default: up to the next origin).
         fair_share: FairShare settings to run.
         progress: called with each run as it ends.
     """
@@ -132,7 +139,7 @@ def evaluate(
         for fraction in capacities:
             smaller = scaled_cluster(cluster, fraction)
             today = fair_share_safe(scaled_policy(toggled, cluster, smaller))
-            for window in origins(workloads, origin_count):
+            for window in origins(workloads, origin_count, window_s):
                 run = run_window(trace, workloads, window, today, smaller, settings)
                 runs.append(run)
                 if progress is not None:
