@@ -35,6 +35,8 @@ from taskgov.policy.compile import DEFAULT_BORROW_LIMIT_PCT
 from taskgov.policy.model import Cluster, Policy
 
 SPLITS = ("equal", "gpu_hours", "peak")
+# The splits offered as candidates (a split by past GPU-hours starves bursty teams).
+CANDIDATE_SPLITS = ("equal", "peak")
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +210,9 @@ def candidate_policies(
     largest_acc: int,
     pins: Mapping[str, Mapping[str, int]],
 ) -> list[Candidate]:
-    """Every candidate, guarded: CP-SAT's per sustained percentile, each with its own
-    BorrowLimits and with BorrowLimit 10000; and the simple splits with BorrowLimit 10000.
+    """Every candidate, guarded: CP-SAT's per sustained percentile with BorrowLimit 10000,
+    CP-SAT's at the settings' percentile with its own BorrowLimits, and the equal and
+    peak splits with BorrowLimit 10000.
 
     Args:
         recorded: the jobs the candidates are fitted on (:data:`optimizer.demand.JOB_COLUMNS`
@@ -243,8 +246,9 @@ def candidate_policies(
                 for t, v in values.items()
             }
             raw.append((f"cp-sat p{pct:g} borrow 10000", unlimited, report))
-            raw.append((f"cp-sat p{pct:g}", values, report))
-    for kind in SPLITS:
+            if pct == settings.sustained_percentile:
+                raw.append((f"cp-sat p{pct:g}", values, report))
+    for kind in CANDIDATE_SPLITS:
         counts = split_values(workloads, kind, teams, cluster, pins)
         weights = weights_by_share(counts)
         values = {t: QuotaValues(counts[t], MAX_BORROW_LIMIT_PCT, weights[t]) for t in teams}

@@ -321,10 +321,10 @@ def _evidence(rec: Recommendation, settings: OptimizerSettings) -> str:
         return "too little history to replay: no effect measured"
     return (
         f"out of sample: the candidates were fitted on the history minus its last "
-        f"{forward.holdout_days:g} days and chosen by replays of those days; the effect is "
-        f"the mean (range) over {len(rec.choice.today)} replays of {forward.future_days}-day "
-        "futures resampled by day from them, each with one job per team of "
-        f"{rec.largest_job_acc} accelerators: days the solver did not see"
+        f"{forward.holdout_days:g} days and chosen by replays of those days (as they were and "
+        f"under twice the load); the effect is the mean (range) over {len(rec.choice.today)} "
+        f"replays of {forward.future_days}-day futures resampled by day from them, each with "
+        f"one job per team of {rec.largest_job_acc} accelerators: days the solver did not see"
     )
 
 

@@ -1,14 +1,13 @@
 """Futures drawn from recorded jobs: a held-out tail, and block bootstraps of it by day.
 
 A recommendation is judged on weeks it has not seen. The recommender therefore fits its
-candidates on the history minus its last days (the *hold-out*) and replays them on futures
-resampled from the hold-out only: whole days (a block keeps a day's bursts and lulls
-together) drawn with replacement and laid end to end. The hold-out as it was, the
-hold-out with a resampled future on top of it (a surge: twice the load, which tells apart
-policies that the hold-out alone, uncontended, cannot) and futures drawn from its even days
-choose among candidates; futures drawn from its odd days report the
-chosen one's effect. The solver never sees the hold-out; the choice sees the odd days too
-(inside the hold-out as it was), which the plan says.
+candidates on the history minus its last days (the *hold-out*), chooses among them by
+replaying the hold-out as it was and the hold-out under a surge (a resampled future on top
+of it: twice the load, which tells apart policies an uncontended week cannot), and reports
+the chosen one's effect on futures resampled from the hold-out: whole days (a block keeps a
+day's bursts and lulls together) drawn with replacement and laid end to end. The solver
+never sees the hold-out; the choice does (so the report is out of sample for the solver,
+and resampled, not replayed as chosen on).
 
 Each future also carries, per team, one job of the largest size the team may plausibly
 submit (a setting), at a random time of the future with the team's median run time: a
@@ -105,22 +104,19 @@ def futures(
     largest_acc: int,
     seed: int,
 ) -> Futures:
-    """To choose with: the hold-out as it was, the hold-out under a surge, and ``count``
-    futures resampled from its even days; to report with: ``count`` futures resampled from
-    its odd days."""
+    """To choose with: the hold-out as it was, and under a surge; to report with: ``count``
+    futures resampled from its days."""
     days = _days(holdout)
     if not days:
         return Futures((), ())
-    pools = (days[0::2], days[1::2] or days[0::2])
     rng = random.Random(seed)  # noqa: S311 - resampling, not secrets
-    result: list[tuple[pl.DataFrame, ...]] = []
-    for pool in pools:
-        drawn = []
-        for _ in range(count):
-            future = _future(pool, max(1, length_days), rng)
-            extra = largest_jobs(holdout, future, largest_acc, rng)
-            drawn.append(pl.concat([future, extra]).sort("submit_s"))
-        result.append(tuple(drawn))
-    as_was = pl.concat([holdout, largest_jobs(holdout, holdout, largest_acc, rng)]).sort("submit_s")
-    surge = pl.concat([as_was, _future(pools[0], max(1, length_days), rng)]).sort("submit_s")
-    return Futures((as_was, surge, *result[0]), result[1])
+    as_was = pl.concat([holdout, largest_jobs(holdout, holdout, largest_acc, rng)])
+    surge = pl.concat([as_was, _future(days, max(1, length_days), rng)])
+    report = []
+    for _ in range(count):
+        future = _future(days, max(1, length_days), rng)
+        report.append(pl.concat([future, largest_jobs(holdout, future, largest_acc, rng)]))
+    return Futures(
+        (as_was.sort("submit_s"), surge.sort("submit_s")),
+        tuple(f.sort("submit_s") for f in report),
+    )

@@ -1,15 +1,15 @@
 """Choose the candidate that does best on futures the solver did not see, and measure it.
 
-Each candidate (``optimizer.candidates``) and today's policy are replayed on the twin over
-the *choose* futures (``optimizer.resample``). On each future, each of the three numbers an
-admin pays for (p95 wait, starved team-hours, preempted GPU-hours) is divided by the best
-any policy reached there (plus a small floor: 1 h, 1 team-hour, 1 GPU-hour, so that a 0
+Each candidate (``optimizer.candidates``) is replayed on the twin over the *choose* futures
+(``optimizer.resample``). On each future, each of the three numbers an admin pays for (p95
+wait, starved team-hours, preempted GPU-hours) is divided by the best any candidate reached
+there (plus a small floor: 1 h, 1 team-hour, 1 GPU-hour, so that a 0
 does not make every other value infinite); a candidate's score is the sum of its three
 ratios, its robust score the mean over futures plus their spread (max - mean). The lowest
 robust score wins; ties keep the earlier candidate (CP-SAT's first).
 
-The effect then printed comes from the *report* futures, built from other days than the
-choose futures, replaying today's policy and the chosen one: means and ranges, out of sample.
+The effect then printed comes from the *report* futures (resampled, not the hold-out as it
+was), replaying today's policy and the chosen one: means and ranges.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def choose(
 
     Without futures (too little history) the first candidate is chosen unscored.
     """
-    policies = {"today": today} | {c.name: c.policy for c in candidates}
+    policies = {c.name: c.policy for c in candidates}
     per_future: dict[str, list[float]] = {c.name: [] for c in candidates}
     for future in choose_futures:
         ratios = _ratios(replay_all(future, policies, cluster))
@@ -88,8 +88,8 @@ def choose(
         name: (sum(r) / len(r) + max(r) - sum(r) / len(r)) if r else 0.0
         for name, r in per_future.items()
     }
-    chosen = min(scores, key=lambda name: (scores[name], list(scores).index(name)))
-    pair = {"today": today, "proposed": policies[chosen]}
+    chosen = min(scores, key=lambda name: (scores[name], list(scores).index(name)), default="")
+    pair = {"today": today, "proposed": policies[chosen] if chosen else today}
     today_runs, proposed_runs = [], []
     for future in report_futures:
         measured = replay_all(future, pair, cluster)

@@ -42,8 +42,7 @@ class ForwardSettings(BaseModel):
 
     Attributes:
         holdout_days: the history's last days, kept from the solver to judge candidates on.
-        futures: resampled futures to choose with, besides the hold-out itself (as many
-            again report the effect).
+        futures: resampled futures that report the chosen candidate's effect.
         future_days: days per resampled future.
         sustained_percentiles: the sustained percentiles CP-SAT proposes a candidate for.
         largest_job_acc: the largest job any team may plausibly submit, accelerators; every
@@ -58,7 +57,7 @@ class ForwardSettings(BaseModel):
     holdout_days: Annotated[float, Field(gt=0)] = 7.0
     futures: Annotated[int, Field(ge=1, le=20)] = 1
     future_days: Annotated[int, Field(ge=1, le=60)] = 7
-    sustained_percentiles: tuple[Percentile, ...] = (50.0, 75.0, 90.0)
+    sustained_percentiles: tuple[Percentile, ...] = (50.0, 75.0)
     largest_job_acc: Annotated[int, Field(ge=0)] | None = None
     wait_warning_h: Annotated[float, Field(ge=0)] = 24.0
     seed: Annotated[int, Field(ge=0)] = 0

@@ -9,7 +9,6 @@ import pytest
 
 from optimizer.demand import FrameDemandSource
 from optimizer.evaluate.policies import team_values
-from optimizer.model.read import QuotaValues
 from optimizer.plan import QuotaView, TeamPlan, build_plan, plan_rows, warnings
 from optimizer.recommend import recommend
 from optimizer.settings import ForwardSettings, OptimizerSettings, SolverSettings
