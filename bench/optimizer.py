@@ -56,11 +56,14 @@ from taskgov.policy.model import (  # noqa: E402
     ResourceSharingConfig,
     SchedulerConfig,
 )
+from taskgov.settings import PHILLY_JOBS as PHILLY_JOBS_FILE  # noqa: E402
+from taskgov.settings import PHILLY_NODES as PHILLY_NODES_FILE  # noqa: E402
+from taskgov.settings import data_file, load_settings  # noqa: E402
 from taskgov.twin.trace import philly_quotas  # noqa: E402
 
-DATA = Path("/work/shared/data")
-PHILLY_JOBS = DATA / "philly-vc" / "jobs.csv"
-PHILLY_NODES = DATA / "vc-capacity" / "philly_vc_nodes.csv"
+# The packaged Philly files, or those under TASKGOV_DATA_DIR.
+DATA = load_settings().data_dir
+PHILLY_JOBS, PHILLY_NODES = data_file(DATA, PHILLY_JOBS_FILE), data_file(DATA, PHILLY_NODES_FILE)
 STAND_IN = "ml.p4d.24xlarge"
 GPUS_PER_NODE = 8
 DICT_WORK = 2_000_000

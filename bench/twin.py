@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+from taskgov.settings import PHILLY_JOBS as PHILLY_JOBS_FILE
+from taskgov.settings import PHILLY_NODES as PHILLY_NODES_FILE
+from taskgov.settings import data_file, load_settings
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import (
     ClusterQueue,
@@ -28,9 +30,9 @@ from taskgov.twin.objects import (
 from taskgov.twin.scenario import Scenario, stable_uid
 from taskgov.twin.trace import load_trace, philly_quotas
 
-DATA = Path("/work/shared/data")
-PHILLY_JOBS = DATA / "philly-vc" / "jobs.csv"
-PHILLY_NODES = DATA / "vc-capacity" / "philly_vc_nodes.csv"
+# The packaged Philly files, or those under TASKGOV_DATA_DIR.
+DATA = load_settings().data_dir
+PHILLY_JOBS, PHILLY_NODES = data_file(DATA, PHILLY_JOBS_FILE), data_file(DATA, PHILLY_NODES_FILE)
 DICT_WORK = 2_000_000
 
 # Kueue's scheduler perf "baseline" (test/performance/scheduler/configs/baseline/).

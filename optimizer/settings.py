@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from taskgov.errors import Fault, InputError
+from taskgov.yamlsafe import load_one, read_text
 
 Percentile = Annotated[float, Field(gt=0, le=100)]
 Instances = Annotated[int, Field(ge=0)]
@@ -151,10 +151,7 @@ def load_optimizer_settings(path: Path) -> OptimizerSettings:
     Raises:
         InputError: the file is unreadable, not a mapping, or holds a bad setting.
     """
-    try:
-        loaded = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise InputError([Fault(str(path), "", "", f"cannot read: {error}")]) from None
+    loaded = load_one(read_text(path), str(path)) or {}
     if not isinstance(loaded, dict):
         raise InputError([Fault(str(path), "", "", "must be a mapping of setting: value")])
     return optimizer_settings({str(k).replace("-", "_"): v for k, v in loaded.items()}, str(path))

@@ -9,7 +9,13 @@ Where to read from is DuckDB's too: the sink commits the next offset of every pa
 same transaction as the events (``applied_offsets``), and whenever partitions are assigned the
 worker seeks there (to the beginning of a partition DuckDB has nothing from), whatever offsets
 the consumer group committed in Kafka. A worker killed at any point therefore reads again
-exactly what DuckDB does not hold yet.
+exactly what DuckDB does not hold yet. If DuckDB holds offsets past a partition's end, the
+topic was deleted and created again or the broker restarted empty: seeking there would skip the
+new topic's records silently, so the worker stops instead (:class:`TopicRecreated`, exit 4).
+
+A broker that stops answering is reported in taskgov's words, one line per backoff
+(``event=broker_unavailable``), while aiokafka's own lines (dozens a second) are held back; past
+``max_outage_s`` the worker exits 1.
 
 Records reach the agent in batches (:class:`RecordBatch`, one Faust event per batch), straight
 from the consumer's ``getmany``: Faust's one event per record costs more Python than parsing
@@ -34,7 +40,9 @@ from kafka import KafkaAdminClient  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from mode import Service, ServiceT
 
-from taskgov.broker import BrokerError
+from streams.broker_health import BrokerHealth, BrokerUnreachable, TopicRecreated, missing_records
+from taskgov.errors import TaskgovError
+from taskgov.settings import BROKER_MAX_OUTAGE_S
 
 log = logging.getLogger("taskgov.worker")
 
@@ -65,6 +73,7 @@ class WorkerSettings:
         batch_size: most records per DuckDB transaction (per topic).
         batch_window_s: how long a batch may wait to fill.
         session_timeout_s: the consumer group session timeout; the broker must allow it.
+        max_outage_s: how long the broker may stay unreachable before the worker exits 1.
     """
 
     bootstrap: str
@@ -74,21 +83,11 @@ class WorkerSettings:
     batch_size: int = BATCH_SIZE
     batch_window_s: float = BATCH_WINDOW_S
     session_timeout_s: float = SESSION_TIMEOUT_S
+    max_outage_s: float = BROKER_MAX_OUTAGE_S
 
     def topic(self, kind: str) -> str:
         """The topic of one kind of record (``workload-events`` ...)."""
         return f"{self.topic_prefix}.{kind}"
-
-
-class BrokerUnreachable(BrokerError):
-    """No Kafka broker answered at ``bootstrap`` within ``timeout_s``; ``reason`` says why."""
-
-    def __init__(self, bootstrap: str, timeout_s: float, reason: str) -> None:
-        self.bootstrap, self.timeout_s, self.reason = bootstrap, timeout_s, reason
-        super().__init__(
-            f"cannot reach the Kafka broker at {bootstrap} (waited {timeout_s:g} s: {reason}); "
-            "start it (`taskgov broker start`) or set TASKGOV_KAFKA_BOOTSTRAP=host:port"
-        )
 
 
 def check_broker(settings: WorkerSettings, timeout_s: float) -> list[str]:
@@ -251,6 +250,11 @@ class WorkerApp(faust.App):
         self.backlog = 0
         # The agent's input: one RecordBatch per event (in memory, a few batches at most).
         self.record_batches = self.channel(maxsize=4)
+        self.bootstrap = settings.bootstrap
+        # Why the worker must stop, once it must; ``on_fatal`` acts on it (default: crash).
+        self.fatal: TaskgovError | None = None
+        self.on_fatal: Callable[[TaskgovError], None] = self._crash
+        self.broker = BrokerHealth(settings.bootstrap, settings.max_outage_s, self.fail)
 
     async def hand_over(self, batch: RecordBatch) -> None:
         """Give a batch of records to the agent (waits while it has enough queued)."""
@@ -261,6 +265,12 @@ class WorkerApp(faust.App):
         """Called by the agent once a batch is stored or dropped."""
         if batch.epoch == self.seek_epoch:  # older ones were forgotten by the seek
             self.backlog -= 1
+
+    def fail(self, error: TaskgovError) -> None:
+        """Stop the worker because of ``error`` (``on_fatal``, set by the CLI, exits)."""
+        log.error("event=worker_stopping exit_code=%d reason=%r", error.exit_code, str(error))
+        self.fatal = error
+        self.on_fatal(error)
 
     def _new_transport(self) -> _Transport:
         return _Transport(self.conf.broker_consumer, self)
@@ -277,6 +287,17 @@ class WorkerApp(faust.App):
         self.seek_epoch += 1
         self.backlog = 0  # batches from before are dropped (Faust may even clear them)
         applied = await self.applied_offsets()
+        own = [tp for tp in committed if tp.topic in self.own_topics]
+        ends = await consumer.highwaters(*own) if own else {}
+        past_end = [
+            (tp.topic, tp.partition, applied[(tp.topic, tp.partition)], ends[tp])
+            for tp in own
+            if tp in ends and applied.get((tp.topic, tp.partition), 0) > ends[tp]
+        ]
+        behind = await asyncio.to_thread(missing_records, self.bootstrap, sorted(past_end))
+        if behind:
+            self.fail(TopicRecreated(self.bootstrap, behind))
+            return dict(committed)
         positions: dict[TP, int] = {}
         for tp, kafka_offset in committed.items():
             if tp.topic not in self.own_topics:
@@ -302,7 +323,7 @@ def make_app(settings: WorkerSettings, applied_offsets: AppliedOffsets) -> Worke
         settings: the worker's settings.
         applied_offsets: reads DuckDB's next offset per (topic, partition).
     """
-    return WorkerApp(
+    app = WorkerApp(
         settings.app_id,
         settings=settings,
         applied_offsets=applied_offsets,
@@ -322,3 +343,10 @@ def make_app(settings: WorkerSettings, applied_offsets: AppliedOffsets) -> Worke
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
     )
+    app.broker.throttle_client_logs()
+
+    @app.task
+    async def watch_broker() -> None:
+        await app.broker.watch(lambda: app.should_stop)
+
+    return app

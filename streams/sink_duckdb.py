@@ -463,6 +463,11 @@ class DuckDBSink:
         self._offsets = {}
         return result
 
+    def discard(self) -> None:
+        """Forget the buffered batch (after a failed flush, to write it again in parts)."""
+        self._workloads, self._cluster_queues, self._dead_letters = [], [], []
+        self._offsets = {}
+
     def applied_offsets(self) -> dict[tuple[str, int], int]:
         """The next offset to consume per (topic, partition), as committed with the events."""
         rows = self.connection.execute(

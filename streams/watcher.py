@@ -23,9 +23,10 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from pydantic import ValidationError
 from urllib3.exceptions import HTTPError
 
-from streams.events import DeadLetter, WorkloadEvent
+from streams.events import DeadLetter, WorkloadEvent, kept_raw
 from streams.normalize import (
     MalformedObject,
     WorkloadMemory,
@@ -101,6 +102,8 @@ class Watcher:
         self.pending: list[tuple[str, str, bytes, WorkloadEvent | None]] = []
         self.sent = 0
         self.dead_letters = 0
+        # Records read back at start that are not events (skipped, logged).
+        self.unreadable = 0
         self.producer = KafkaProducer(
             bootstrap_servers=settings.bootstrap,
             acks="all",
@@ -123,7 +126,13 @@ class Watcher:
     # 1. recover ----------------------------------------------------------------------------
 
     def recover(self) -> int:
-        """Read back events sent after the checkpoint; returns how many were found."""
+        """Read back events sent after the checkpoint; returns how many were found.
+
+        A record that is not one of our events (written by something else, or damaged) is
+        skipped and logged with its topic[partition]@offset: it was never derived from this
+        cluster's objects, so skipping it derives nothing twice, and failing on it would stop
+        every start. ``self.unreadable`` counts them.
+        """
         topic = self.settings.events_topic
         consumer = KafkaConsumer(
             bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False
@@ -142,12 +151,31 @@ class Watcher:
                 idle_polls = 0 if batch else idle_polls + 1
                 for tp, records in batch.items():
                     for record in records:
-                        self.progress.apply(WorkloadEvent.model_validate_json(record.value))
                         self.progress.offsets[tp.partition] = record.offset + 1
-                        found += 1
+                        if self._read_back(topic, tp.partition, record.offset, record.value):
+                            found += 1
             return found
         finally:
             consumer.close()
+
+    def _read_back(self, topic: str, partition: int, offset: int, value: bytes | None) -> bool:
+        """Count one record read back; False (logged) if it is not a Workload event."""
+        try:
+            event = WorkloadEvent.model_validate_json(value or b"")
+        except (ValidationError, ValueError, RecursionError) as error:
+            self.unreadable += 1
+            reason = str(error).splitlines()[:2]
+            log.warning(
+                "event=unreadable_record_skipped record=%s[%d]@%d bytes=%d error=%r",
+                topic,
+                partition,
+                offset,
+                len(value or b""),
+                " ".join(line.strip() for line in reason)[:300],
+            )
+            return False
+        self.progress.apply(event)
+        return True
 
     # 2. and 3. list and watch ----------------------------------------------------------------
 
@@ -213,7 +241,7 @@ class Watcher:
                 backoff = min(backoff * 2, self.settings.max_backoff_s)
 
     def _dead_letter(self, kind: str, obj: Any, reason: str) -> None:
-        raw = json.dumps(obj, default=str)[:100_000]
+        raw = kept_raw(json.dumps(obj, default=str))
         letter = DeadLetter(
             cluster=self.settings.cluster, kind=kind, reason=reason, raw=raw, observed_at=self.now()
         )

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from taskgov.errors import Fault, InputError
+from taskgov.yamlsafe import load_one, read_text
 
 CONFIG_ENV = "TASKGOV_CONFIG"
+# The real cluster traces installed with taskgov (see taskgov/data/README.md).
+PACKAGED_DATA_DIR = Path(__file__).resolve().parent / "data" / "traces"
+# Files under the data dir, by the layout of the published data sets.
+PHILLY_JOBS = "philly-vc/jobs.csv.gz"
+PHILLY_NODES = "vc-capacity/philly_vc_nodes.csv"
+# Where taskgov keeps its own files by default: the local broker's record, the demo's record,
+# the worker's Faust data and the watcher's checkpoint.
+STATE_DIR = Path(".taskgov")
+# No Kueue cluster ran before 2015; a clock two days ahead of the worker's is wrong.
+EARLIEST_EVENT_TIME = datetime(2015, 1, 1, tzinfo=UTC)
+EVENT_MAX_AHEAD_DAYS = 2.0
+BROKER_MAX_OUTAGE_S = 300.0
 
 
 class Settings(BaseSettings):
@@ -27,9 +40,33 @@ class Settings(BaseSettings):
     # The Kueue API version compiled objects are written in.
     kueue_api_version: Literal["v1beta1", "v1beta2"] = "v1beta1"
     # Where the DuckDB system of record lives.
-    duckdb_path: Path = Path("taskgov.duckdb")
-    # The shared cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
-    data_dir: Path = Path("../shared/data")
+    duckdb_path: Path = STATE_DIR / "taskgov.duckdb"
+    # The cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
+    data_dir: Path = PACKAGED_DATA_DIR
+    # The worker keeps an event as a dead letter when it happened before this, or more than
+    # this many days after the worker's clock: a clock at 1970 or 9999 would make the
+    # aggregates span decades, one row per minute.
+    event_time_earliest: datetime = EARLIEST_EVENT_TIME
+    event_time_max_ahead_days: float = Field(default=EVENT_MAX_AHEAD_DAYS, gt=0)
+    # Seconds the worker waits for a broker that stopped answering before it exits 1.
+    broker_max_outage_s: float = Field(default=BROKER_MAX_OUTAGE_S, gt=0)
+    # Where `taskgov serve` listens (port 0: any free port; the first line it prints says which).
+    serve_host: str = "127.0.0.1"
+    serve_port: int = 8000
+
+
+def data_file(data_dir: Path, name: str) -> Path:
+    """The file ``name`` under ``data_dir``, gzip-compressed (``.gz``) or not.
+
+    The packaged traces are compressed; a ``data_dir`` holding the published files as they
+    come (``jobs.csv``) works as well.
+    """
+    path = data_dir / name
+    plain = path.with_suffix("") if path.suffix == ".gz" else path
+    for candidate in (path, plain, plain.with_name(plain.name + ".gz")):
+        if candidate.is_file():
+            return candidate
+    return path
 
 
 def load_settings(config_file: Path | None = None) -> Settings:
@@ -42,10 +79,7 @@ def load_settings(config_file: Path | None = None) -> Settings:
     from_file: dict[str, object] = {}
     source = str(path) if path else "environment"
     if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise InputError([Fault(source, "settings", "", f"cannot read: {error}")]) from None
+        loaded = load_one(read_text(path), source) or {}
         if not isinstance(loaded, dict):
             raise InputError([Fault(source, "settings", "", "must be a mapping of setting: value")])
         from_file = {str(key).replace("-", "_"): value for key, value in loaded.items()}

@@ -4,18 +4,22 @@ Aggregation itself is SQL over the event log (``sql/views``), refreshed by the s
 flush, so the numbers are the same whether the events arrive once, twice or out of order.
 
 The consumer hands each topic's records over in batches (``streams.app.RecordBatch``); the
-agent parses a batch, and the writer stores it in one sink transaction together with the next
-offset of each partition it covers (``applied_offsets``, where a restarted worker seeks); only
-then are its records acked. The DuckDB work runs in a thread, so the next batch is fetched and
-parsed meanwhile. A record that cannot be read is stored as a dead letter (with its offset),
-never skipped silently. A failed write is retried with the batch kept, and nothing later is
-written before it.
+agent parses a batch (``streams.agents.records``: every record becomes an event or a dead
+letter), and the writer stores it in one sink transaction together with the next offset of
+each partition it covers (``applied_offsets``, where a restarted worker seeks); only then are
+its records acked. The DuckDB work runs in a thread, so the next batch is fetched and parsed
+meanwhile.
+
+A write that fails because of the database (its file locked, the disk full) is retried with
+the batch kept, and nothing later is written before it. A write the database refuses because
+of what is in it (a value no column holds, a key twice) is split in halves, and the halves
+again, down to the records it refuses: those become dead letters with the database's reason,
+the others are stored once, and the worker moves on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -28,59 +32,17 @@ import duckdb
 import faust
 from faust.types import Message
 from mode import CrashingSupervisor
-from pydantic import ValidationError
 
+from streams.agents.records import Record, TimeWindow, parse_batch, position, refused
 from streams.app import TOPIC_KINDS, RecordBatch, WorkerApp, WorkerSettings
-from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
-from streams.sink_duckdb import DuckDBSink, FlushResult, SinkError, SourceOffset
+from streams.sink_duckdb import DuckDBSink, FlushResult, SinkError
 
 log = logging.getLogger("taskgov.worker")
 
-Parsed = WorkloadEvent | ClusterQueueEvent | DeadLetter
-_MODELS: dict[str, type[WorkloadEvent] | type[ClusterQueueEvent] | type[DeadLetter]] = {
-    "workload-events": WorkloadEvent,
-    "clusterqueue-events": ClusterQueueEvent,
-    "dead-letter": DeadLetter,
-}
 MAX_RETRY_S = 30.0
 # Batches parsed and handed to the writer, not yet stored: one being written, one waiting.
 WRITES_IN_FLIGHT = 2
 T = TypeVar("T")
-
-
-def parse(topic_kind: str, raw: bytes) -> Parsed:
-    """One record of a topic as its model.
-
-    Raises:
-        ValidationError: the record is not a valid event of that topic.
-    """
-    return _MODELS.get(topic_kind, DeadLetter).model_validate_json(raw)
-
-
-def unreadable(
-    topic_kind: str, raw: bytes, error: ValidationError, timestamp_s: float
-) -> DeadLetter:
-    """A record no model accepts, kept as a dead letter so its offset still counts.
-
-    ``timestamp_s`` is the record's Kafka timestamp: the same record read again gives the
-    same dead letter.
-    """
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        cluster = json.loads(text).get("cluster")
-    except (ValueError, AttributeError):
-        cluster = None
-    reasons = "; ".join(
-        f"{'.'.join(str(part) for part in e['loc']) or 'record'}: {e['msg']}"
-        for e in error.errors()[:5]
-    )
-    return DeadLetter(
-        cluster=cluster if isinstance(cluster, str) else "",
-        kind=f"{topic_kind} record",
-        reason=f"unreadable record: {reasons}",
-        raw=text[:100_000],
-        observed_at=datetime.fromtimestamp(timestamp_s, UTC),
-    )
 
 
 class BatchWriter:
@@ -89,11 +51,15 @@ class BatchWriter:
     Args:
         sink: the only DuckDB writer.
         retry_s: the first wait after a failed write; it doubles up to ``MAX_RETRY_S``.
+        window: when events may have happened; others are dead letters.
     """
 
-    def __init__(self, sink: DuckDBSink, retry_s: float = 0.5) -> None:
+    def __init__(
+        self, sink: DuckDBSink, retry_s: float = 0.5, window: TimeWindow | None = None
+    ) -> None:
         self.sink = sink
         self.retry_s = retry_s
+        self.window = window or TimeWindow()
         self.batches = 0
         self.records = 0
         self._lock: asyncio.Lock | None = None
@@ -119,74 +85,124 @@ class BatchWriter:
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_S)
 
-    def parse(
-        self, topic_kind: str, messages: Sequence[Message]
-    ) -> list[tuple[Parsed, SourceOffset]]:
-        """The records of a batch as events (unreadable ones as dead letters), with offsets."""
-        items: list[tuple[Parsed, SourceOffset]] = []
-        for message in messages:
-            raw = message.value if isinstance(message.value, bytes) else b""  # None: tombstone
-            try:
-                item = parse(topic_kind, raw)
-            except ValidationError as error:
-                item = unreadable(topic_kind, raw, error, message.timestamp)
-                log.warning(
-                    "event=unreadable_record topic=%s partition=%d offset=%d error=%r",
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    item.reason[:300],
-                )
-            items.append((item, SourceOffset(message.topic, message.partition, message.offset)))
-        return items
+    def parse(self, topic_kind: str, messages: Sequence[Message]) -> list[Record]:
+        """The records of a batch, each an event or a dead letter, with its offset."""
+        return parse_batch(topic_kind, messages, self.window, datetime.now(UTC))
 
     async def store(
         self,
         topic_kind: str,
-        items: list[tuple[Parsed, SourceOffset]],
+        records: list[Record],
         more_coming: Callable[[], bool] = lambda: False,
     ) -> FlushResult:
-        """Write a parsed batch and the offsets it reaches in one transaction.
+        """Write a parsed batch and the offsets it reaches, in one transaction if it can.
 
-        A failed write is retried, the batch kept, until it succeeds: no later batch may be
-        written first, or its offsets would hide this one's records. While ``more_coming()``
-        says another batch follows, the database stays open after the write (no checkpoint
-        and reopening between back-to-back batches); it is closed after the last.
+        A write that fails because of the database is retried, the batch kept, until it
+        succeeds: no later batch may be written first, or its offsets would hide this one's
+        records. A write refused because of the records is split (see the module). While
+        ``more_coming()`` says another batch follows, the database stays open after the write
+        (no checkpoint and reopening between back-to-back batches); it is closed after the last.
         """
         async with self.lock:
-            for item, source in items:
-                self.sink.add(item, source=source)
-            log.info("event=batch_writing topic_kind=%s records=%d", topic_kind, len(items))
+            log.info("event=batch_writing topic_kind=%s records=%d", topic_kind, len(records))
             started = time.perf_counter()
-            wait = self.retry_s
-            while True:
-                try:
-                    result = await asyncio.to_thread(
-                        self._in_thread, lambda: self.sink.flush(stay_open=more_coming())
-                    )
-                    break
-                except SinkError as error:
-                    log.error(
-                        "event=store_failed records=%d retry_in_s=%.1f error=%r",
-                        error.batch_size,
-                        wait,
-                        error.cause[:300],
-                    )
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, MAX_RETRY_S)
+            results = await self._store_parts(topic_kind, records, more_coming)
             self.batches += 1
-            self.records += len(items)
+            self.records += len(records)
+        result = FlushResult(
+            events=sum(r.events for r in results),
+            stored=sum(r.stored for r in results),
+            dead_letters=sum(r.dead_letters for r in results),
+            refreshed_from=min(
+                (r.refreshed_from for r in results if r.refreshed_from), default=None
+            ),
+        )
         log.info(
             "event=batch_stored topic_kind=%s records=%d stored=%d dead_letters=%d "
-            "seconds=%.3f offsets=%s",
+            "seconds=%.3f writes=%d offsets=%s",
             topic_kind,
-            len(items),
+            len(records),
             result.stored,
             result.dead_letters,
             time.perf_counter() - started,
-            ",".join(f"{t}:{partition}:{offset}" for (t, partition), offset in _offsets(items)),
+            len(results),
+            ",".join(f"{t}:{partition}:{offset}" for (t, partition), offset in _offsets(records)),
         )
         return result
+
+    async def _store_parts(
+        self, topic_kind: str, records: list[Record], more_coming: Callable[[], bool]
+    ) -> list[FlushResult]:
+        """Store ``records`` whole, or in halves if refused, down to the records refused.
+
+        The halves are written in order, the first before the second, so the offsets of each
+        partition only move forward (a batch holds each partition's records in offset order).
+        """
+        # (records, whether they are dead letters put in place of refused records)
+        pending: list[tuple[list[Record], bool]] = [(records, False)]
+        results: list[FlushResult] = []
+        wait = self.retry_s
+        while pending:
+            part, replacement = pending.pop()
+            # Open after this write while more parts follow, or the next batch.
+            stay_open = more_coming if not pending else _always
+            written = await self._write(part, stay_open)
+            if isinstance(written, FlushResult):
+                results.append(written)
+            elif replacement:
+                # Even the dead letter is refused: the database is at fault, hold the batch.
+                log.error("event=store_failed retry_in_s=%.1f error=%r", wait, written[:300])
+                pending.append((part, True))
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, MAX_RETRY_S)
+            elif len(part) > 1:
+                log.warning(
+                    "event=batch_refused records=%d from=%s split_in=2 error=%r",
+                    len(part),
+                    position(part[0].source),
+                    written[:300],
+                )
+                middle = len(part) // 2
+                pending += [(part[middle:], False), (part[:middle], False)]  # first half first
+            else:
+                pending.append(([refused(part[0], topic_kind, written)], True))
+        return results
+
+    async def _write(
+        self, records: list[Record], stay_open: Callable[[], bool]
+    ) -> FlushResult | str:
+        """One transaction: the records and their offsets. Returns what it did, or why the
+        database refused the records; retries while the database itself fails."""
+        wait = self.retry_s
+        while True:
+            for record in records:
+                self.sink.add(record.item, source=record.source)
+            try:
+                return await asyncio.to_thread(
+                    self._in_thread, lambda: self.sink.flush(stay_open=stay_open())
+                )
+            except SinkError as error:
+                self._drop_buffered()
+                if not _database_at_fault(error):
+                    return error.cause
+                log.error(
+                    "event=store_failed records=%d retry_in_s=%.1f error=%r",
+                    error.batch_size,
+                    wait,
+                    error.cause[:300],
+                )
+            except (ValueError, TypeError, OverflowError, MemoryError) as error:
+                # Raised while turning the records into the sink's columns: the records' fault.
+                self._drop_buffered()
+                return f"{type(error).__name__}: {error}"
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, MAX_RETRY_S)
+
+    def _drop_buffered(self) -> None:
+        """Forget the failed batch and its connection (a transaction may be left open)."""
+        with self._using_sink:
+            self.sink.discard()
+            self.sink.close()
 
     def close(self) -> None:
         """Close the sink once no thread is writing through it."""
@@ -198,10 +214,22 @@ class BatchWriter:
             return call()
 
 
-def _offsets(items: list[tuple[Parsed, SourceOffset]]) -> list[tuple[tuple[str, int], int]]:
+def _always() -> bool:
+    return True
+
+
+def _database_at_fault(error: SinkError) -> bool:
+    """True when a write failed because of the database (opening it, a lock, the disk, a
+    conflict), not because of the records: then the same write is tried again later."""
+    cause = error.__cause__
+    return cause is None or isinstance(cause, duckdb.OperationalError) or not error.batch_size
+
+
+def _offsets(records: list[Record]) -> list[tuple[tuple[str, int], int]]:
     """The next offset per (topic, partition) a batch reaches, sorted."""
     reached: dict[tuple[str, int], int] = {}
-    for _, source in items:
+    for record in records:
+        source = record.source
         key = (source.topic, source.partition)
         reached[key] = max(reached.get(key, 0), source.offset + 1)
     return sorted(reached.items())
@@ -232,7 +260,7 @@ def register_agents(app: WorkerApp, settings: WorkerSettings, writer: BatchWrite
 
         async def store_then_ack(
             batch: RecordBatch,
-            items: list[tuple[Parsed, SourceOffset]],
+            items: list[Record],
             previous: asyncio.Future[None] | None,
         ) -> None:
             try:

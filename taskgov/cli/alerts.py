@@ -11,7 +11,7 @@ import click
 
 from streams.alerts import ALERT_COLUMNS, new_alerts, ongoing_starvation, read_sent, send
 from taskgov.broker import ensure_topics, resolve_bootstrap
-from taskgov.cli.options import db_option, state_dir_option
+from taskgov.cli.options import db_option, output_option, state_dir_option
 from taskgov.cli.output import render_rows
 from taskgov.cli.report import open_read_only
 from taskgov.errors import Fault, InputError
@@ -50,9 +50,7 @@ def _duration(text: str, option: str) -> timedelta:
     "--topic-prefix", default="taskgov", show_default=True, help="Alerts go to PREFIX.alerts."
 )
 @state_dir_option
-@click.option(
-    "-o", "--output", type=click.Choice(["table", "json", "yaml", "csv"]), default="table"
-)
+@output_option()
 @click.pass_context
 def alerts_command(
     context: click.Context,

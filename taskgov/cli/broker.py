@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from taskgov.broker import BrokerStatus, broker_status, start_broker, stop_broker
+from taskgov.cli.options import output_option, state_dir_option
 from taskgov.cli.output import render_rows
 
 STATUS_COLUMNS = ["state", "pid", "bootstrap", "started_at", "log", "state_dir"]
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def state_dir_option(command: F) -> F:
-    """The ``--state-dir`` option every broker subcommand shares."""
-    return click.option(
-        "--state-dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path(".taskgov"),
-        envvar="TASKGOV_STATE_DIR",
-        show_envvar=True,
-        show_default=True,
-        help="Where the broker's record (broker.json) and log (broker.log) live.",
-    )(command)
 
 
 @click.group("broker")
@@ -95,14 +80,7 @@ def stop_command(state_dir: Path, grace_s: float) -> None:
 
 @broker_group.command("status", short_help="Is the broker running, and at which address?")
 @state_dir_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json", "yaml"]),
-    default="table",
-    show_default=True,
-    help="table for people; json or yaml for scripts.",
-)
+@output_option()
 def status_command(state_dir: Path, output: str) -> None:
     """Show whether the local broker runs (its process lives and its port answers).
 

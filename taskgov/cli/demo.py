@@ -13,7 +13,7 @@ from taskgov.cli.output import render_rows
 from taskgov.cli.report import report_command
 from taskgov.errors import Fault, InputError
 from taskgov.policy.load import read_documents
-from taskgov.settings import load_settings
+from taskgov.settings import PHILLY_JOBS, PHILLY_NODES, data_file, load_settings
 from taskgov.twin.durations import format_duration_ms
 from taskgov.twin.engine import Twin
 from taskgov.twin.render import TABLE_COLUMNS, workload_rows
@@ -22,7 +22,6 @@ from taskgov.twin.trace import load_trace, philly_quotas
 
 DEFAULT_SPEED = 300.0
 TRACE_SPEED = 172_800.0  # two simulated days a wall second
-PHILLY_FILES = ("philly-vc/jobs.csv", "vc-capacity/philly_vc_nodes.csv")
 SEED_POLICY = "data/seed/policy.yaml"
 SEED_SCENARIO = "data/seed/scenario.yaml"
 
@@ -89,7 +88,8 @@ def narrate_step(twin: Twin, since: int, job_names: dict[str, str]) -> list[str]
     metavar="philly",
     type=click.Choice(["philly"]),
     help="Play a real cluster trace instead of the example: philly (Microsoft Philly jobs "
-    "per VC, quotas from its VC node counts), read from the data_dir setting.",
+    "per VC, quotas from its VC node counts), shipped with taskgov (or under the data_dir "
+    "setting).",
 )
 @click.option(
     "--jobs",
@@ -148,12 +148,11 @@ def demo_command(
 
 def _play_trace(trace: str, jobs: int | None, speed: float, db: Path | None) -> None:
     data_dir = load_settings().data_dir
-    jobs_file, nodes_file = (data_dir / part for part in PHILLY_FILES)
+    jobs_file, nodes_file = (data_file(data_dir, name) for name in (PHILLY_JOBS, PHILLY_NODES))
     for path in (jobs_file, nodes_file):
         if not path.is_file():
-            raise InputError(
-                [Fault("--trace", trace, "data_dir", f"{path} is missing; set TASKGOV_DATA_DIR")]
-            )
+            message = f"{path} is missing (TASKGOV_DATA_DIR names the folder of the traces)"
+            raise InputError([Fault("--trace", trace, "data_dir", message)])
     scenario = load_trace(jobs_file, philly_quotas(nodes_file), limit=jobs, cohort="philly")
     click.echo(
         f"== The {trace} trace, live: {len(scenario.workloads):,} jobs of "

@@ -28,6 +28,8 @@ SUBCOMMANDS = {
     "sql": "taskgov.cli.report:sql_command",
     "recommend": "taskgov.cli.recommend:recommend_command",
     "alerts": "taskgov.cli.alerts:alerts_command",
+    "serve": "taskgov.cli.serve:serve_command",
+    "why": "taskgov.cli.why:why_command",
 }
 
 
@@ -50,6 +52,7 @@ class LazyGroup(click.Group):
     cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"], "auto_envvar_prefix": "TASKGOV"},
 )
+@click.version_option(package_name="taskgov", prog_name="taskgov", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_file",
@@ -75,12 +78,15 @@ def cli(context: click.Context, config_file: Path | None) -> None:
 def main() -> None:
     """Run the CLI, turning our errors into a message and an exit code, never a traceback."""
     try:
-        cli.main(prog_name="taskgov", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a
+        # ``click.exceptions.Exit``, and a command's return value otherwise (always None here).
+        returned = cli.main(prog_name="taskgov", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as error:
         error.show()
-        sys.exit(2)
+        # UsageError and BadParameter carry 2; a file click cannot open (FileError) carries 1.
+        sys.exit(error.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(1)
@@ -98,3 +104,4 @@ def main() -> None:
             f"error: {type(error).__name__}: {error} (TASKGOV_DEBUG=1 shows where)", err=True
         )
         sys.exit(1)
+    sys.exit(returned if isinstance(returned, int) else 0)

@@ -1,19 +1,34 @@
-"""Options several subcommands share, declared once."""
+"""Options several subcommands share, each declared once.
+
+Every command that prints data takes ``-o`` from here, so the formats are the same
+everywhere: ``table`` for people, ``json``, ``yaml`` and ``csv`` for programs, ``wide`` where
+the table shortens long text. Binary formats (Parquet) need a file (``--out``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
-# Where `taskgov broker start` records the local broker, for the commands that talk to Kafka.
+F = TypeVar("F", bound=Callable[..., Any])
+
+DATA_FORMATS = ("table", "json", "yaml", "csv")
+
+# Where `taskgov broker start` records the local broker, the demo keeps its record and the
+# watcher its checkpoint.
+DEFAULT_STATE_DIR = Path(".taskgov")
+
 state_dir_option = click.option(
     "--state-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path(".taskgov"),
+    default=DEFAULT_STATE_DIR,
     envvar="TASKGOV_STATE_DIR",
+    show_envvar=True,
     show_default=True,
-    help="Where `taskgov broker` records the local broker.",
+    help="Where the local broker's record and log, and the demo's record, live.",
 )
 
 # The DuckDB system of record that read-only commands (reports, alerts) open.
@@ -23,3 +38,35 @@ db_option = click.option(
     envvar="TASKGOV_DUCKDB_PATH",
     help="The DuckDB file (default: the duckdb_path setting).",
 )
+
+
+def output_option(
+    *, wide: bool = False, binary: tuple[str, ...] = (), default: str = "table"
+) -> Callable[[F], F]:
+    """``-o/--output``: the data formats, plus ``wide`` for tables that shorten text and the
+    ``binary`` formats a command can write to ``--out``."""
+    choices = [*DATA_FORMATS, *(("wide",) if wide else ()), *binary]
+    help_text = "table for people; json, yaml or csv for programs"
+    if wide:
+        help_text += "; wide: the table without shortened text"
+    if binary:
+        help_text += f"; {', '.join(binary)} with --out FILE"
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help=help_text + ".",
+    )
+
+
+def time_bound_options(command: F) -> F:
+    """``--since`` and ``--until``: a duration back from the end of the record or an ISO time."""
+    for name, side in (("--until", "End (exclusive)"), ("--since", "Start (inclusive)")):
+        command = click.option(
+            name,
+            help=f"{side}: a duration back from the end of the record (720h, 90m) or an "
+            "ISO 8601 date or time, UTC (2024-05-01, 2024-05-01T12:00Z).",
+        )(command)
+    return command

@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 
 from taskgov.catalog import instance_catalog
+from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, dump_yaml_documents, render_rows
-from taskgov.errors import Fault, InputError
+from taskgov.errors import InputError
 from taskgov.policy.checks import policy_faults
 from taskgov.policy.compile import CompileOptions, compile_policy
 from taskgov.policy.load import Document, policy_and_cluster, read_documents
 from taskgov.settings import load_settings
-
-OUTPUT_DATA = click.Choice(["table", "json", "yaml", "csv"])
+from taskgov.yamlsafe import read_text
 
 
 def read_files(paths: tuple[Path, ...]) -> list[Document]:
@@ -23,10 +23,7 @@ def read_files(paths: tuple[Path, ...]) -> list[Document]:
     documents: list[Document] = []
     for path in paths:
         source = "<stdin>" if str(path) == "-" else str(path)
-        try:
-            text = sys_stdin_text() if str(path) == "-" else path.read_text()
-        except OSError as error:
-            raise InputError([Fault(source, "", "", f"cannot read: {error.strerror}")]) from None
+        text = sys_stdin_text() if str(path) == "-" else read_text(path)
         documents += read_documents(text, source)
     return documents
 
@@ -102,7 +99,7 @@ def compile_command(
 
 
 @click.command("catalog")
-@click.option("-o", "--output", type=OUTPUT_DATA, default="table", show_default=True)
+@output_option()
 def catalog_command(output: str) -> None:
     """List the accelerated instance types and the resources one instance brings."""
     rows = [asdict(spec) for spec in instance_catalog().values()]

@@ -28,6 +28,7 @@ from optimizer.recommend import Recommendation, recommend
 from optimizer.settings import OptimizerSettings, load_optimizer_settings, optimizer_settings
 from optimizer.store import RunSource, RunSummary, list_runs, open_store, read_run, save_run
 from optimizer.trace import TraceDemandSource, trace_instance_type
+from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, render_rows
 from taskgov.cli.policy import read_files
 from taskgov.cli.report import parse_instant
@@ -41,6 +42,17 @@ from taskgov.twin.durations import parse_duration_ms
 EXIT_NO_SOLUTION = 1
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
+CSV_COLUMNS = [
+    "team",
+    "instance_type",
+    "current_nominal",
+    "proposed_nominal",
+    "current_borrow_limit_pct",
+    "proposed_borrow_limit_pct",
+    "current_fair_share_weight",
+    "proposed_fair_share_weight",
+    "why",
+]
 LIST_COLUMNS = ["run", "created (UTC)", "source", "cluster", "since", "jobs", "status", "changed"]
 # Settings that name teams: each must be a team of the policy or of the recorded jobs.
 TEAM_SETTINGS = ("floors", "ceilings", "max_change_overrides")
@@ -196,6 +208,8 @@ def _render(plan: Plan, output: str, run: _Run | None = None) -> str:
         return dump_json(_document(plan, run))
     if output == "yaml":
         return yaml.safe_dump(_document(plan, run), sort_keys=False)
+    if output == "csv":
+        return render_rows(_csv_rows(plan), CSV_COLUMNS, "csv")
     phases = ", ".join(
         f"{p.objective} {p.value} ({p.status}, gap {p.gap or 0:.3g}, {p.wall_s:.2f}s)"
         for p in plan.phases
@@ -225,6 +239,28 @@ def _render(plan: Plan, output: str, run: _Run | None = None) -> str:
     if run is not None and run.run_id is not None:
         lines += ["", f"stored as run {run.run_id} in {run.database} (--show {run.run_id})"]
     return "\n".join(lines) + "\n"
+
+
+def _csv_rows(plan: Plan) -> list[dict[str, Any]]:
+    """One row per team and instance type: current and proposed side by side."""
+    rows = []
+    for team in plan.teams:
+        types = sorted({*team.current.nominal, *team.proposed.nominal})
+        for instance_type in types:
+            rows.append(
+                {
+                    "team": team.team,
+                    "instance_type": instance_type,
+                    "current_nominal": team.current.nominal.get(instance_type, 0),
+                    "proposed_nominal": team.proposed.nominal.get(instance_type, 0),
+                    "current_borrow_limit_pct": team.current.borrow_limit_pct,
+                    "proposed_borrow_limit_pct": team.proposed.borrow_limit_pct,
+                    "current_fair_share_weight": team.current.fair_share_weight,
+                    "proposed_fair_share_weight": team.proposed.fair_share_weight,
+                    "why": "; ".join(team.why),
+                }
+            )
+    return rows
 
 
 def _since_text(origin: datetime | None, since_s: float | None) -> str:
@@ -322,13 +358,7 @@ def _fail(error: TaskgovError) -> click.exceptions.Exit:
 @click.option("--no-store", is_flag=True, help="Do not store the run in the database.")
 @click.option("--list", "list_stored", is_flag=True, help="List the runs stored in --db.")
 @click.option("--show", "show_run", type=click.IntRange(min=1), help="Print stored run N again.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json", "yaml"]),
-    default="table",
-    show_default=True,
-)
+@output_option()
 @click.pass_context
 def recommend_command(
     context: click.Context,

@@ -4,13 +4,11 @@ Reports are the files in ``sql/reports``: a header of ``--`` lines (the first sa
 report answers, then its ``$since``, ``$until``, ``$team`` parameters, all nullable) and one
 SELECT. The database is opened read-only; only the worker's sink writes it.
 
-Parquet is binary, so ``-o parquet`` writes to ``--out FILE``, or to stdout only when stdout
-is not a terminal (``taskgov report utilization -o parquet > usage.parquet``).
+Parquet is binary, so ``-o parquet`` writes only to ``--out FILE``, never to the terminal.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -23,13 +21,12 @@ import duckdb
 import polars as pl
 
 from streams.migrations import SQL_DIR, pending_versions
-from taskgov.cli.options import db_option
+from taskgov.cli.options import db_option, output_option
 from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
 
 REPORTS_DIR = SQL_DIR / "reports"
-FORMATS = ("table", "csv", "json", "parquet")
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _LINE_COMMENT = re.compile(r"--[^\n]*")
 _ORDER = {"since": 0, "until": 1, "team": 2}
@@ -210,26 +207,10 @@ def _frame(result: Result) -> pl.DataFrame:
 
 def _write(result: Result, output: str, out: Path | None) -> None:
     if output == "parquet":
-        frame = _frame(result)
-        if out is not None:
-            frame.write_parquet(out)
-            return
-        stdout = click.get_binary_stream("stdout")
-        if stdout.isatty():
-            raise InputError(
-                [
-                    Fault(
-                        "-o parquet",
-                        "",
-                        "",
-                        "parquet is binary: give --out FILE or redirect stdout",
-                    )
-                ]
-            )
-        buffer = io.BytesIO()
-        frame.write_parquet(buffer)
-        stdout.write(buffer.getvalue())
-        stdout.flush()
+        if out is None:
+            message = "parquet is binary: give --out FILE"
+            raise InputError([Fault("-o parquet", "", "", message)])
+        _frame(result).write_parquet(out)
         return
     records = [
         {c: _plain(v) for c, v in zip(result.columns, row, strict=True)} for row in result.rows
@@ -252,15 +233,9 @@ def _output_options(command: Any) -> Any:
     command = click.option(
         "--out",
         type=click.Path(path_type=Path, dir_okay=False),
-        help="Write to this file instead of stdout.",
+        help="Write to this file instead of stdout (-o parquet needs it).",
     )(command)
-    command = click.option(
-        "-o",
-        "--output",
-        type=click.Choice(FORMATS),
-        default="table",
-        show_default=True,
-    )(command)
+    command = output_option(wide=True, binary=("parquet",))(command)
     return db_option(command)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, dump_yaml_documents, render_rows
 from taskgov.cli.policy import read_files
 from taskgov.errors import Fault, InputError
@@ -39,13 +40,7 @@ def twin_group() -> None:
 @click.option(
     "--events", is_flag=True, help="Print the timeline of every condition change instead."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json", "yaml", "csv"]),
-    default="table",
-    show_default=True,
-)
+@output_option()
 def run_command(file: Path, until: str | None, events: bool, output: str) -> None:
     """Play FILE and print the Workloads at the end time (or --events)."""
     until_ms = None
@@ -115,10 +110,13 @@ def serve_command(
     """Play FILE in real time and serve it as a Kubernetes API server.
 
     \b
-    Serves list, get and watch of Workloads, ClusterQueues, LocalQueues, ResourceFlavors,
-    WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1 and v1beta2.
+    Serves list, get and watch of Workloads, ClusterQueues (with status), LocalQueues,
+    ResourceFlavors, WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1
+    and v1beta2, each version in its own shape, with Kueue's short names and printer columns,
+    OpenAPI v2/v3, field selectors and paging; writes get 405 MethodNotAllowed.
     Try, in another shell:
-      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get workloads -A
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl get kwl,cq,lq -A
+      KUBECONFIG=.taskgov/twin-kubeconfig kubectl explain workload.spec
     """
     if speed <= 0:
         raise InputError([Fault("--speed", "", "", f"must be positive, got {speed}")])

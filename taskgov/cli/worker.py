@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from streams.agents.events import BatchWriter, register_agents
+from streams.agents.records import TimeWindow
 from streams.app import (
     BATCH_SIZE,
     BATCH_WINDOW_S,
@@ -20,6 +23,7 @@ from streams.app import (
 from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import resolve_bootstrap
 from taskgov.cli.options import state_dir_option
+from taskgov.errors import TaskgovError
 from taskgov.settings import load_settings
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -75,6 +79,13 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
     "Apache Kafka refuses less than its group.min.session.timeout.ms (6 s by default).",
 )
 @click.option(
+    "--max-outage",
+    "max_outage_s",
+    type=click.FloatRange(min=1.0),
+    help="Seconds the broker may stay unreachable before the worker exits 1 "
+    "[settings: broker_max_outage_s, 300].",
+)
+@click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
     default="warning",
@@ -92,6 +103,7 @@ def worker_command(
     batch_window_s: float,
     connect_timeout_s: float,
     session_timeout_s: float,
+    max_outage_s: float | None,
     log_level: str,
 ) -> None:
     """Consume workload, ClusterQueue and dead-letter events and store them in DuckDB.
@@ -100,6 +112,13 @@ def worker_command(
     The event log is keyed by event id, so at-least-once delivery gives exact totals; the
     utilization aggregates and the next Kafka offset of each partition are written in the
     same transaction as each batch, and a (re)started worker reads on from those offsets.
+    A record that cannot be stored (unreadable, out of bounds, a time outside
+    [event_time_earliest, clock + event_time_max_ahead_days]) is kept as a dead letter.
+
+    \b
+    Exit codes: 1 the broker stayed unreachable past --max-outage, or a runtime failure;
+    4 the broker holds fewer records than DuckDB has read (a topic recreated, or the broker
+    restarted empty): the worker stops rather than skip the new records.
     Then: taskgov report utilization --db FILE
     """
     settings = load_settings(context.obj["config_file"])
@@ -111,13 +130,28 @@ def worker_command(
         batch_size=batch_size,
         batch_window_s=batch_window_s,
         session_timeout_s=session_timeout_s,
+        max_outage_s=max_outage_s or settings.broker_max_outage_s,
     )
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     missing = check_broker(worker_settings, connect_timeout_s)
     # Closed between flushes, so `taskgov report` can read the file while the worker runs.
     sink = DuckDBSink(worker_settings.duckdb_path, keep_open=False)
-    writer = BatchWriter(sink)
+    window = TimeWindow(
+        settings.event_time_earliest, timedelta(days=settings.event_time_max_ahead_days)
+    )
+    writer = BatchWriter(sink, window=window)
     app = make_app(worker_settings, writer.applied_offsets)
+
+    def exit_now(error: TaskgovError) -> None:
+        """Stop at once: every stored batch is committed with its offsets (as after SIGKILL),
+        and Faust's own shutdown would wait on the broker."""
+        writer.close()
+        click.echo(f"error: {error}", err=True)
+        sys.stderr.flush()
+        sys.stdout.flush()
+        os._exit(error.exit_code)
+
+    app.on_fatal = exit_now
     register_agents(app, worker_settings, writer)
     worker = app.Worker(loglevel=log_level.upper(), quiet=True)
     log = logging.getLogger("taskgov.worker")

@@ -11,14 +11,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from taskgov.errors import Fault, InputError
 from taskgov.policy.model import Cluster, ComputeQuota, Policy, SchedulerConfig
 from taskgov.policy.shorthand import ShorthandSyntaxError, parse_shorthand
+from taskgov.yamlsafe import load_all
 
 API_VERSION = "taskgov/v1"
+_DOCUMENT_FIELDS = {"apiVersion", "kind", "metadata", "spec"}
+_METADATA_FIELDS = {"name", "labels", "annotations"}
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
@@ -32,14 +34,17 @@ class Document:
 
     @property
     def kind(self) -> str:
-        return str(self.body.get("kind", "")) if isinstance(self.body, Mapping) else ""
+        kind = self.body.get("kind") if isinstance(self.body, Mapping) else None
+        return kind if isinstance(kind, str) else ""
 
     @property
     def name(self) -> str:
+        """``metadata.name`` when it is a string, else empty (never ``"None"``)."""
         if not isinstance(self.body, Mapping):
             return ""
         metadata = self.body.get("metadata")
-        return str(metadata.get("name", "")) if isinstance(metadata, Mapping) else ""
+        name = metadata.get("name") if isinstance(metadata, Mapping) else None
+        return name if isinstance(name, str) else ""
 
     @property
     def label(self) -> str:
@@ -51,15 +56,10 @@ def read_documents(text: str, source: str) -> list[Document]:
     """Split multi-document YAML, skipping empty documents but keeping their numbering.
 
     Raises:
-        InputError: the text is not YAML.
+        InputError: the text is not YAML, or breaks a bound of :mod:`taskgov.yamlsafe`
+            (size, nesting, aliases, duplicate keys).
     """
-    try:
-        bodies = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise InputError([Fault(source, "", "", f"not valid YAML{where}: {problem}")]) from None
+    bodies = load_all(text, source)
     return [Document(source, index, body) for index, body in enumerate(bodies) if body is not None]
 
 
@@ -68,6 +68,16 @@ def _field_path(loc: Iterable[int | str]) -> str:
     for part in loc:
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
+
+
+# Errors whose message says enough: echoing a 10 MB string or an 11-item list adds nothing.
+_NO_INPUT_ECHO = {"missing", "extra_forbidden", "too_long", "too_short", "string_too_long"}
+
+
+def shown(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so a 10 MB field makes a short fault."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 def _validation_faults(
@@ -81,8 +91,8 @@ def _validation_faults(
             if not (isinstance(part, str) and part.startswith("function-"))
         ]
         message = item["msg"].removeprefix("Value error, ")
-        if item["type"] not in ("missing", "extra_forbidden") and "input" in item:
-            message = f"{message} (got {item['input']!r})"
+        if item["type"] not in _NO_INPUT_ECHO and "input" in item:
+            message = f"{message} (got {shown(item['input'])})"
         if item["type"] == "extra_forbidden":
             message = "unknown field"
         field = _field_path([prefix, *loc] if prefix else loc)
@@ -106,15 +116,31 @@ def _validate(model: type[ModelT], data: Any, document: str, subject: str, prefi
         raise InputError(_validation_faults(error, document, subject, prefix)) from None
 
 
+def _unknown_fields(
+    doc: Document, mapping: Mapping[Any, Any], known: set[str], prefix: str
+) -> list[Fault]:
+    unknown = sorted(str(key) for key in mapping if key not in known)
+    return [Fault(doc.label, "", f"{prefix}{key}", "unknown field") for key in unknown]
+
+
 def _spec(doc: Document) -> Mapping[str, Any]:
     body = doc.body
-    faults = []
     if not isinstance(body, Mapping):
         raise InputError([Fault(doc.label, "", "", "a document must be a mapping")])
+    faults = _unknown_fields(doc, body, _DOCUMENT_FIELDS, "")
     if body.get("apiVersion") != API_VERSION:
         faults.append(Fault(doc.label, "", "apiVersion", f"must be {API_VERSION!r}"))
-    if not doc.name:
-        faults.append(Fault(doc.label, "", "metadata.name", "is required"))
+    metadata = body.get("metadata")
+    if not isinstance(metadata, Mapping):
+        faults.append(Fault(doc.label, "", "metadata", "must be a mapping with a name"))
+    else:
+        faults += _unknown_fields(doc, metadata, _METADATA_FIELDS, "metadata.")
+        name = metadata.get("name")
+        if not isinstance(name, str) or not name:
+            got = "" if name in (None, "") else f", got {type(name).__name__} {shown(name)}"
+            faults.append(
+                Fault(doc.label, "", "metadata.name", f"a non-empty string is required{got}")
+            )
     spec = body.get("spec")
     if not isinstance(spec, Mapping):
         faults.append(Fault(doc.label, "", "spec", "must be a mapping"))

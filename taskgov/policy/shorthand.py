@@ -12,6 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 _STOP_BARE = {",", "]", "}"}
+# The SageMaker shapes nest four deep; anything far deeper is an attack on the stack.
+MAX_DEPTH = 32
+
+
+class ShorthandText(str):
+    """A scalar written in CLI shorthand: the model types it, as the AWS CLI does.
+
+    YAML values keep their YAML type (``Weight: true`` is not 1), while ``Weight=90`` in a
+    shorthand string is text the API shape turns into an integer.
+    """
 
 
 class ShorthandSyntaxError(ValueError):
@@ -26,6 +36,7 @@ class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.pos = 0
+        self.depth = 0
 
     def fail(self, message: str) -> ShorthandSyntaxError:
         return ShorthandSyntaxError(message, self.pos + 1)
@@ -109,20 +120,24 @@ class _Parser:
     def value(self) -> Any:
         self.skip_spaces()
         char = self.peek()
-        if char == "[":
+        if char in ("[", "{"):
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise self.fail(f"nested deeper than {MAX_DEPTH} levels")
             self.pos += 1
-            return self.list_body()
-        if char == "{":
-            self.pos += 1
-            body = self.struct_body("}")
-            self.expect("}")
-            return body
+            if char == "[":
+                nested: Any = self.list_body()
+            else:
+                nested = self.struct_body("}")
+                self.expect("}")
+            self.depth -= 1
+            return nested
         if char in ("'", '"'):
             return self.quoted(char)
         start = self.pos
         while self.peek() and self.peek() not in _STOP_BARE:
             self.pos += 1
-        return self.text[start : self.pos].strip()
+        return ShorthandText(self.text[start : self.pos].strip())
 
     def list_body(self) -> list[Any]:
         items: list[Any] = []
@@ -139,7 +154,7 @@ class _Parser:
             self.expect("]")
             return items
 
-    def quoted(self, quote: str) -> str:
+    def quoted(self, quote: str) -> ShorthandText:
         self.pos += 1
         start = self.pos
         while self.peek() and self.peek() != quote:
@@ -148,7 +163,7 @@ class _Parser:
             self.pos = start - 1
             raise self.fail(f"unterminated {quote} quote")
         self.pos += 1
-        return self.text[start : self.pos - 1]
+        return ShorthandText(self.text[start : self.pos - 1])
 
 
 def parse_shorthand(text: str) -> dict[str, Any]:
@@ -158,7 +173,7 @@ def parse_shorthand(text: str) -> dict[str, Any]:
         text: e.g. ``ComputeQuotaResources=[{InstanceType=ml.g5.8xlarge,Count=2}]``.
 
     Returns:
-        The structure the CLI would send, with every scalar as a string.
+        The structure the CLI would send, with every scalar as a :class:`ShorthandText`.
 
     Raises:
         ShorthandSyntaxError: the text is not shorthand; the message gives the column.

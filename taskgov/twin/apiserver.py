@@ -1,9 +1,14 @@
 """The twin as a Kubernetes API server: list, get and watch of Kueue objects over HTTP.
 
-Serves ``/apis/kueue.x-k8s.io/v1beta1`` and ``v1beta2`` with resourceVersion semantics, watch
-bookmarks, ``410 Gone`` for a too-old resourceVersion, namespace and label selectors, server-side
-tables for ``kubectl get``, and the discovery documents kubectl reads first. Chaos options drop
-watch connections and answer 410 on purpose, so the watcher's recovery can be tested.
+Serves ``/apis/kueue.x-k8s.io/v1beta1`` and ``v1beta2`` (each version in its own shape) with
+resourceVersion semantics, watch bookmarks, ``410 Gone`` for a too-old resourceVersion, label
+and field selectors, ``limit``/``continue`` paging over a consistent snapshot, server-side
+tables (also on watch) for ``kubectl get``, discovery, OpenAPI v2 and v3 for ``kubectl
+explain``, and the health endpoints. A method the twin does not serve on a path gets a
+``Status`` with ``405 MethodNotAllowed``; methods are looked up in ``_Handler.METHODS`` and a
+resource's ``verbs``, so a write (PATCH of ClusterQueues) is one entry in each.
+Chaos options drop watch connections and answer 410 on purpose, so the watcher's recovery can
+be tested.
 """
 
 from __future__ import annotations
@@ -11,21 +16,38 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
-from taskgov.twin.discovery import api_group_list, api_resource_list, table_for
-from taskgov.twin.selectors import LabelSelector, SelectorError
-from taskgov.twin.store import NAMESPACED, RESOURCES, Gone, ObjectStore
+from taskgov.twin import discovery, openapi
+from taskgov.twin.discovery import GROUP, RESOURCE_TYPES
+from taskgov.twin.namespaces import NAMESPACE_COLUMNS, core_resource_list, namespaces
+from taskgov.twin.openapi_proto import PROTOBUF_MEDIA_TYPE
+from taskgov.twin.paging import Pages, PagingError
+from taskgov.twin.selectors import FieldSelector, LabelSelector, SelectorError
+from taskgov.twin.store import Gone, ObjectStore
+from taskgov.twin.tables import table
+from taskgov.twin.versions import convert
 
-GROUP = "kueue.x-k8s.io"
-VERSIONS = ("v1beta1", "v1beta2")
+VERSIONS = discovery.VERSIONS
+_NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
 _PATH = re.compile(
     r"^/apis/kueue\.x-k8s\.io/(?P<version>v1beta[12])"
     r"(?:/namespaces/(?P<namespace>[^/]+))?/(?P<resource>[a-z]+)(?:/(?P<name>[^/]+))?/?$"
 )
+# The RBAC verb each HTTP method needs on a resource (GET covers get, list and watch).
+_VERB_OF_METHOD = {
+    "GET": "get",
+    "PATCH": "patch",
+    "PUT": "update",
+    "POST": "create",
+    "DELETE": "delete",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,22 +86,8 @@ class ChaosState:
             return True
 
 
-def convert(obj: dict[str, Any], version: str) -> dict[str, Any]:
-    """The object as ``version`` shows it (v1beta2 renames ``spec.cohort`` to ``cohortName``)."""
-    converted = dict(obj)
-    if str(obj.get("apiVersion", "")).startswith(f"{GROUP}/v1beta"):
-        converted["apiVersion"] = f"{GROUP}/{version}"
-    spec = obj.get("spec")
-    if obj.get("kind") == "ClusterQueue" and isinstance(spec, dict):
-        spec = dict(spec)
-        cohort = spec.pop("cohort", None) or spec.pop("cohortName", None)
-        if cohort:
-            spec["cohort" if version == "v1beta1" else "cohortName"] = cohort
-        converted["spec"] = spec
-    return converted
-
-
 def status_body(code: int, reason: str, message: str) -> dict[str, Any]:
+    """A ``meta/v1 Status`` failure, the body of every error the API server returns."""
     return {
         "kind": "Status",
         "apiVersion": "v1",
@@ -87,13 +95,51 @@ def status_body(code: int, reason: str, message: str) -> dict[str, Any]:
         "status": "Failure",
         "message": message,
         "reason": reason,
+        "details": {},
         "code": code,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePath:
+    """A parsed ``/apis/kueue.x-k8s.io/<version>/[namespaces/<ns>/]<resource>[/<name>]``."""
+
+    version: str
+    resource: str
+    namespace: str | None
+    name: str | None
+
+
+def _static_documents() -> dict[str, Callable[[], dict[str, Any]]]:
+    documents: dict[str, Callable[[], dict[str, Any]]] = {
+        "/version": lambda: {
+            "major": "1",
+            "minor": "30",
+            "gitVersion": "v1.30.0-taskgov-twin",
+            "platform": "linux/amd64",
+        },
+        "/api": discovery.api_versions,
+        "/api/v1": core_resource_list,
+        "/apis": discovery.api_group_list,
+        f"/apis/{GROUP}": discovery.api_group,
+        "/openapi/v2": openapi.swagger_v2,
+        "/openapi/v3": openapi.v3_root,
+    }
+    for version in VERSIONS:
+        documents[f"/apis/{GROUP}/{version}"] = partial(discovery.api_resource_list, version)
+        documents[f"/openapi/v3/apis/{GROUP}/{version}"] = partial(openapi.v3_document, version)
+    return documents
+
+
+_DOCUMENTS = _static_documents()
+_HEALTH = {"/healthz", "/livez", "/readyz"}
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    # What each HTTP method does on a resource path; a resource also needs the verb.
+    METHODS: ClassVar[dict[str, str]] = {"GET": "_get"}
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         return
@@ -106,97 +152,196 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def _send_status(self, code: int, reason: str, message: str) -> None:
+        self._send_json(code, status_body(code, reason, message))
+
+    def _handle(self, method: str) -> None:
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)  # an unread body would corrupt the next request
         try:
-            self._route(url.path, query)
+            self._route(method, url.path, query)
         except (BrokenPipeError, ConnectionResetError):
             return
 
-    def _route(self, path: str, query: dict[str, str]) -> None:
-        if path == "/version":
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("GET")
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("POST")
+
+    def do_PUT(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:  # noqa: N802 - stdlib naming
+        self._handle("DELETE")
+
+    def _not_allowed(self) -> None:
+        self._send_status(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+
+    def _route(self, method: str, path: str, query: dict[str, str]) -> None:
+        trimmed = path.rstrip("/") or "/"
+        if trimmed in _HEALTH or trimmed in _DOCUMENTS:
+            if method != "GET":
+                self._not_allowed()
+            elif trimmed in _HEALTH:
+                self._send_text(200, "ok")
+            elif trimmed == "/openapi/v2" and "protobuf" in self.headers.get("Accept", ""):
+                self._send_bytes(200, PROTOBUF_MEDIA_TYPE, openapi.swagger_v2_protobuf())
+            else:
+                self._send_json(200, _DOCUMENTS[trimmed]())
+            return
+        core = _NAMESPACES.match(path)
+        if core is not None:
+            self._namespaces(method, core["name"])
+            return
+        match = _PATH.match(path)
+        if not match or match["resource"] not in RESOURCE_TYPES:
+            self._send_status(
+                404, "NotFound", f"the server could not find the requested resource ({path})"
+            )
+            return
+        target = ResourcePath(
+            match["version"], match["resource"], match["namespace"], match["name"]
+        )
+        kind = RESOURCE_TYPES[target.resource]
+        if target.namespace and not kind.namespaced:
+            self._send_status(404, "NotFound", f"{target.resource} is not namespaced")
+            return
+        handler = self.METHODS.get(method)
+        if handler is None or _VERB_OF_METHOD.get(method) not in kind.verbs:
+            self._not_allowed()
+            return
+        getattr(self, handler)(target, query)
+
+    def _namespaces(self, method: str, name: str | None) -> None:
+        if method != "GET":
+            self._not_allowed()
+            return
+        items, version = namespaces(self.server.store)
+        if name is not None:
+            items = [i for i in items if i["metadata"]["name"] == name]
+            if not items:
+                self._send_status(404, "NotFound", f'namespaces "{name}" not found')
+                return
+        if self._wants_table():
+            self._send_json(200, table(NAMESPACE_COLUMNS, items, str(version)))
+        elif name is not None:
+            self._send_json(200, items[0])
+        else:
+            listing = {"resourceVersion": str(version)}
             self._send_json(
                 200,
-                {
-                    "major": "1",
-                    "minor": "30",
-                    "gitVersion": "v1.30.0-taskgov-twin",
-                    "platform": "linux/amd64",
-                },
+                {"apiVersion": "v1", "kind": "NamespaceList", "metadata": listing, "items": items},
             )
-        elif path == "/api":
-            self._send_json(
-                200, {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
-            )
-        elif path == "/api/v1":
-            self._send_json(200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": []})
-        elif path == "/apis":
-            self._send_json(200, api_group_list())
-        elif path == f"/apis/{GROUP}":
-            self._send_json(200, api_group_list()["groups"][0])
-        elif path.rstrip("/") in {f"/apis/{GROUP}/{v}" for v in VERSIONS}:
-            self._send_json(200, api_resource_list(path.rstrip("/").rsplit("/", 1)[1]))
-        else:
-            match = _PATH.match(path)
-            if not match or match["resource"] not in RESOURCES:
-                self._send_json(
-                    404,
-                    status_body(
-                        404,
-                        "NotFound",
-                        f"the server could not find the requested resource ({path})",
-                    ),
-                )
-                return
-            self._resource(match.groupdict(), query)
 
-    def _resource(self, parts: dict[str, str | None], query: dict[str, str]) -> None:
-        version, resource = str(parts["version"]), str(parts["resource"])
-        namespace, name = parts["namespace"], parts["name"]
-        if namespace and resource not in NAMESPACED:
-            self._send_json(404, status_body(404, "NotFound", f"{resource} is not namespaced"))
-            return
-        if name:
-            key = f"{namespace}/{name}" if namespace else name
-            found = self.server.store.get(resource, key)
+    def _send_text(self, code: int, text: str) -> None:
+        self._send_bytes(code, "text/plain; charset=utf-8", text.encode())
+
+    def _send_bytes(self, code: int, content_type: str, data: bytes) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _wants_table(self) -> bool:
+        return "as=Table" in self.headers.get("Accept", "")
+
+    def _get(self, target: ResourcePath, query: dict[str, str]) -> None:
+        columns = RESOURCE_TYPES[target.resource].columns(target.version)
+        if target.name:
+            key = f"{target.namespace}/{target.name}" if target.namespace else target.name
+            found = self.server.store.get(target.resource, key)
             if found is None:
-                self._send_json(
-                    404, status_body(404, "NotFound", f'{resource}.{GROUP} "{name}" not found')
-                )
-            else:
-                self._send_json(200, convert(found, version))
+                message = f'{target.resource}.{GROUP} "{target.name}" not found'
+                self._send_status(404, "NotFound", message)
+                return
+            body = convert(found, target.version)
+            if self._wants_table():
+                body = table(columns, [body], body["metadata"].get("resourceVersion", ""))
+            self._send_json(200, body)
             return
         try:
-            selector = LabelSelector.parse(query.get("labelSelector", ""))
+            labels = LabelSelector.parse(query.get("labelSelector", ""))
+            fields = FieldSelector.parse(query.get("fieldSelector", ""))
         except SelectorError as error:
-            self._send_json(400, status_body(400, "BadRequest", str(error)))
+            self._send_status(400, "BadRequest", str(error))
             return
 
         def accept(obj: dict[str, Any]) -> bool:
             metadata = obj.get("metadata") or {}
-            if namespace and metadata.get("namespace") != namespace:
+            if target.namespace and metadata.get("namespace") != target.namespace:
                 return False
-            return selector.matches(metadata.get("labels") or {})
+            return fields.matches(metadata) and labels.matches(metadata.get("labels") or {})
 
         if query.get("watch") in ("1", "true"):
-            self._watch(resource, version, query, accept)
+            self._watch(target, query, accept)
+        else:
+            self._list(target, query, accept)
+
+    def _list(
+        self, target: ResourcePath, query: dict[str, str], accept: Callable[[Any], bool]
+    ) -> None:
+        try:
+            page = self.server.pages.page(
+                target.resource,
+                lambda: self.server.store.list(target.resource, accept),
+                query.get("limit", ""),
+                query.get("continue", ""),
+            )
+        except PagingError as error:
+            self._send_status(error.code, error.reason, str(error))
             return
-        items, list_version = self.server.store.list(resource, accept)
-        kind = items[0]["kind"] if items else _kind(resource)
-        body = {
-            "apiVersion": f"{GROUP}/{version}",
-            "kind": f"{kind}List",
-            "metadata": {"resourceVersion": str(list_version)},
-            "items": [convert(item, version) for item in items],
-        }
-        if "as=Table" in self.headers.get("Accept", ""):
-            body = table_for(resource, body)
+        items = [convert(item, target.version) for item in page.items]
+        if self._wants_table():
+            columns = RESOURCE_TYPES[target.resource].columns(target.version)
+            body = table(columns, items, str(page.resource_version), continue_token=page.token)
+        else:
+            metadata: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
+            if page.token:
+                metadata["continue"] = page.token
+                metadata["remainingItemCount"] = page.remaining
+            body = {
+                "apiVersion": f"{GROUP}/{target.version}",
+                "kind": f"{RESOURCE_TYPES[target.resource].kind}List",
+                "metadata": metadata,
+                "items": items,
+            }
         self._send_json(200, body)
 
-    def _watch(self, resource: str, version: str, query: dict[str, str], accept: Any) -> None:
+    def _watch_object(self, target: ResourcePath, obj: dict[str, Any]) -> dict[str, Any]:
+        converted = convert(obj, target.version)
+        if not self._wants_table():
+            return converted
+        columns = RESOURCE_TYPES[target.resource].columns(target.version)
+        return table(columns, [converted], converted["metadata"].get("resourceVersion", ""))
+
+    def _watch(
+        self, target: ResourcePath, query: dict[str, str], accept: Callable[[Any], bool]
+    ) -> None:
+        with self.server.watch_lock:
+            self.server.open_watches += 1
+        try:
+            self._stream(target, query, accept)
+        finally:
+            with self.server.watch_lock:
+                self.server.open_watches -= 1
+
+    def _stream(
+        self, target: ResourcePath, query: dict[str, str], accept: Callable[[Any], bool]
+    ) -> None:
         start = query.get("resourceVersion", "")
-        store, chaos = self.server.store, self.server.chaos
+        store, chaos, resource = self.server.store, self.server.chaos, target.resource
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -206,14 +351,14 @@ class _Handler(BaseHTTPRequestHandler):
         if start in ("", "0"):
             items, current = store.list(resource, accept)
             for item in items:
-                self._chunk({"type": "ADDED", "object": convert(item, version)})
+                self._chunk({"type": "ADDED", "object": self._watch_object(target, item)})
         else:
             current = int(start)
             if chaos.draw("gone"):
                 self._gone(current, current + 1)
                 return
-        deadline = self.server.clock() + timeout
-        while not store.closed and self.server.clock() < deadline:
+        deadline = time.monotonic() + timeout
+        while not store.closed and time.monotonic() < deadline:
             try:
                 events, latest = store.events_after(resource, current, 1.0)
             except Gone as gone:
@@ -222,26 +367,32 @@ class _Handler(BaseHTTPRequestHandler):
             for event in events:
                 current = event.resource_version
                 if accept(event.object):
-                    self._chunk({"type": event.type, "object": convert(event.object, version)})
+                    self._chunk(
+                        {"type": event.type, "object": self._watch_object(target, event.object)}
+                    )
                     if chaos.draw("disconnect"):
                         self._end()
                         return
             if not events and bookmarks:
                 current = max(current, latest)
-                self._chunk(
-                    {
-                        "type": "BOOKMARK",
-                        "object": {
-                            "kind": _kind(resource),
-                            "apiVersion": f"{GROUP}/{version}",
-                            "metadata": {"resourceVersion": str(current)},
-                        },
-                    }
-                )
+                self._bookmark(target, current)
                 if chaos.draw("disconnect"):
                     self._end()
                     return
         self._end()
+
+    def _bookmark(self, target: ResourcePath, current: int) -> None:
+        kind = RESOURCE_TYPES[target.resource].kind
+        self._chunk(
+            {
+                "type": "BOOKMARK",
+                "object": {
+                    "kind": kind,
+                    "apiVersion": f"{GROUP}/{target.version}",
+                    "metadata": {"resourceVersion": str(current)},
+                },
+            }
+        )
 
     def _gone(self, requested: int, oldest: int) -> None:
         message = f"too old resource version: {requested} ({oldest})"
@@ -259,28 +410,15 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-def _kind(resource: str) -> str:
-    return {
-        "workloads": "Workload",
-        "clusterqueues": "ClusterQueue",
-        "localqueues": "LocalQueue",
-        "resourceflavors": "ResourceFlavor",
-        "workloadpriorityclasses": "WorkloadPriorityClass",
-        "cohorts": "Cohort",
-    }[resource]
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     store: ObjectStore
     chaos: ChaosState
-
-    @staticmethod
-    def clock() -> float:
-        import time
-
-        return time.monotonic()
+    pages: Pages
+    # Watch requests being served right now (tests wait for a client's watch to open).
+    open_watches: int
+    watch_lock: threading.Lock
 
 
 def make_http_server(store: ObjectStore, host: str, port: int, chaos: Chaos) -> _Server:
@@ -288,4 +426,7 @@ def make_http_server(store: ObjectStore, host: str, port: int, chaos: Chaos) -> 
     server = _Server((host, port), _Handler)
     server.store = store
     server.chaos = ChaosState(chaos)
+    server.pages = Pages()
+    server.open_watches = 0
+    server.watch_lock = threading.Lock()
     return server

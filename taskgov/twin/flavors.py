@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from taskgov.kueue.quantity import format_amount
-from taskgov.twin.objects import ClusterQueue, FlavorResource, ResourceFlavor
+from taskgov.twin.objects import ClusterQueue, FlavorResource, FungibilityPreference, ResourceFlavor
 from taskgov.twin.quota import QuotaNode
 
 
@@ -26,8 +26,9 @@ class Mode(IntEnum):
     FIT = 4
 
 
-# Given a (flavor, resource) and the amount needed there, the mode preemption could reach.
-PreemptionOracle = Callable[[FlavorResource, int], Mode]
+# Given a (flavor, resource) and the amount needed there: the mode preemption could reach and
+# the borrowing level once its victims are gone (Kueue's ``SimulatePreemption``).
+PreemptionOracle = Callable[[FlavorResource, int], tuple[Mode, int]]
 
 
 @dataclass(slots=True)
@@ -65,14 +66,31 @@ class _FlavorTry:
     mode: Mode
     borrowing: int
     modes: dict[str, Mode]
+    # The representative mode's borrowing level (Kueue's ``granularMode.borrowingLevel``).
+    level: int
 
 
-def _preferred(candidate: _FlavorTry, best: _FlavorTry | None) -> bool:
-    if best is None:
+def is_preferred(
+    a: tuple[Mode, int], b: tuple[Mode, int] | None, preference: FungibilityPreference | None
+) -> bool:
+    """Kueue's ``isPreferred``: whether (mode, borrowing level) ``a`` beats ``b``.
+
+    A flavor whose preemption found no candidates ranks below any usable one whatever the
+    preference; ``PreemptionOverBorrowing`` then compares borrowing level before mode.
+    """
+    if a[0] == Mode.NO_FIT:
+        return False
+    if b is None or b[0] == Mode.NO_FIT:
         return True
-    if candidate.mode != best.mode:
-        return candidate.mode > best.mode
-    return candidate.borrowing < best.borrowing
+    if (a[0] == Mode.NO_CANDIDATES) != (b[0] == Mode.NO_CANDIDATES):
+        return a[0] != Mode.NO_CANDIDATES
+    if preference is FungibilityPreference.PREEMPTION_OVER_BORROWING:
+        if a[1] != b[1]:
+            return a[1] < b[1]
+        return a[0] > b[0]
+    if a[0] != b[0]:
+        return a[0] > b[0]
+    return a[1] < b[1]
 
 
 class FlavorAssigner:
@@ -115,7 +133,7 @@ class FlavorAssigner:
             f"{format_amount(resource, value - available)} more needed"
         )
         if self.node.nominal(fr) >= value or may_reclaim or self.can_preempt_while_borrowing:
-            return self.oracle(fr, value), borrowing
+            return self.oracle(fr, value)
         return Mode.NO_FIT, borrowing
 
     def assign(self, pod_sets: list[tuple[str, dict[str, int], dict[str, str]]]) -> Assignment:
@@ -171,6 +189,7 @@ class FlavorAssigner:
     ) -> tuple[_FlavorTry | None, list[str]]:
         reasons: list[str] = []
         best: _FlavorTry | None = None
+        preference = self.cluster_queue.fungibility_preference
         for flavor_quotas in group.flavors:  # type: ignore[attr-defined]
             flavor = flavor_quotas.name
             labels = self.flavors[flavor].node_labels if flavor in self.flavors else {}
@@ -179,6 +198,8 @@ class FlavorAssigner:
                 continue
             modes: dict[str, Mode] = {}
             level = 0
+            # The flavor's representative mode: the worst of its resources' under the preference.
+            representative = (Mode.FIT, 0)
             for resource in resources:
                 fr = (flavor, resource)
                 mode, borrow = self._fits_quota(
@@ -186,17 +207,21 @@ class FlavorAssigner:
                 )
                 modes[resource] = mode
                 level = max(level, borrow)
-            attempt = _FlavorTry(flavor, min(modes.values()), level, modes)
+                if is_preferred(representative, (mode, borrow), preference):
+                    representative = (mode, borrow)
+            attempt = _FlavorTry(flavor, representative[0], level, modes, representative[1])
             try_next = (
                 attempt.mode in (Mode.NO_FIT, Mode.NO_CANDIDATES)
                 or (
                     attempt.mode in (Mode.PREEMPT, Mode.RECLAIM)
                     and self.cluster_queue.when_can_preempt == "TryNextFlavor"
                 )
-                or (attempt.borrowing > 0 and self.cluster_queue.when_can_borrow == "TryNextFlavor")
+                or (attempt.level > 0 and self.cluster_queue.when_can_borrow == "TryNextFlavor")
             )
             if not try_next:
                 return attempt, reasons
-            if attempt.mode != Mode.NO_FIT and _preferred(attempt, best):
-                best = attempt
+            if best is None or is_preferred(
+                (attempt.mode, attempt.level), (best.mode, best.level), preference
+            ):
+                best = attempt if attempt.mode != Mode.NO_FIT else best
         return best, reasons

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from taskgov.kueue.schemas.defaults import with_defaults
 from taskgov.twin.engine import Twin
 from taskgov.twin.manifests import scenario_manifests
+from taskgov.twin.queue_status import QueueStatus
 from taskgov.twin.render import timestamp, workload_manifest
 from taskgov.twin.scenario import Scenario, stable_uid
-from taskgov.twin.store import ObjectStore
+from taskgov.twin.store import ObjectStore, object_key
 
 _RESOURCE_OF_KIND = {
     "ClusterQueue": "clusterqueues",
@@ -91,7 +93,10 @@ class LiveTwin:
         self.store = store
         self.speed = speed
         self.malformed = malformed
-        self.epoch = datetime.now(UTC).replace(microsecond=0)
+        self.epoch = replay_epoch(scenario, speed, datetime.now(UTC))
+        self.queue_status = QueueStatus(scenario.cluster_queues, timestamp(0, self.epoch))
+        # The manifests of ClusterQueues and LocalQueues, to publish again with a new status.
+        self._queue_manifests: dict[tuple[str, str], dict[str, Any]] = {}
         self.done = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="twin", daemon=True)
@@ -120,7 +125,7 @@ class LiveTwin:
             kind = str(manifest.get("kind"))
             if kind not in _RESOURCE_OF_KIND:
                 continue
-            obj = dict(manifest)
+            obj = dict(with_defaults(manifest))
             metadata = dict(obj.get("metadata") or {})
             metadata.setdefault(
                 "uid",
@@ -128,7 +133,23 @@ class LiveTwin:
             )
             metadata.setdefault("creationTimestamp", timestamp(0, self.epoch))
             obj["metadata"] = metadata
-            self.store.put(_RESOURCE_OF_KIND[kind], obj)
+            resource = _RESOURCE_OF_KIND[kind]
+            if resource in ("clusterqueues", "localqueues"):
+                self._queue_manifests[(resource, object_key(obj))] = obj
+                continue
+            self.store.put(resource, obj)
+        for resource, key in self._queue_manifests:
+            self._publish_queue(resource, key)
+
+    def _publish_queue(self, resource: str, key: str) -> None:
+        """Publish a ClusterQueue or LocalQueue with its current ``status``."""
+        obj = dict(self._queue_manifests[(resource, key)])
+        if resource == "clusterqueues":
+            obj["status"] = self.queue_status.cluster_queue(key)
+        else:
+            cluster_queue = str((obj.get("spec") or {}).get("clusterQueue", ""))
+            obj["status"] = self.queue_status.local_queue(key, cluster_queue)
+        self.store.put(resource, obj)
 
     def _loop(self) -> None:
         started = time.monotonic()
@@ -154,5 +175,31 @@ class LiveTwin:
             dict.fromkeys(change.workload for change in ledger[self._published_ledger :])
         )
         self._published_ledger = len(ledger)
+        queues: set[tuple[str, str]] = set()
         for key in changed:
-            self.store.put("workloads", workload_manifest(self.twin.runs[key], epoch=self.epoch))
+            run = self.twin.runs[key]
+            self.store.put("workloads", workload_manifest(run, epoch=self.epoch))
+            cluster_queue, local_queue = self.queue_status.update(run)
+            queues.update((("clusterqueues", cluster_queue), ("localqueues", local_queue)))
+        for resource, key in sorted(queues):
+            if (resource, key) in self._queue_manifests:
+                self._publish_queue(resource, key)
+
+
+def replay_epoch(scenario: Scenario, speed: float, now: datetime) -> datetime:
+    """When simulated time 0 is, so that no creationTimestamp is ever in the future.
+
+    At ``speed`` s, a Workload submitted at simulated ``t`` is published at wall time
+    ``start + t / s``; with time 0 at ``start``, its creationTimestamp ``start + t`` would be
+    ahead of the wall clock (kubectl's AGE ``<invalid>``). Setting time 0 back by
+    ``T * (1 - 1/s)``, T the last submission (or the scenario's end), keeps every
+    creationTimestamp at or before the moment it is published: the replayed history lies in
+    the recent past, and the last submission is stamped the moment it is published.
+    """
+    start = now.replace(microsecond=0)
+    if speed <= 1:
+        return start
+    horizon_ms = max((w.submit_at_ms for w in scenario.workloads), default=0)
+    horizon_ms = max(horizon_ms, scenario.until_ms or 0)
+    lead_ms = int(horizon_ms * (1 - 1 / speed))
+    return start - timedelta(milliseconds=-(-lead_ms // 1000) * 1000)

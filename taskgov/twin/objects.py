@@ -7,10 +7,23 @@ Field names follow the Kueue API (v1beta1 and v1beta2); amounts are Kueue's inte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Literal
 
 FlavorResource = tuple[str, str]
 QueueingStrategy = Literal["StrictFIFO", "BestEffortFIFO"]
+
+
+class FungibilityPreference(StrEnum):
+    """``spec.flavorFungibility.preference`` (Kueue >= 0.15, KEP-582 flavor fungibility).
+
+    Which flavor wins when every candidate needs borrowing, preemption, or both.
+    """
+
+    # Least borrowing distance first, then the better preemption mode (the default).
+    BORROWING_OVER_PREEMPTION = "BorrowingOverPreemption"
+    # Better preemption mode first (reclaim over preemption in the ClusterQueue), then borrowing.
+    PREEMPTION_OVER_BORROWING = "PreemptionOverBorrowing"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +72,7 @@ class ClusterQueue:
     preemption: Preemption = Preemption()
     when_can_borrow: str = "Borrow"
     when_can_preempt: str = "TryNextFlavor"
+    fungibility_preference: FungibilityPreference | None = None
     fair_sharing_weight: float = 1.0
     stopped: bool = False
 

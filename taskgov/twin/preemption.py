@@ -4,12 +4,12 @@ Classical preemption gathers candidates from the ClusterQueue (``withinClusterQu
 from borrowing queues of the cohort tree (``reclaimWithinCohort``, ``borrowWithinCohort``),
 orders them (lower priority, then most recently admitted), removes them one by one until
 the workload fits, then adds back all it can (the minimal victim set). Fair sharing picks
-targets from the queue with the highest dominant resource share instead.
+targets from the queue with the highest dominant resource share instead
+(``taskgov.twin.fair_preemption``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -61,7 +61,7 @@ class _Candidate:
     without_borrowing: bool = False
 
 
-def _policy_allows(policy: str, preemptor: Preemptor, candidate: Running) -> bool:
+def policy_allows(policy: str, preemptor: Preemptor, candidate: Running) -> bool:
     if policy == "Any":
         return True
     if policy == "LowerPriority":
@@ -73,7 +73,7 @@ def _policy_allows(policy: str, preemptor: Preemptor, candidate: Running) -> boo
     return False
 
 
-def _ordering_key(candidate: Running, preemptor_queue: str) -> tuple[bool, int, int, str]:
+def candidate_key(candidate: Running, preemptor_queue: str) -> tuple[bool, int, int, str]:
     """Kueue's CandidatesOrdering: other queues first, lower priority, newest admission."""
     return (
         candidate.cluster_queue == preemptor_queue,
@@ -110,7 +110,7 @@ class Snapshot:
         return True
 
 
-def _uses_any(workload: Running, frs: set[FlavorResource]) -> bool:
+def uses_any(workload: Running, frs: set[FlavorResource]) -> bool:
     return any(fr in frs for fr in workload.usage)
 
 
@@ -190,7 +190,7 @@ def _cohort_candidates(
                 if not _still_borrowing(queue, frs, ancestor):
                     continue
                 for w in snapshot.running.get(queue.name, []):
-                    if not _uses_any(w, frs) or not _policy_allows(
+                    if not uses_any(w, frs) or not policy_allows(
                         policy.reclaim_within_cohort, preemptor, w
                     ):
                         continue
@@ -218,11 +218,11 @@ def classical_targets(preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
         same_queue = [
             _Candidate(w, IN_CLUSTER_QUEUE)
             for w in snapshot.running.get(cq.name, [])
-            if _uses_any(w, frs) and _policy_allows(policy.within_cluster_queue, preemptor, w)
+            if uses_any(w, frs) and policy_allows(policy.within_cluster_queue, preemptor, w)
         ]
     hierarchy, by_priority = _cohort_candidates(preemptor, snapshot)
     for group in (hierarchy, by_priority, same_queue):
-        group.sort(key=lambda c: _ordering_key(c.workload, cq.name))
+        group.sort(key=lambda c: candidate_key(c.workload, cq.name))
     candidates = hierarchy + by_priority + same_queue
     if not candidates:
         return []
@@ -267,144 +267,27 @@ def _minimal_set(
         for candidate in removed:
             snapshot.add(candidate.workload)
         return []
-    for i in range(len(removed) - 2, -1, -1):
-        snapshot.add(removed[i].workload)
-        if snapshot.fits(preemptor, allow_borrowing):
-            removed[i] = removed[-1]
-            removed.pop()
-        else:
-            snapshot.remove(removed[i].workload)
-    for candidate in removed:
-        snapshot.add(candidate.workload)
-    return [Target(c.workload, c.reason) for c in removed]
+    targets = fill_back(
+        preemptor, snapshot, [Target(c.workload, c.reason) for c in removed], allow_borrowing
+    )
+    for target in targets:
+        snapshot.add(target.workload)
+    return targets
 
 
-def dominant_resource_share(
-    node: QuotaNode, extra: dict[FlavorResource, int] | None = None
-) -> float:
-    """Kueue's DRS: the largest borrowed/lendable ratio (x1000) divided by the weight."""
-    if node.parent is None:
-        return 0.0
-    extra = extra or {}
-    borrowed: dict[str, int] = {}
-    for fr in set(node.usage) | set(extra):
-        over = node.usage.get(fr, 0) + extra.get(fr, 0) - node.subtree_quota.get(fr, 0)
-        if over > 0:
-            borrowed[fr[1]] = borrowed.get(fr[1], 0) + over
-    if not borrowed:
-        return 0.0
-    lendable: dict[str, int] = {}
-    for fr in node.root().subtree_quota:
-        lendable[fr[1]] = lendable.get(fr[1], 0) + node.parent.potential_available(fr)
-    ratios = [amount * 1000 // lendable[r] for r, amount in borrowed.items() if lendable.get(r)]
-    unweighted = max(ratios, default=0)
-    if unweighted == 0:
-        return 0.0
-    if node.fair_sharing_weight == 0:
-        return math.inf
-    return unweighted / node.fair_sharing_weight
-
-
-def _fair_pools(preemptor: Preemptor, snapshot: Snapshot) -> dict[str, list[_Candidate]]:
-    """Candidates per queue: the preemptor's own, and those of borrowing queues in the tree."""
-    cq, node, frs = preemptor.cluster_queue, preemptor.node, preemptor.frs_need_preemption
-    policy = cq.preemption
-    pools: dict[str, list[_Candidate]] = {}
-    if policy.within_cluster_queue != "Never":
-        own = [
-            _Candidate(w, IN_CLUSTER_QUEUE)
-            for w in snapshot.running.get(cq.name, [])
-            if _uses_any(w, frs) and _policy_allows(policy.within_cluster_queue, preemptor, w)
-        ]
-        if own:
-            pools[cq.name] = own
-    if node.parent is not None and policy.reclaim_within_cohort != "Never":
-        for queue in _queues_below(node.root(), node):
-            if not any(queue.borrowing(fr) for fr in frs):
-                continue
-            found = [
-                _Candidate(w, IN_COHORT_FAIR_SHARING)
-                for w in snapshot.running.get(queue.name, [])
-                if _uses_any(w, frs) and _policy_allows(policy.reclaim_within_cohort, preemptor, w)
-            ]
-            if found:
-                pools[queue.name] = found
-    for pool in pools.values():
-        pool.sort(key=lambda c: _ordering_key(c.workload, cq.name))
-    return pools
-
-
-def fair_sharing_targets(
-    preemptor: Preemptor, snapshot: Snapshot, strategies: tuple[str, ...]
+def fill_back(
+    preemptor: Preemptor, snapshot: Snapshot, targets: list[Target], allow_borrowing: bool
 ) -> list[Target]:
-    """Victims under fair sharing: from the queue with the highest share, while it holds."""
-    cq = preemptor.cluster_queue
-    node = preemptor.node
-    frs = preemptor.frs_need_preemption
-    pools = _fair_pools(preemptor, snapshot)
-    targets: list[Target] = []
-    retry: dict[str, list[_Candidate]] = {}
+    """Kueue's ``fillBackWorkloads``: add back, newest choice first, every victim not needed.
 
-    def done() -> bool:
-        return snapshot.fits(preemptor, allow_borrowing=True)
-
-    def restore() -> None:
-        for target in targets:
-            snapshot.add(target.workload)
-
-    while pools:
-        name = max(
-            pools,
-            key=lambda q: (
-                q == cq.name or any(snapshot.nodes[q].borrowing(fr) for fr in frs),
-                dominant_resource_share(snapshot.nodes[q]),
-                q,
-            ),
-        )
-        candidate = pools[name].pop(0)
-        if not pools[name]:
-            del pools[name]
-        if name == cq.name:
-            snapshot.remove(candidate.workload)
-            targets.append(Target(candidate.workload, IN_CLUSTER_QUEUE))
-        elif not any(
-            node.usage.get(fr, 0) + preemptor.usage.get(fr, 0) > node.subtree_quota.get(fr, 0)
-            for fr in frs
-        ):
-            snapshot.remove(candidate.workload)
-            targets.append(Target(candidate.workload, IN_COHORT_RECLAMATION))
+    ``targets`` are removed from ``snapshot``; those returned still are.
+    """
+    targets = list(targets)
+    for i in range(len(targets) - 2, -1, -1):
+        snapshot.add(targets[i].workload)
+        if snapshot.fits(preemptor, allow_borrowing):
+            targets[i] = targets[-1]
+            targets.pop()
         else:
-            target_node = snapshot.nodes[name]
-            preemptor_new = dominant_resource_share(node, preemptor.usage)
-            snapshot.remove(candidate.workload)
-            target_new = dominant_resource_share(target_node)
-            if (
-                strategies
-                and strategies[0] == "LessThanOrEqualToFinalShare"
-                and preemptor_new <= target_new
-                or strategies
-                and strategies[0] == "LessThanInitialShare"
-                and preemptor_new < dominant_resource_share(target_node, candidate.workload.usage)
-            ):
-                targets.append(Target(candidate.workload, IN_COHORT_FAIR_SHARING))
-            else:
-                snapshot.add(candidate.workload)
-                retry.setdefault(name, []).append(candidate)
-                continue
-        if done():
-            restore()
-            return targets
-    if len(strategies) > 1:
-        for name in sorted(retry, key=lambda q: -dominant_resource_share(snapshot.nodes[q])):
-            candidate = retry[name][0]
-            target_node = snapshot.nodes[name]
-            target_old = dominant_resource_share(target_node)
-            preemptor_new = dominant_resource_share(node, preemptor.usage)
-            if preemptor_new < target_old:
-                snapshot.remove(candidate.workload)
-                targets.append(Target(candidate.workload, IN_COHORT_FAIR_SHARING))
-                if done():
-                    restore()
-                    return targets
-    restore()
-    return []
+            snapshot.remove(targets[i].workload)
+    return targets

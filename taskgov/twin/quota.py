@@ -8,9 +8,10 @@ the tree, capped by each node's borrowing limit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from taskgov.twin.objects import FlavorResource, ResourceQuota
+from taskgov.twin.objects import ClusterQueue, Cohort, FlavorResource, ResourceGroup, ResourceQuota
 
 
 @dataclass(eq=False)
@@ -55,32 +56,49 @@ class QuotaNode:
     def local_available(self, fr: FlavorResource) -> int:
         return max(0, self.local_quota(fr) - self.usage.get(fr, 0))
 
+    def _capacity_cap(self, fr: FlavorResource, parent_available: int) -> int:
+        """``parent_available`` capped by this node's borrowing limit (Kueue's ``available``)."""
+        quota = self.quotas.get(fr)
+        if quota is None or quota.borrowing_limit is None:
+            return parent_available
+        local = self.local_quota(fr)
+        cap = (
+            self.subtree_quota.get(fr, 0)
+            - local
+            - max(0, self.usage.get(fr, 0) - local)
+            + quota.borrowing_limit
+        )
+        return min(parent_available, cap)
+
+    def _ancestors(self) -> list[QuotaNode]:
+        """This node and its ancestors, root last (a loop, so any depth works)."""
+        chain: list[QuotaNode] = []
+        node: QuotaNode | None = self
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
     def available(self, fr: FlavorResource) -> int:
         """What this node could still use of ``fr``, its own and borrowed."""
-        if self.parent is None:
-            return self.subtree_quota.get(fr, 0) - self.usage.get(fr, 0)
-        parent_available = self.parent.available(fr)
-        quota = self.quotas.get(fr)
-        if quota is not None and quota.borrowing_limit is not None:
-            local = self.local_quota(fr)
-            cap = (
-                self.subtree_quota.get(fr, 0)
-                - local
-                - max(0, self.usage.get(fr, 0) - local)
-                + quota.borrowing_limit
-            )
-            parent_available = min(parent_available, cap)
-        return self.local_available(fr) + parent_available
+        chain = self._ancestors()
+        root = chain[-1]
+        result = root.subtree_quota.get(fr, 0) - root.usage.get(fr, 0)
+        for node in reversed(chain[:-1]):
+            result = node.local_available(fr) + node._capacity_cap(fr, result)
+        return result
 
     def potential_available(self, fr: FlavorResource) -> int:
         """The most this node could ever use of ``fr`` (Kueue's maximum capacity)."""
-        if self.parent is None:
-            return self.subtree_quota.get(fr, 0)
-        potential = self.local_quota(fr) + self.parent.potential_available(fr)
-        quota = self.quotas.get(fr)
-        if quota is not None and quota.borrowing_limit is not None:
-            potential = min(potential, self.subtree_quota.get(fr, 0) + quota.borrowing_limit)
-        return potential
+        chain = self._ancestors()
+        result = chain[-1].subtree_quota.get(fr, 0)
+        for node in reversed(chain[:-1]):
+            potential = node.local_quota(fr) + result
+            quota = node.quotas.get(fr)
+            if quota is not None and quota.borrowing_limit is not None:
+                potential = min(potential, node.subtree_quota.get(fr, 0) + quota.borrowing_limit)
+            result = potential
+        return result
 
     def borrowing(self, fr: FlavorResource) -> bool:
         return self.usage.get(fr, 0) > self.subtree_quota.get(fr, 0)
@@ -97,11 +115,27 @@ class QuotaNode:
             delta = after - before
             node = node.parent
 
+    def cluster_queues(self) -> list[QuotaNode]:
+        """The ClusterQueues of this subtree, in tree order."""
+        found: list[QuotaNode] = []
+        stack: list[QuotaNode] = [self]
+        while stack:
+            node = stack.pop()
+            if node.is_cluster_queue:
+                found.append(node)
+            stack.extend(reversed(node.children))
+        return found
+
     def height(self) -> int:
-        cohorts = [child for child in self.children if not child.is_cluster_queue]
-        if not cohorts:
-            return 1 if self.children else 0
-        return 1 + max(child.height() for child in cohorts)
+        """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion."""
+        best = 0
+        stack: list[tuple[QuotaNode, int]] = [(self, 0)]
+        while stack:
+            node, depth = stack.pop()
+            cohorts = [child for child in node.children if not child.is_cluster_queue]
+            best = max(best, depth + (1 if node.children else 0))
+            stack.extend((child, depth + 1) for child in cohorts)
+        return best
 
     def lowest_subtree_that_fits(self, fr: FlavorResource, value: int) -> tuple[int, bool]:
         """(borrowing level, may reclaim) as Kueue's ``FindHeightOfLowestSubtreeThatFits``."""
@@ -120,9 +154,88 @@ class QuotaNode:
 
 
 def build_subtree_quotas(node: QuotaNode) -> None:
-    """Fill ``subtree_quota`` bottom-up: own nominal plus what children lend."""
-    node.subtree_quota = {fr: quota.nominal for fr, quota in node.quotas.items()}
-    for child in node.children:
-        build_subtree_quotas(child)
-        for fr, amount in child.subtree_quota.items():
-            node.subtree_quota[fr] = node.subtree_quota.get(fr, 0) + amount - child.local_quota(fr)
+    """Fill ``subtree_quota`` bottom-up: own nominal plus what children lend.
+
+    Children before parents, by an explicit stack, so a chain of thousands of cohorts works.
+    """
+    order: list[QuotaNode] = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        order.append(current)
+        stack.extend(current.children)
+    for current in reversed(order):
+        current.subtree_quota = {fr: quota.nominal for fr, quota in current.quotas.items()}
+        for child in current.children:
+            for fr, amount in child.subtree_quota.items():
+                current.subtree_quota[fr] = (
+                    current.subtree_quota.get(fr, 0) + amount - child.local_quota(fr)
+                )
+
+
+def _quotas(groups: tuple[ResourceGroup, ...]) -> dict[FlavorResource, ResourceQuota]:
+    return {(fq.name, r): q for g in groups for fq in g.flavors for r, q in fq.resources.items()}
+
+
+def build_tree(
+    cohorts: dict[str, Cohort], cluster_queues: dict[str, ClusterQueue]
+) -> dict[str, QuotaNode]:
+    """Every ClusterQueue (by name) and Cohort (as ``cohort:<name>``) as linked quota nodes.
+
+    Raises:
+        ValueError: the cohorts' parents form a cycle (the scenario reader rejects these
+            first, naming the documents).
+    """
+    cycle = find_cohort_cycle({name: cohort.parent for name, cohort in cohorts.items()})
+    if cycle:
+        raise ValueError("cohorts form a cycle: " + " -> ".join(cycle))
+    nodes: dict[str, QuotaNode] = {}
+    for name, cohort in cohorts.items():
+        nodes[f"cohort:{name}"] = QuotaNode(
+            name,
+            False,
+            _quotas(cohort.resource_groups),
+            fair_sharing_weight=cohort.fair_sharing_weight,
+        )
+    for name, cohort in cohorts.items():
+        if cohort.parent:
+            child, parent = nodes[f"cohort:{name}"], nodes[f"cohort:{cohort.parent}"]
+            child.parent = parent
+            parent.children.append(child)
+    for name, cq in cluster_queues.items():
+        node = QuotaNode(
+            name, True, _quotas(cq.resource_groups), fair_sharing_weight=cq.fair_sharing_weight
+        )
+        if cq.cohort:
+            node.parent = nodes[f"cohort:{cq.cohort}"]
+            node.parent.children.append(node)
+        nodes[name] = node
+    for node in list(nodes.values()):
+        if node.parent is None:
+            build_subtree_quotas(node)
+    return nodes
+
+
+def find_cohort_cycle(parents: Mapping[str, str | None]) -> list[str] | None:
+    """A cycle of cohorts following ``parent`` links, first name repeated at the end.
+
+    Kueue's cache marks cohorts in a cycle inactive; the twin cannot walk such a tree
+    (its paths and capacities would never end), so the scenario is rejected instead.
+    Iterative, so a chain of thousands of cohorts is fine.
+
+    Returns:
+        e.g. ``["pool", "root", "pool"]``, or None when the parents form a forest.
+    """
+    done: set[str] = set()
+    for start in sorted(parents):
+        path: list[str] = []
+        on_path: dict[str, int] = {}
+        node: str | None = start
+        while node is not None and node not in done:
+            if node in on_path:
+                return path[on_path[node] :] + [node]
+            on_path[node] = len(path)
+            path.append(node)
+            node = parents.get(node)
+        done.update(path)
+    return None

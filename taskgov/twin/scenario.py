@@ -20,6 +20,7 @@ from taskgov.twin.objects import (
     ClusterQueue,
     Cohort,
     FlavorQuotas,
+    FungibilityPreference,
     LocalQueue,
     PodSet,
     Preemption,
@@ -28,6 +29,7 @@ from taskgov.twin.objects import (
     ResourceQuota,
     WorkloadSpec,
 )
+from taskgov.twin.scenario_checks import scenario_faults
 
 KUEUE_VERSIONS = ("kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2")
 SUBMIT_AT = "taskgov.io/submit-at"
@@ -208,6 +210,13 @@ def _cluster_queue(reader: _Reader, body: Mapping[str, Any], name: str) -> Clust
         fungibility.get("whenCanPreempt", "TryNextFlavor"),
         fungibility.get("whenCanPreempt", "TryNextFlavor"),
     )
+    preference = fungibility.get("preference")
+    if preference is not None and preference not in set(FungibilityPreference):
+        preferences = ", ".join(FungibilityPreference)
+        reader.fault(
+            "spec.flavorFungibility.preference", f"must be one of {preferences}, got {preference!r}"
+        )
+        preference = None
     return ClusterQueue(
         name=name,
         cohort=cohort or None,
@@ -221,6 +230,7 @@ def _cluster_queue(reader: _Reader, body: Mapping[str, Any], name: str) -> Clust
         ),
         when_can_borrow=when_can_borrow,
         when_can_preempt=when_can_preempt,
+        fungibility_preference=FungibilityPreference(preference) if preference else None,
         fair_sharing_weight=_weight(reader, spec),
         stopped=spec.get("stopPolicy", "None") not in ("None", None),
     )
@@ -478,6 +488,9 @@ def build_scenario(documents: list[Document]) -> Scenario:
     if policy_docs:
         compiled, scenario.fair_sharing = _compiled_policy(policy_docs, faults)
         documents = compiled + [d for d in documents if d not in policy_docs]
+    faults += scenario_faults((f"{d.source}#{d.index}", d.body) for d in documents)
+    if faults:  # shapes first: the reader below trusts them
+        raise InputError(faults)
     # Objects first, then workloads, so priority classes are known when workloads are read.
     ordered = sorted(documents, key=lambda d: d.kind in ("Workload", "Job", "PyTorchJob"))
     for doc in ordered:

@@ -71,3 +71,39 @@ class LabelSelector:
 
     def matches(self, labels: dict[str, str]) -> bool:
         return all(requirement.matches(labels) for requirement in self.requirements)
+
+
+# Custom resources can be selected by these fields only (Kueue's CRDs declare no
+# ``selectableFields``), as the API server answers for any CRD.
+SELECTABLE_FIELDS = ("metadata.name", "metadata.namespace")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSelector:
+    """A ``fieldSelector``: ``metadata.name=x``, ``metadata.namespace!=y``, comma-joined."""
+
+    requirements: tuple[tuple[str, bool, str], ...] = ()  # (field, equal, value)
+
+    @classmethod
+    def parse(cls, text: str) -> FieldSelector:
+        """Parse a field selector.
+
+        Raises:
+            SelectorError: a part is not ``field=value``/``field!=value``, or names a field
+                custom resources cannot be selected by.
+        """
+        requirements = []
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            match = _EQUALITY.match(part)
+            if match is None:
+                raise SelectorError(f"invalid field selector: {part!r}")
+            if match[1] not in SELECTABLE_FIELDS:
+                raise SelectorError(f'field label not supported: "{match[1]}"')
+            requirements.append((match[1], match[2] != "!=", match[3]))
+        return cls(tuple(requirements))
+
+    def matches(self, metadata: dict[str, str]) -> bool:
+        return all(
+            (metadata.get(name.removeprefix("metadata."), "") == value) == equal
+            for name, equal, value in self.requirements
+        )

@@ -54,6 +54,10 @@ class RunningTwinServer:
         chaos = self._http.chaos  # type: ignore[attr-defined]
         return chaos.disconnects, chaos.gones
 
+    def open_watches(self) -> int:
+        """Watch requests being served now."""
+        return int(self._http.open_watches)  # type: ignore[attr-defined]
+
     def stop(self) -> None:
         self.live.stop()
         self.store.close()

@@ -58,9 +58,9 @@ class TraceColumns:
 
 def _read_table(path: Path) -> pl.DataFrame:
     """The file as a DataFrame; CSV cells stay strings so every row is checked the same way."""
-    suffix = path.suffix.lower()
+    suffix = ".csv" if path.name.lower().endswith(".csv.gz") else path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
-        message = f"unknown file type {suffix or '(none)'!r}: expected .csv or .parquet"
+        message = f"unknown file type {suffix or '(none)'!r}: expected .csv, .csv.gz or .parquet"
         raise InputError([Fault(str(path), "", "", message)])
     try:
         if suffix == ".csv":

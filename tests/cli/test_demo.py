@@ -59,8 +59,8 @@ def test_demo_narrates_borrowing_reclaim_and_priority_preemption() -> None:
         pytest.param(
             ["demo", "--trace", "philly"],
             {"TASKGOV_DATA_DIR": "/nonexistent/data"},
-            "error: --trace, philly: field data_dir: /nonexistent/data/philly-vc/jobs.csv is "
-            "missing; set TASKGOV_DATA_DIR\n",
+            "error: --trace, philly: field data_dir: /nonexistent/data/philly-vc/jobs.csv.gz is "
+            "missing (TASKGOV_DATA_DIR names the folder of the traces)\n",
             id="trace data missing",
         ),
         pytest.param(

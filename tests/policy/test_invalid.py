@@ -39,7 +39,7 @@ INVALID_CASES = [
     pytest.param(
         [cluster_doc(), policy_doc(scheduler_config=classes(11))],
         [
-            f"{POLICY}, SchedulerConfig: field PriorityClasses: List should have at most 10 items after validation, not 11 (got [{{'Name': 'c0', 'Weight': '0'}}, {{'Name': 'c1', 'Weight': '1'}}, {{'Name': 'c2', 'Weight': '2'}}, {{'Name': 'c3', 'Weight': '3'}}, {{'Name': 'c4', 'Weight': '4'}}, {{'Name': 'c5', 'Weight': '5'}}, {{'Name': 'c6', 'Weight': '6'}}, {{'Name': 'c7', 'Weight': '7'}}, {{'Name': 'c8', 'Weight': '8'}}, {{'Name': 'c9', 'Weight': '9'}}, {{'Name': 'c10', 'Weight': '10'}}])"
+            f"{POLICY}, SchedulerConfig: field PriorityClasses: List should have at most 10 items after validation, not 11"
         ],
         id="eleven priority classes",
     ),
@@ -163,7 +163,7 @@ INVALID_CASES = [
     pytest.param(
         [cluster_doc(), policy_doc([quota("t" * 52, name="long")])],
         [
-            f"{POLICY}, ComputeQuota long: field ComputeQuotaTarget.TeamName: team name '{'t' * 52}' has 52 characters; at most 51 fit in the namespace name hyperpod-ns-<team> (got '{'t' * 52}')"
+            f"{POLICY}, ComputeQuota long: field ComputeQuotaTarget.TeamName: team name has 52 characters; at most 51 fit in the namespace name hyperpod-ns-<team> (got '{'t' * 52}')"
         ],
         id="team name too long for its namespace",
     ),
@@ -257,7 +257,7 @@ INVALID_CASES = [
             policy_doc([quota("team-a", resources="[{InstanceType=ml.g5.8xlarge,Count=two}]")]),
         ],
         [
-            f"{POLICY}, ComputeQuota team-a-quota: field ComputeQuotaConfig.ComputeQuotaResources[0].Count: Input should be a valid integer, unable to parse string as an integer (got 'two')"
+            f"{POLICY}, ComputeQuota team-a-quota: field ComputeQuotaConfig.ComputeQuotaResources[0].Count: Input should be a valid integer (got 'two')"
         ],
         id="count that is not a number",
     ),
@@ -333,5 +333,5 @@ def test_invalid_yaml_names_line_and_column() -> None:
     with pytest.raises(InputError) as raised:
         read_documents("kind: Policy\nspec: [unclosed\n", "bad.yaml")
     assert [str(f) for f in raised.value.faults] == [
-        "bad.yaml: not valid YAML at line 3, column 1: expected ',' or ']', but got '<stream end>'"
+        "bad.yaml: not valid YAML at line 3, column 1: did not find expected ',' or ']'"
     ]

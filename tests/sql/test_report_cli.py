@@ -87,11 +87,15 @@ def test_report_parquet_to_a_file_keeps_column_types(database: Path, tmp_path: P
     assert frame.schema["guaranteed_gpu_hours"] == pl.Float64
 
 
-def test_report_parquet_to_a_pipe_writes_bytes(database: Path) -> None:
+def test_report_parquet_without_out_is_refused(database: Path) -> None:
     result = invoke(report_command, "utilization", "--db", str(database), "-o", "parquet")
 
-    assert result.exit_code == 0
-    assert result.stdout_bytes[:4] == b"PAR1"
+    assert isinstance(result.exception, InputError)
+    assert (result.exception.exit_code, str(result.exception), result.stdout_bytes) == (
+        2,
+        "-o parquet: parquet is binary: give --out FILE",
+        b"",
+    )
 
 
 @pytest.mark.parametrize(

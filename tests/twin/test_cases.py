@@ -53,11 +53,47 @@ def observed(twin: Twin, want: dict[str, Any]) -> dict[str, Any]:
         workloads[key] = got
     result: dict[str, Any] = {"workloads": workloads}
     if "preemptions" in want:
+        timed = any("timeMs" in p for p in want["preemptions"])
         result["preemptions"] = [
             {"victim": p.victim, "preemptor": p.preemptor, "reason": p.reason}
+            | ({"timeMs": p.time_ms} if timed else {})
             for p in twin.preemptions
         ]
+    if "thrashes" in want:
+        result["thrashes"] = [
+            {
+                "timeMs": t.time_ms,
+                "sinceMs": t.since_ms,
+                "preemptors": list(t.preemptors),
+                "victims": list(t.victims),
+            }
+            for t in twin.thrashes
+        ]
+    if "events" in want:
+        result["events"] = events_in_order(twin, want["events"])
+    if "endMs" in want:
+        result["endMs"] = twin.now_ms
     return result
+
+
+def events_in_order(twin: Twin, wanted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The wanted condition changes that the ledger holds, matched in order (a subsequence)."""
+    found: list[dict[str, Any]] = []
+    ledger = iter(twin.ledger)
+    for event in wanted:
+        for change in ledger:
+            got = {
+                "timeMs": change.time_ms,
+                "workload": change.workload,
+                "type": change.type,
+                "status": change.status,
+                "reason": change.reason,
+                "message": change.message,
+            }
+            if all(got[k] == v for k, v in event.items()):
+                found.append({k: got[k] for k in event})
+                break
+    return found
 
 
 def expand(want: Any, twin: Twin) -> Any:

@@ -10,6 +10,9 @@ import polars as pl
 import pytest
 
 from taskgov.errors import InputError
+from taskgov.settings import PACKAGED_DATA_DIR
+from taskgov.settings import PHILLY_JOBS as PHILLY_JOBS_FILE
+from taskgov.settings import PHILLY_NODES as PHILLY_NODES_FILE
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import (
     ClusterQueue,
@@ -23,8 +26,9 @@ from taskgov.twin.objects import (
 from taskgov.twin.scenario import stable_uid
 from taskgov.twin.trace import TraceColumns, load_trace, philly_quotas
 
-PHILLY_JOBS = Path("/work/shared/data/philly-vc/jobs.csv")
-PHILLY_NODES = Path("/work/shared/data/vc-capacity/philly_vc_nodes.csv")
+# The Philly files shipped inside taskgov (taskgov/data/README.md), whatever TASKGOV_DATA_DIR says.
+PHILLY_JOBS = PACKAGED_DATA_DIR / PHILLY_JOBS_FILE
+PHILLY_NODES = PACKAGED_DATA_DIR / PHILLY_NODES_FILE
 GPU = "nvidia.com/gpu"
 
 TINY = """vc,arrival_time_s,num_gpus,est_duration_s
@@ -169,7 +173,7 @@ FAULT_CASES = {
     "unknown file type": (
         HEADER,
         "trace.txt",
-        "{path}: unknown file type '.txt': expected .csv or .parquet",
+        "{path}: unknown file type '.txt': expected .csv, .csv.gz or .parquet",
     ),
     "unknown priority class": (
         HEADER.replace("\n", ",p\n") + "a,0,1,10,urgent\n",
@@ -202,7 +206,6 @@ def test_philly_quotas_bad_node_count(tmp_path: Path) -> None:
     assert str(caught.value) == f"{path}, row 2: field node num: must be a number, got 'lots'"
 
 
-@pytest.mark.skipif(not PHILLY_JOBS.exists(), reason="shared Philly data not present")
 def test_real_philly_trace() -> None:
     quotas = philly_quotas(PHILLY_NODES)
     assert len(quotas) == 11
@@ -227,6 +230,8 @@ def test_real_philly_trace() -> None:
 # Worked out by hand. Cohort "trace", reclaimWithinCohort Any, withinClusterQueue LowerPriority.
 # An evicted job that no longer fits is parked; parked jobs are requeued in a batch 1 s after
 # quota is released (Kueue v0.17+), so a re-admission comes 1 s after the release that allows it.
+# A preemptor is admitted 1 ms after its preemptions: Kueue's scheduler backs off 1 ms after a
+# cycle that admits nothing (pkg/util/wait), and the victims are gone by the next cycle.
 REPLAY_CASES = {
     # a (4 GPUs) borrows 2 of b's at 0s; b's job at 10s is within b's nominal, so it reclaims:
     # a/job-1 is evicted; it fits again (6 GPUs, only 4 free before) when b/job-2 finishes at
@@ -237,13 +242,13 @@ REPLAY_CASES = {
         60_000,
         {
             "a/job-1": ("Pending", None),
-            "b/job-2": ("Admitted", 10_000),
+            "b/job-2": ("Admitted", 10_001),
             "a/job-3": ("Finished", 20_000),
         },
         [(10_000, "a/job-1", "b/job-2", "InCohortReclamation")],
         {
-            "a/job-1": ("Finished", 111_000),
-            "b/job-2": ("Finished", 10_000),
+            "a/job-1": ("Finished", 111_001),
+            "b/job-2": ("Finished", 10_001),
             "a/job-3": ("Finished", 20_000),
         },
     ),
@@ -253,9 +258,9 @@ REPLAY_CASES = {
         "vc,arrival_time_s,num_gpus,est_duration_s,p\na,0,4,100,\na,5,4,100,high\n",
         {"a": 4},
         50_000,
-        {"a/job-1": ("Pending", None), "a/job-2": ("Admitted", 5_000)},
+        {"a/job-1": ("Pending", None), "a/job-2": ("Admitted", 5_001)},
         [(5_000, "a/job-1", "a/job-2", "InClusterQueue")],
-        {"a/job-1": ("Finished", 106_000), "a/job-2": ("Finished", 5_000)},
+        {"a/job-1": ("Finished", 106_001), "a/job-2": ("Finished", 5_001)},
     ),
     # z has no quota row (nominal 0): it borrows a's idle GPUs at 0s, is reclaimed at 10s and
     # runs again from 71s, 1s after a/job-2 finishes at 70s.
@@ -263,9 +268,9 @@ REPLAY_CASES = {
         HEADER + "z,0,2,50\na,10,4,60\n",
         {"a": 4},
         30_000,
-        {"z/job-1": ("Pending", None), "a/job-2": ("Admitted", 10_000)},
+        {"z/job-1": ("Pending", None), "a/job-2": ("Admitted", 10_001)},
         [(10_000, "z/job-1", "a/job-2", "InCohortReclamation")],
-        {"z/job-1": ("Finished", 71_000), "a/job-2": ("Finished", 10_000)},
+        {"z/job-1": ("Finished", 71_001), "a/job-2": ("Finished", 10_001)},
     ),
 }
 

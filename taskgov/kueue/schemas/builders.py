@@ -1,0 +1,212 @@
+"""Small builders for OpenAPI v3 (structural) schemas, the dialect of a CRD's schema.
+
+Kept as plain dicts, so the same schema is served by the twin (``/openapi/v3``), shown by
+``kubectl explain`` and used to validate manifests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+# Kubernetes object names: lowercase DNS subdomain (RFC 1123), as Kueue's references require.
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# resource.Quantity as the API server accepts it: a number with an optional SI/binary suffix.
+QUANTITY = (
+    r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
+    r"([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+
+
+def obj(
+    description: str,
+    properties: dict[str, Schema],
+    *,
+    required: tuple[str, ...] = (),
+    rules: tuple[str, ...] = (),
+    default: dict[str, Any] | None = None,
+) -> Schema:
+    """An object with known fields; ``rules`` name the Kueue validation rules it carries."""
+    schema: Schema = {"type": "object", "description": description, "properties": properties}
+    if default is not None:
+        schema["default"] = default
+    if required:
+        schema["required"] = list(required)
+    if rules:
+        schema["x-taskgov-rules"] = list(rules)
+    return schema
+
+
+def free_object(description: str) -> Schema:
+    """An object whose fields are not checked here (a Pod template, a topology request)."""
+    return {
+        "type": "object",
+        "description": description,
+        "x-kubernetes-preserve-unknown-fields": True,
+    }
+
+
+def string(
+    description: str,
+    *,
+    enum: tuple[str, ...] = (),
+    pattern: str = "",
+    max_length: int | None = None,
+    min_length: int | None = None,
+    default: str | None = None,
+    fmt: str = "",
+) -> Schema:
+    schema: Schema = {"type": "string", "description": description}
+    if enum:
+        schema["enum"] = list(enum)
+    if pattern:
+        schema["pattern"] = pattern
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    if min_length is not None:
+        schema["minLength"] = min_length
+    if default is not None:
+        schema["default"] = default
+    if fmt:
+        schema["format"] = fmt
+    return schema
+
+
+def name_ref(description: str) -> Schema:
+    """The name of another object (a DNS subdomain, at most 253 characters)."""
+    return string(description, pattern=DNS_SUBDOMAIN, max_length=253)
+
+
+def integer(
+    description: str,
+    *,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    fmt: str = "int32",
+    default: int | None = None,
+) -> Schema:
+    schema: Schema = {"type": "integer", "format": fmt, "description": description}
+    if minimum is not None:
+        schema["minimum"] = minimum
+    if maximum is not None:
+        schema["maximum"] = maximum
+    if default is not None:
+        schema["default"] = default
+    return schema
+
+
+def boolean(description: str) -> Schema:
+    return {"type": "boolean", "description": description}
+
+
+def quantity(description: str) -> Schema:
+    """A resource.Quantity: ``"8"``, ``8``, ``500m``, ``64Gi``."""
+    return {
+        "anyOf": [{"type": "integer"}, {"type": "string"}],
+        "pattern": QUANTITY,
+        "x-kubernetes-int-or-string": True,
+        "description": description,
+    }
+
+
+def array(
+    description: str,
+    items: Schema,
+    *,
+    min_items: int | None = None,
+    max_items: int | None = None,
+    list_type: str = "atomic",
+) -> Schema:
+    schema: Schema = {
+        "type": "array",
+        "description": description,
+        "items": items,
+        "x-kubernetes-list-type": list_type,
+    }
+    if min_items is not None:
+        schema["minItems"] = min_items
+    if max_items is not None:
+        schema["maxItems"] = max_items
+    return schema
+
+
+def string_map(description: str, values: Schema | None = None, max_properties: int = 0) -> Schema:
+    schema: Schema = {
+        "type": "object",
+        "description": description,
+        "additionalProperties": values or {"type": "string"},
+    }
+    if max_properties:
+        schema["maxProperties"] = max_properties
+    return schema
+
+
+def condition() -> Schema:
+    """metav1.Condition, as every Kueue status carries them."""
+    return obj(
+        "One aspect of the object's current state.",
+        {
+            "type": string("The condition's type, e.g. Admitted or Active.", max_length=316),
+            "status": string("True, False or Unknown.", enum=("True", "False", "Unknown")),
+            "reason": string("A CamelCase word saying why.", max_length=1024, min_length=1),
+            "message": string("What happened, for people.", max_length=32768),
+            "lastTransitionTime": string("When the status last changed.", fmt="date-time"),
+            "observedGeneration": integer(
+                "The metadata.generation the condition was set for.", minimum=0, fmt="int64"
+            ),
+        },
+        required=("lastTransitionTime", "message", "reason", "status", "type"),
+    )
+
+
+def conditions(description: str) -> Schema:
+    schema = array(description, condition(), max_items=16, list_type="map")
+    schema["x-kubernetes-list-map-keys"] = ["type"]
+    return schema
+
+
+def label_selector(description: str) -> Schema:
+    requirement = obj(
+        "A label key, an operator and values.",
+        {
+            "key": string("The label key."),
+            "operator": string("In, NotIn, Exists or DoesNotExist."),
+            "values": array("The values for In and NotIn.", {"type": "string"}),
+        },
+        required=("key", "operator"),
+    )
+    return obj(
+        description,
+        {
+            "matchLabels": string_map("Labels an object must carry, exactly."),
+            "matchExpressions": array(
+                "Requirements an object must meet, all of them.", requirement
+            ),
+        },
+    )
+
+
+def kind_schema(
+    kind: str,
+    version: str,
+    description: str,
+    body: dict[str, Schema],
+    required: tuple[str, ...] = (),
+) -> Schema:
+    """The top-level schema of a Kueue kind, tagged with its group, version and kind."""
+    schema = obj(
+        description,
+        {
+            "apiVersion": string("The versioned schema of this representation of an object."),
+            "kind": string("The REST resource this object represents."),
+            "metadata": {"type": "object", "description": "Standard object metadata."},
+            **body,
+        },
+        required=required,
+    )
+    schema["x-kubernetes-group-version-kind"] = [
+        {"group": "kueue.x-k8s.io", "version": version, "kind": kind}
+    ]
+    return schema

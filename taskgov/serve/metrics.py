@@ -1,0 +1,231 @@
+"""Prometheus metrics read from the DuckDB record at scrape time, in Kueue's style.
+
+Kueue exports ``kueue_cluster_queue_resource_usage{cluster_queue, flavor, resource}`` and
+friends; ours are ``taskgov_...`` with the labels ``cluster``, ``team``, ``cluster_queue``,
+``instance_type`` and ``priority_class``. A custom collector (``prometheus_client``'s
+documented way to export values that live elsewhere) runs the ``sql/serve/metrics_*.sql``
+queries on each scrape, so the numbers are always the record's, with nothing cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from taskgov.serve.alert_rules import RULES
+from taskgov.serve.records import QUERIES, REPORTS, has_table, reading, run
+
+# Upper bounds of the wait histogram, seconds: 1 min to 1 day, like Kueue's admission waits.
+WAIT_BOUNDS_S = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
+QUEUE_LABELS = ["cluster", "team", "cluster_queue", "instance_type"]
+USAGE = {
+    "guaranteed": "Nominal quota (the team's guarantee), accelerators, in the last minute.",
+    "used": "Accelerators held by admitted workloads, averaged over the last minute.",
+    "borrowed": "Accelerators used above the nominal quota, borrowed from the cohort.",
+    "lent": "Unused nominal accelerators that others in the cohort borrowed.",
+    "idle": "Nominal accelerators nobody used.",
+    "pending": "Accelerators requested by pending workloads, averaged over the last minute.",
+}
+
+
+def _utc_seconds(moment: object) -> float:
+    assert isinstance(moment, str)
+    return datetime.fromisoformat(moment.removesuffix("Z")).replace(tzinfo=UTC).timestamp()
+
+
+class RecordCollector(Collector):
+    """Collects every ``taskgov_`` metric from the record at ``path``.
+
+    Args:
+        path: the DuckDB file.
+        clock: the current time (injected, so lag is testable).
+    """
+
+    def __init__(self, path: Path, clock: Callable[[], datetime]) -> None:
+        self.path, self.clock = path, clock
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family, read in one read-only connection."""
+        with reading(self.path) as conn:
+            yield from _usage(conn)
+            yield from _pending(conn)
+            yield from _waits(conn)
+            yield from _preemptions(conn)
+            yield from _starvation(conn)
+            yield from _pipeline(conn, self.clock())
+            yield from _recommendations(conn)
+            yield from _borrow_blocked(conn)
+
+    def describe(self) -> Iterator[Metric]:
+        """Nothing: describing would read the record at registration."""
+        return iter(())
+
+
+def _usage(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    rows = run(conn, QUERIES["metrics_usage"], {}).records
+    for amount, text in USAGE.items():
+        family = GaugeMetricFamily(f"taskgov_{amount}_accelerators", text, labels=QUEUE_LABELS)
+        for row in rows:
+            family.add_metric([str(row[label]) for label in QUEUE_LABELS], float(row[amount]))
+        yield family
+
+
+def _pending(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    labels = [*QUEUE_LABELS, "priority_class"]
+    workloads = GaugeMetricFamily(
+        "taskgov_pending_workloads", "Workloads pending at the watermark.", labels=labels
+    )
+    requested = GaugeMetricFamily(
+        "taskgov_pending_workload_accelerators",
+        "Accelerators requested by workloads pending at the watermark.",
+        labels=labels,
+    )
+    for row in run(conn, QUERIES["metrics_pending"], {}).records:
+        values = [str(row[label]) for label in labels]
+        workloads.add_metric(values, float(row["workloads"]))
+        requested.add_metric(values, float(row["accelerators"]))
+    yield workloads
+    yield requested
+
+
+def _waits(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    labels = ["cluster", "team", "priority_class", "wait_kind"]
+    family = HistogramMetricFamily(
+        "taskgov_workload_wait_seconds",
+        "Time from creation (initial) or eviction (readmission) to admission.",
+        labels=labels,
+    )
+    # Per label set: waits per bucket (the last past every bound) and total seconds.
+    series: dict[tuple[str, ...], tuple[list[int], float]] = {}
+    for row in run(conn, QUERIES["metrics_waits"], {"bounds": list(WAIT_BOUNDS_S)}).records:
+        key = tuple(str(row[label]) for label in labels)
+        counts, total = series.setdefault(key, ([0] * (len(WAIT_BOUNDS_S) + 1), 0.0))
+        counts[int(row["bucket"])] += int(row["waits"])
+        series[key] = (counts, total + float(row["wait_s_sum"]))
+    for key, (counts, total) in series.items():
+        cumulative = [sum(counts[: i + 1]) for i in range(len(counts))]
+        bounds = [f"{bound:g}" for bound in WAIT_BOUNDS_S] + ["+Inf"]
+        buckets = [(b, float(n)) for b, n in zip(bounds, cumulative, strict=True)]
+        family.add_metric(list(key), buckets, total)
+    yield family
+
+
+def _preemptions(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    labels = ["cluster", "reason", "team", "priority_class", "preemptor_team"]
+    family = CounterMetricFamily(
+        "taskgov_preemptions",
+        "Workloads preempted, by Kueue's reason, victim team and class, and preemptor team.",
+        labels=labels,
+    )
+    for row in run(conn, QUERIES["metrics_preemptions"], {}).records:
+        family.add_metric([str(row[label]) for label in labels], float(row["preemptions"]))
+    yield family
+
+
+def _starvation(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    labels = ["team", "instance_type"]
+    total = CounterMetricFamily(
+        "taskgov_starvation_seconds",
+        "Time a team had pending demand while part of its own guarantee was unused.",
+        labels=labels,
+    )
+    ongoing = GaugeMetricFamily(
+        "taskgov_starvation_ongoing_seconds",
+        "How long the starvation episode reaching the last minute has lasted (0: none).",
+        labels=labels,
+    )
+    seconds: dict[tuple[str, str], float] = {}
+    current: dict[tuple[str, str], float] = {}
+    last = conn.execute("SELECT max(minute) FROM usage_minutes").fetchone()
+    last_minute = last[0].isoformat() + "Z" if last and last[0] else None
+    for episode in run(conn, REPORTS["starvation"], {}).records:
+        key = (str(episode["team"]), str(episode["instance_type"]))
+        minutes_s = 60.0 * float(episode["starved_minutes"])
+        seconds[key] = seconds.get(key, 0.0) + minutes_s
+        current.setdefault(key, 0.0)
+        if last_minute and _utc_seconds(episode["ended_at"]) > _utc_seconds(last_minute):
+            current[key] = minutes_s
+    for key, value in sorted(seconds.items()):
+        total.add_metric(list(key), value)
+        ongoing.add_metric(list(key), current[key])
+    yield total
+    yield ongoing
+
+
+def _pipeline(conn: duckdb.DuckDBPyConnection, now: datetime) -> Iterator[Metric]:
+    ingested = CounterMetricFamily(
+        "taskgov_events_ingested", "Events stored in the record.", labels=["cluster", "kind"]
+    )
+    dead = CounterMetricFamily(
+        "taskgov_dead_letters",
+        "Records the pipeline could not read, stored as dead letters.",
+        labels=["cluster", "kind", "reason"],
+    )
+    for row in run(conn, QUERIES["metrics_pipeline"], {}).records:
+        kind = str(row["kind"])
+        if kind.startswith("dead_letter:"):
+            labels = [str(row["cluster"]), kind.split(":", 1)[1], str(row["reason"])]
+            dead.add_metric(labels, float(row["records"]))
+        else:
+            ingested.add_metric([str(row["cluster"]), kind], float(row["records"]))
+    yield ingested
+    yield dead
+    found = conn.execute("SELECT instant FROM aggregate_state WHERE name = 'watermark'").fetchone()
+    if found is None:
+        return
+    watermark = found[0].replace(tzinfo=UTC).timestamp()
+    yield GaugeMetricFamily(
+        "taskgov_watermark_timestamp_seconds",
+        "The instant the aggregates are built to (Unix time).",
+        value=watermark,
+    )
+    yield GaugeMetricFamily(
+        "taskgov_consumer_lag_seconds",
+        "How far the record trails the clock: now minus the watermark.",
+        value=max(now.timestamp() - watermark, 0.0),
+    )
+
+
+def _recommendations(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    if not has_table(conn, "recommendation_runs"):
+        return
+    runs = CounterMetricFamily(
+        "taskgov_recommendation_runs", "Recommendation runs stored, by outcome.", labels=["status"]
+    )
+    last = GaugeMetricFamily(
+        "taskgov_last_recommendation_timestamp_seconds",
+        "When the latest recommendation run with each outcome was made (Unix time).",
+        labels=["status", "run_id"],
+    )
+    for row in run(conn, QUERIES["metrics_recommendations"], {}).records:
+        runs.add_metric([str(row["status"])], float(row["runs"]))
+        last.add_metric(
+            [str(row["status"]), str(row["latest_run_id"])], _utc_seconds(row["latest_at"])
+        )
+    yield runs
+    yield last
+
+
+def _borrow_blocked(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    family = GaugeMetricFamily(
+        "taskgov_borrow_blocked_workloads",
+        "Workloads pending only because of their borrowingLimit while the cohort is idle.",
+        labels=QUEUE_LABELS,
+    )
+    counts: dict[tuple[str, ...], int] = {}
+    for row in run(conn, RULES["borrow_blocked"], {}).records:
+        key = tuple(str(row[label]) for label in QUEUE_LABELS)
+        counts[key] = counts.get(key, 0) + 1
+    for key, count in sorted(counts.items()):
+        family.add_metric(list(key), float(count))
+    yield family

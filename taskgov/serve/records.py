@@ -1,0 +1,100 @@
+"""Read the DuckDB record for the server: one short read-only connection per request.
+
+The worker holds its write lock only while it flushes a batch (``keep_open=False``), so a
+read-only open that finds the file locked is retried for a bounded time before giving up.
+The queries are ``.sql`` files: the reports in ``sql/reports`` and the server's own in
+``sql/serve``, run with whichever of the request's parameters each file uses.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from streams.migrations import SQL_DIR
+from taskgov.cli.report import Report, load_reports, open_read_only
+
+__all__ = ["QUERIES", "REPORTS", "Rows", "has_table", "load_reports", "plain", "reading", "run"]
+from taskgov.errors import DatabaseError
+
+REPORTS = load_reports(SQL_DIR / "reports")
+QUERIES = load_reports(SQL_DIR / "serve")
+# How long a read waits for the worker to release its write lock.
+LOCK_WAIT_S = 5.0
+_RETRY_S = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """A query's result as JSON-ready records, with the column order."""
+
+    columns: tuple[str, ...]
+    records: list[dict[str, Any]]
+
+
+def plain(value: object) -> object:
+    """A JSON value: ISO 8601 times (UTC, 'Z'), floats for decimals, lists kept; NaN and
+    infinities (a replay metric with nothing to measure) become null, which JSON has."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+@contextmanager
+def reading(path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the record at ``path``, closed afterwards.
+
+    Raises:
+        InputError: there is no database at ``path``.
+        DatabaseError: still locked by a writer after ``lock_wait_s``, or not migrated.
+    """
+    deadline = time.monotonic() + lock_wait_s
+    while True:
+        try:
+            conn = open_read_only(path)
+            break
+        except DatabaseError as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(_RETRY_S)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def run(conn: duckdb.DuckDBPyConnection, query: Report, parameters: Mapping[str, object]) -> Rows:
+    """Run ``query`` with the ``parameters`` its SQL uses (missing ones are NULL)."""
+    cursor = conn.execute(query.sql, {name: parameters.get(name) for name in query.parameters})
+    columns = tuple(str(d[0]) for d in cursor.description or [])
+    records = [
+        {c: plain(v) for c, v in zip(columns, row, strict=True)} for row in cursor.fetchall()
+    ]
+    return Rows(columns, records)
+
+
+def has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when the record has table ``name`` (older records lack newer tables)."""
+    found = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}
+    ).fetchone()
+    return bool(found and found[0])

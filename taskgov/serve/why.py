@@ -1,0 +1,229 @@
+"""Why does a Workload wait? Kueue's reason in plain words, its place in its ClusterQueue,
+what blocks it, what would free it, and when it should start.
+
+Facts come from the record at one instant (``sql/serve/why_*.sql``); the estimate from a
+twin run forward from that state (``forward.py``), with the assumptions it made.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+from pydantic import BaseModel, ConfigDict
+
+from taskgov.errors import Fault, InputError
+from taskgov.serve.forward import forecast
+from taskgov.serve.records import QUERIES, run
+
+_SHORT = re.compile(r"insufficient unused quota for (\S+) in flavor (\S+), (\d+) more needed")
+_MAXIMUM = re.compile(
+    r"insufficient quota for (\S+) in flavor (\S+), .*current podset request \((\d+)\) > "
+    r"maximum capacity \((\d+)\)"
+)
+PLAIN = {
+    "waiting_for_quota": "Kueue cannot reserve quota for it yet: its ClusterQueue and cohort "
+    "have too little unused quota right now.",
+    "exceeds_max_quota": "It asks for more than its ClusterQueue may ever hold (nominal quota "
+    "plus borrowing limit), so Kueue will not admit it as configured.",
+    "waiting_for_preemption": "Kueue has chosen workloads to preempt for it and waits for "
+    "them to stop.",
+    "no_matching_flavor": "No flavor of its ClusterQueue matches its node selectors or "
+    "tolerations.",
+    "inactive_queue": "Its LocalQueue or ClusterQueue is missing or inactive.",
+    "other": "Kueue has not said why yet.",
+}
+
+
+class Line(BaseModel):
+    """One line of the answer: what it is about, and the words."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: str
+    text: str
+
+
+class Answer(BaseModel):
+    """Why ``workload`` waits at ``at``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workload: str
+    at: datetime
+    phase: str
+    position: int | None
+    estimated_start: datetime | None
+    lines: list[Line]
+
+
+def _row_key(row: dict[str, Any]) -> str:
+    return f"{row['namespace']}/{row['name']}"
+
+
+def _ahead(target: dict[str, Any], pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pending Workloads of the same team's ClusterQueue that Kueue tries first (BestEffortFIFO:
+    higher priority, then older)."""
+
+    def order(row: dict[str, Any]) -> tuple[int, str]:
+        return (-int(row["priority"]), str(row["created_at"]))
+
+    return [
+        row
+        for row in pending
+        if row["team"] == target["team"]
+        and row["cluster"] == target["cluster"]
+        and order(row) < order(target)
+    ]
+
+
+def _blocks(target: dict[str, Any], quotas: list[dict[str, Any]]) -> tuple[list[Line], str]:
+    """What blocks it, from Kueue's message, and the smallest quota change that would help."""
+    message = target["message"] or ""
+    queue = next((q["cluster_queue"] for q in quotas if q["team"] == target["team"]), "?")
+    short = _SHORT.search(message)
+    if short:
+        resource, flavor, more = short.group(1), short.group(2), int(short.group(3))
+        return [
+            Line(topic="blocked by", text=f"{resource} in flavor {flavor}: {more} more needed"),
+        ], f"{more} more {resource} of nominal quota in {flavor} for {queue}"
+    maximum = _MAXIMUM.search(message)
+    if maximum:
+        resource, flavor = maximum.group(1), maximum.group(2)
+        request, capacity = int(maximum.group(3)), int(maximum.group(4))
+        return [
+            Line(
+                topic="blocked by",
+                text=f"{resource} in flavor {flavor}: requests {request}, {queue} may hold at "
+                f"most {capacity} (nominal + borrowingLimit)",
+            )
+        ], f"raise {queue}'s borrowingLimit for {resource} in {flavor} by {request - capacity}"
+    return [Line(topic="blocked by", text=message or "no message from Kueue yet")], ""
+
+
+def _borrowers(
+    target: dict[str, Any], running: list[dict[str, Any]], quotas: list[dict[str, Any]]
+) -> list[Line]:
+    """Workloads of other ClusterQueues in the cohort holding quota above their nominal."""
+    cohort_of = {q["cluster_queue"]: q["cohort"] for q in quotas}
+    team_queue = next((q["cluster_queue"] for q in quotas if q["team"] == target["team"]), None)
+    cohort = cohort_of.get(team_queue or "")
+    nominal = {
+        (q["cluster_queue"], q["flavor"]): q["nominal"]
+        for q in quotas
+        if q["resource"] in ("nvidia.com/gpu", "aws.amazon.com/neurondevice")
+    }
+    used: dict[tuple[str, str], int] = {}
+    for row in running:
+        key = (row["cluster_queue"], row["instance_type"])
+        used[key] = used.get(key, 0) + int(row["accelerators"])
+    lines = []
+    for (queue, flavor), amount in sorted(used.items()):
+        over = amount - nominal.get((queue, flavor), 0)
+        if queue == team_queue or cohort is None or cohort_of.get(queue) != cohort or over <= 0:
+            continue
+        holders = [_row_key(r) for r in running if r["cluster_queue"] == queue]
+        lines.append(
+            Line(
+                topic="borrowed quota",
+                text=f"{queue} borrows {over} accelerators of {flavor} from the cohort "
+                f"(held by {', '.join(holders)}); reclaiming it needs {team_queue} under its "
+                "nominal quota",
+            )
+        )
+    return lines
+
+
+def explain(
+    conn: duckdb.DuckDBPyConnection,
+    workload: str,
+    *,
+    at: datetime | None = None,
+    runtime: timedelta = timedelta(hours=1),
+) -> Answer:
+    """Why ``workload`` (namespace/name) waits at ``at`` (default: the watermark).
+
+    Raises:
+        InputError: the name is not namespace/name, or no such Workload is pending or
+            running then.
+    """
+    if workload.count("/") != 1:
+        raise InputError([Fault("workload", workload, "", "expected NAMESPACE/NAME")])
+    rows = run(conn, QUERIES["why_workloads"], {"at": at}).records
+    target = next((r for r in rows if _row_key(r) == workload), None)
+    if target is None:
+        raise InputError(
+            [Fault("workload", workload, "", "not pending or running at that instant")]
+        )
+    moment = datetime.fromisoformat(str(target["at"]).removesuffix("Z"))
+    same = [r for r in rows if r["cluster"] == target["cluster"]]
+    quotas = run(conn, QUERIES["why_quotas"], {"at": moment, "cluster": target["cluster"]})
+    if target["phase"] == "admitted":
+        text = (
+            f"It is not waiting: admitted in {target['cluster_queue']} since "
+            f"{target['phase_since']}."
+        )
+        return Answer(
+            workload=workload,
+            at=moment,
+            phase="admitted",
+            position=None,
+            estimated_start=None,
+            lines=[Line(topic="state", text=text)],
+        )
+    return _pending_answer(target, same, quotas.records, moment, runtime)
+
+
+def _pending_answer(
+    target: dict[str, Any],
+    rows: list[dict[str, Any]],
+    quotas: list[dict[str, Any]],
+    moment: datetime,
+    runtime: timedelta,
+) -> Answer:
+    workload = _row_key(target)
+    pending = [r for r in rows if r["phase"] == "pending"]
+    running = [r for r in rows if r["phase"] == "admitted"]
+    ahead = _ahead(target, pending)
+    same_queue = [r for r in pending if r["team"] == target["team"]]
+    lines = [
+        Line(
+            topic="kueue says",
+            text=": ".join(str(t) for t in (target["reason"], target["message"]) if t),
+        ),
+        Line(topic="in plain words", text=PLAIN.get(target["cause"] or "other", PLAIN["other"])),
+        Line(
+            topic="position",
+            text=f"{len(ahead) + 1} of {len(same_queue)} pending in {target['team']}'s "
+            "ClusterQueue"
+            + (f"; ahead: {', '.join(_describe(r) for r in ahead)}" if ahead else ""),
+        ),
+    ]
+    blocks, change = _blocks(target, quotas)
+    lines += blocks + _borrowers(target, running, quotas)
+    result = forecast(rows, quotas, moment, runtime, workload)
+    start = result.admitted_at.get(workload)
+    frees = [w for w in result.finished_before if w != workload] if start else []
+    if frees:
+        lines.append(Line(topic="would free it", text=f"{', '.join(frees)} finishing"))
+    if change:
+        lines.append(Line(topic="smallest quota change", text=change))
+    estimate = (
+        f"{start:%Y-%m-%d %H:%M:%S} UTC" if start else "not within the run: never as configured"
+    )
+    lines.append(Line(topic="estimated start", text=estimate))
+    lines += [Line(topic="assuming", text=a) for a in result.assumptions]
+    return Answer(
+        workload=workload,
+        at=moment,
+        phase="pending",
+        position=len(ahead) + 1,
+        estimated_start=start,
+        lines=lines,
+    )
+
+
+def _describe(row: dict[str, Any]) -> str:
+    return f"{_row_key(row)} (priority {row['priority']}, {row['accelerators']} accelerators)"

@@ -1,0 +1,58 @@
+"""Running Debian's kubectl against a served twin, and reading the tables it prints."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SCENARIO = Path(__file__).parent / "data" / "apiserver.yaml"
+
+
+def kubectl_path() -> str:
+    found = shutil.which("kubectl")
+    if found is None:
+        pytest.fail("kubectl is not installed (scripts/test.sh installs Debian's package)")
+    return found
+
+
+def kubectl(
+    kubeconfig: Path, *args: str, timeout_s: float = 60, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """Run kubectl with the twin's kubeconfig and a private discovery cache."""
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    cache = kubeconfig.parent / "kube-cache"
+    result = subprocess.run(
+        [kubectl_path(), f"--cache-dir={cache}", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout_s,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"kubectl {' '.join(args)} exited {result.returncode}: {result.stderr}"
+        )
+    return result
+
+
+def parse_table(text: str) -> list[dict[str, str]]:
+    """Rows of a kubectl table, cells cut at the header's column starts (cells may be empty)."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    header = lines[0]
+    starts = [m.start() for m in re.finditer(r"(?:^|(?<=\s{2}))\S", header)]
+    names = [header[s:e].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
+    rows = []
+    for line in lines[1:]:
+        if line.startswith(header.split()[0] + " ") and line.split() == header.split():
+            continue  # a header printed again
+        cells = [line[s:e].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
+        rows.append(dict(zip(names, cells, strict=True)))
+    return rows
