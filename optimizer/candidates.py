@@ -11,8 +11,7 @@ passes the same guards, which no replay is asked to discover:
   default the largest job any team submitted), as far as the instance type's capacity goes:
   a job larger than nominal plus borrowing limit never starts and, under StrictFIFO, blocks
   its team's queue;
-- FairShareWeight changes only when FairShare is Enabled (otherwise it does nothing), and is
-  at least 1 when it does.
+- FairShareWeight changes only when FairShare is Enabled (otherwise it does nothing).
 """
 
 from __future__ import annotations
@@ -128,8 +127,6 @@ def guarded(
         weight = value.fair_share_weight
         if not fair_share:
             weight = current.fair_share_weight if current else None
-        elif weight is not None:
-            weight = min(MAX_FAIR_SHARE_WEIGHT, max(1, weight))
         result[team] = QuotaValues(value.nominal, pct if effective >= needed else needed, weight)
     return result
 

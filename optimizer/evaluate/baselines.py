@@ -3,9 +3,8 @@
 Today's policy; and each instance type's capacity split equally, by past accelerator-hours or
 by past peak (the most accelerators the team asked for at once, each job counted from its
 submission for its run time), each with BorrowLimit 50 (the API default), 100 and 10000.
-With FairShare Enabled, each split comes twice: equal weights (1; 0 is what the API
-defaults to, but a twin with fair sharing needs weights of at least 1 to terminate) and
-weights by share (the largest holder 100). The splits are the admin's one-line rules, so
+With FairShare Enabled, each split comes twice: equal weights (1 each) and weights by share
+(the largest holder 100). The splits are the admin's one-line rules, so
 they get no guards: a team without history gets nothing under a split by history.
 """
 
@@ -22,17 +21,6 @@ BORROW_LIMITS = (50, 100, 10_000)
 SPLIT_NAMES = {"equal": "equal", "gpu_hours": "GPU-hours", "peak": "peak"}
 
 
-def fair_share_safe(policy: Policy) -> Policy:
-    """With FairShare Enabled, every FairShareWeight at least 1 (see the module docstring)."""
-    if policy.scheduler_config.fair_share != "Enabled":
-        return policy
-    values = {
-        team: QuotaValues(v.nominal, v.borrow_limit_pct, max(1, v.fair_share_weight or 0))
-        for team, v in team_values(policy).items()
-    }
-    return with_values(policy, values, name=policy.name, fair_share=True)
-
-
 def baseline_policies(
     history: pl.DataFrame, today: Policy, cluster: Cluster, *, fair_share: bool
 ) -> dict[str, Policy]:
@@ -46,9 +34,7 @@ def baseline_policies(
     """
     teams = sorted(set(team_values(today)) | set(history["team"]))
     policies = {
-        "today": fair_share_safe(
-            with_values(today, team_values(today), name="today", fair_share=fair_share)
-        )
+        "today": with_values(today, team_values(today), name="today", fair_share=fair_share)
     }
     for kind, label in SPLIT_NAMES.items():
         counts = split(shares(history, kind, teams), cluster.instance_counts(), teams)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from optimizer.demand import FrameDemandSource
-from optimizer.evaluate.baselines import baseline_policies, fair_share_safe
+from optimizer.evaluate.baselines import baseline_policies
 from optimizer.evaluate.metrics import PolicyMetrics, against_today
 from optimizer.evaluate.policies import scaled_cluster, scaled_policy, team_values, with_values
 from optimizer.recommend import recommend
@@ -138,7 +138,7 @@ def evaluate(
         toggled = with_values(policy, team_values(policy), name=policy.name, fair_share=enabled)
         for fraction in capacities:
             smaller = scaled_cluster(cluster, fraction)
-            today = fair_share_safe(scaled_policy(toggled, cluster, smaller))
+            today = scaled_policy(toggled, cluster, smaller)
             for window in origins(workloads, origin_count, window_s):
                 run = run_window(trace, workloads, window, today, smaller, settings)
                 runs.append(run)
