@@ -34,8 +34,9 @@ from taskgov.policy.compile import DEFAULT_BORROW_LIMIT_PCT
 from taskgov.policy.model import Cluster, Policy
 
 SPLITS = ("equal", "gpu_hours", "peak")
-# The splits offered as candidates (a split by past GPU-hours starves bursty teams).
-CANDIDATE_SPLITS = ("equal", "peak")
+# The splits offered as candidates, each with these BorrowLimits.
+CANDIDATE_SPLITS = ("equal", "gpu_hours", "peak")
+SPLIT_BORROW_LIMITS = (100, MAX_BORROW_LIMIT_PCT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,8 +209,8 @@ def candidate_policies(
     pins: Mapping[str, Mapping[str, int]],
 ) -> list[Candidate]:
     """Every candidate, guarded: CP-SAT's per sustained percentile with BorrowLimit 10000,
-    CP-SAT's at the settings' percentile with its own BorrowLimits, and the equal and
-    peak splits with BorrowLimit 10000.
+    CP-SAT's at the settings' percentile with its own BorrowLimits, and the equal, GPU-hours
+    and peak splits with BorrowLimit 100 and 10000.
 
     Args:
         recorded: the jobs the candidates are fitted on (:data:`optimizer.demand.JOB_COLUMNS`
@@ -248,8 +249,9 @@ def candidate_policies(
     for kind in CANDIDATE_SPLITS:
         counts = split_values(workloads, kind, teams, cluster, pins)
         weights = weights_by_share(counts)
-        values = {t: QuotaValues(counts[t], MAX_BORROW_LIMIT_PCT, weights[t]) for t in teams}
-        raw.append((f"{kind} split borrow 10000", values, None))
+        for limit in SPLIT_BORROW_LIMITS:
+            values = {t: QuotaValues(counts[t], limit, weights[t]) for t in teams}
+            raw.append((f"{kind} split borrow {limit}", values, None))
     return [
         Candidate(
             name,

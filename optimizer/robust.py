@@ -3,8 +3,9 @@
 Each candidate (``optimizer.candidates``) is replayed on the twin over the *choose* futures
 (``optimizer.resample``). On each future, each of the three numbers an admin pays for (p95
 wait, starved team-hours, preempted GPU-hours) is divided by the best any candidate reached
-there (plus a small floor: 1 h, 1 team-hour, 1 GPU-hour, so that a 0
-does not make every other value infinite); a candidate's score is the sum of its three
+there, each plus a floor (1 h of wait; 0.5% of the teams' hours starved and of the cluster's
+accelerator-hours preempted over the future), so that a 0 does not make every other value
+infinite nor a trifle decide; a candidate's score is the sum of its three
 ratios, its robust score the mean over futures plus their spread (max - mean). The lowest
 robust score wins; ties keep the earlier candidate (CP-SAT's first).
 
@@ -22,11 +23,14 @@ import polars as pl
 from optimizer.candidates import Candidate
 from optimizer.demand import Window
 from optimizer.evaluate.metrics import PolicyMetrics, against_today, measure
-from optimizer.replay import common_window, replay
+from optimizer.replay import capacity_accelerators, common_window, replay
 from taskgov.policy.model import Cluster, Policy
 
-# Floors added to the judged numbers: 1 hour of p95 wait, 1 team-hour, 1 GPU-hour.
-SCORE_FLOORS = (3600.0, 1.0, 1.0)
+# Floors added to the judged numbers: 1 hour of p95 wait; and, as shares of the future's
+# span, team-hours of starvation (of every team's hours) and accelerator-hours preempted
+# (of the cluster's): amounts too small to choose a policy by.
+WAIT_FLOOR_S = 3600.0
+FLOOR_SHARE = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +59,22 @@ def replay_all(
     return {result.name: measure(result, cluster, window) for result in results}
 
 
-def _ratios(metrics: Mapping[str, PolicyMetrics]) -> dict[str, float]:
+def floors(future: pl.DataFrame, cluster: Cluster, teams: int) -> tuple[float, float, float]:
+    """The floors of the three judged numbers on ``future`` (see the module docstring)."""
+    span_h = float(future["submit_s"].max() - future["submit_s"].min()) / 3600  # type: ignore[operator]
+    capacity = sum(capacity_accelerators(cluster).values())
+    return WAIT_FLOOR_S, FLOOR_SHARE * teams * span_h, FLOOR_SHARE * capacity * span_h
+
+
+def _ratios(
+    metrics: Mapping[str, PolicyMetrics], floor: tuple[float, float, float]
+) -> dict[str, float]:
     """Per policy: the sum over judged numbers of (value + floor) / (best + floor)."""
     best = [min(m.judged()[k] for m in metrics.values()) for k in range(3)]
     return {
         name: sum(
-            (value + floor) / (low + floor)
-            for value, low, floor in zip(m.judged(), best, SCORE_FLOORS, strict=True)
+            (value + low_floor) / (low + low_floor)
+            for value, low, low_floor in zip(m.judged(), best, floor, strict=True)
         )
         for name, m in metrics.items()
     }
@@ -81,7 +94,8 @@ def choose(
     policies = {c.name: c.policy for c in candidates}
     per_future: dict[str, list[float]] = {c.name: [] for c in candidates}
     for future in choose_futures:
-        ratios = _ratios(replay_all(future, policies, cluster))
+        teams = len({q.compute_quota_target.team_name for q in today.active_quotas()})
+        ratios = _ratios(replay_all(future, policies, cluster), floors(future, cluster, teams))
         for name in per_future:
             per_future[name].append(ratios[name])
     scores = {

@@ -27,6 +27,7 @@ from optimizer.evaluate.baselines import baseline_policies
 from optimizer.evaluate.metrics import PolicyMetrics, against_today
 from optimizer.evaluate.policies import scaled_cluster, scaled_policy, team_values, with_values
 from optimizer.recommend import recommend
+from optimizer.resample import DAY_S
 from optimizer.robust import replay_all
 from optimizer.settings import OptimizerSettings
 from taskgov.policy.model import Cluster, Policy
@@ -91,6 +92,13 @@ def run_window(
     future = workloads.filter(pl.col("submit_s").is_between(origin, end, closed="left"))
     fair_share = today.scheduler_config.fair_share == "Enabled"
     policies = baseline_policies(history, today, cluster, fair_share=fair_share)
+    # The recommender checks its candidates on a stretch of history as long as the future
+    # it will be judged on: the horizon the admin means to keep the policy for.
+    horizon_days = (end - origin) / DAY_S
+    forward = settings.forward.model_copy(
+        update={"holdout_days": horizon_days, "future_days": max(1, round(horizon_days))}
+    )
+    settings = settings.model_copy(update={"forward": forward})
     chosen, proposal = _recommended(history, policies[TODAY], cluster, settings)
     policies[RECOMMENDED] = proposal
     measured = replay_all(future, policies, cluster)
