@@ -61,7 +61,7 @@ def replay_all(
 
 def floors(future: pl.DataFrame, cluster: Cluster, teams: int) -> tuple[float, float, float]:
     """The floors of the three judged numbers on ``future`` (see the module docstring)."""
-    span_h = float(future["submit_s"].max() - future["submit_s"].min()) / 3600  # type: ignore[operator]
+    span_h = float(future["submit_s"].max() - future["submit_s"].min()) / 3600  # type: ignore[operator,arg-type]
     capacity = sum(capacity_accelerators(cluster).values())
     return WAIT_FLOOR_S, FLOOR_SHARE * teams * span_h, FLOOR_SHARE * capacity * span_h
 
