@@ -31,6 +31,8 @@ from taskgov.catalog import instance_catalog
 from taskgov.policy.compile import cluster_queue_name, compile_policy
 from taskgov.policy.model import ComputeQuota, ComputeQuotaResource
 
+# A team waits longer when its p95 wait grows by more than this.
+WORSE_BY_S = 60.0
 OVERALL_METRICS = (*JUDGED, "wait_p50_s", "wait_p99_s", "never_started", "utilization")
 
 
@@ -195,13 +197,20 @@ def _why(
                 "need it)" + ("; it needs " + "; ".join(needs) if needs else "")
             )
         else:
-            needs.append(f"a job of {rec.largest_job_acc} accelerators, the largest plausible")
+            needs = needs or [
+                f"for a job of {rec.largest_job_acc} accelerators, the largest plausible"
+            ]
             reasons.append(f"{change}: it must borrow " + "; ".join(needs))
     weight = proposal.proposed.fair_share_weight or 0
     if weight != team.current_weight:
+        basis = (
+            "burst demand (peak minus sustained), the burstiest team at 100"
+            if weight == team.target_weight
+            else "instances held, the largest holder at 100"
+        )
         reasons.append(
             f"FairShareWeight {team.current_weight} -> {weight}: idle capacity is shared in "
-            "proportion to the weights (FairShare is Enabled)"
+            f"proportion to {basis}"
         )
     if not reasons:
         reasons.append("today's quota fits its demand")
@@ -333,11 +342,12 @@ def warnings(
     teams: list[TeamPlan],
     settings: OptimizerSettings,
 ) -> list[str]:
-    """Every team whose p95 wait grows, and a p95 wait the proposal leaves above the threshold."""
+    """Every team whose p95 wait grows (by more than a minute), and a p95 wait the proposal
+    leaves above the threshold."""
     found = []
     for team in teams:
         before, after = team.effect.get("wait_p95_s", (None, None))
-        if before is not None and after is not None and after > before:
+        if before is not None and after is not None and after > before + WORSE_BY_S:
             found.append(
                 f"team {team.team} waits longer: p95 {human_hours(before)} -> {human_hours(after)}"
             )
@@ -413,10 +423,11 @@ def _arrow(before: object, after: object) -> str:
 
 
 def human_hours(seconds: float | None) -> str:
-    """Seconds as hours or minutes people read: ``12.5 h``, ``45 min``, ``0 h``."""
+    """Seconds as hours or minutes people read: ``12.5 h``, ``45 min``, ``0.0 h`` (under a
+    minute)."""
     if seconds is None:
         return "-"
-    if 0 < seconds < 3600:
+    if 60 <= seconds < 3600:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:,.1f} h"
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from optimizer.evaluate.harness import RECOMMENDED, Run
 from optimizer.evaluate.metrics import JUDGED, beats
+from optimizer.plan import human_hours
 
 BETTER = 0.30
 WORSE = 0.05
@@ -47,25 +48,21 @@ def run_document(run: Run) -> dict[str, Any]:
     }
 
 
-def _hours(seconds: float) -> str:
-    if 0 < seconds < 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:,.1f} h"
-
-
 def table_rows(run: Run) -> list[dict[str, str]]:
     """One row per policy, in human units."""
     rows = []
     for name, m in run.policies.items():
         worst = (
-            f"{m.worst_team} +{_hours(m.worst_regression_s)}" if m.worst_team is not None else "-"
+            f"{m.worst_team} +{human_hours(m.worst_regression_s)}"
+            if m.worst_team is not None
+            else "-"
         )
         rows.append(
             {
                 "policy": name,
-                "p50 wait": _hours(m.wait_p50_s),
-                "p95 wait": _hours(m.wait_p95_s),
-                "p99 wait": _hours(m.wait_p99_s),
+                "p50 wait": human_hours(m.wait_p50_s),
+                "p95 wait": human_hours(m.wait_p95_s),
+                "p99 wait": human_hours(m.wait_p99_s),
                 "starved": f"{m.starved_team_h:,.1f} team-h",
                 "preempted": f"{m.preempted_gpu_h:,.1f} GPU-h",
                 "never ran": str(m.never_started),
