@@ -203,14 +203,10 @@ def _why(
             reasons.append(f"{change}: it must borrow " + "; ".join(needs))
     weight = proposal.proposed.fair_share_weight or 0
     if weight != team.current_weight:
-        basis = (
-            "burst demand (peak minus sustained), the burstiest team at 100"
-            if weight == team.target_weight
-            else "instances held, the largest holder at 100"
-        )
+        source = f" ({rec.choice.chosen})" if rec.choice else ""
         reasons.append(
-            f"FairShareWeight {team.current_weight} -> {weight}: idle capacity is shared in "
-            f"proportion to {basis}"
+            f"FairShareWeight {team.current_weight} -> {weight}: under FairShare, idle "
+            f"capacity goes to borrowers in proportion to their weights{source}"
         )
     if not reasons:
         reasons.append("today's quota fits its demand")
