@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     kafka_bootstrap: str = ""
     # The cohort every compiled team ClusterQueue joins.
     cohort_name: str = "shared-pool"
-    # The Kueue API version compiled objects are written in.
-    kueue_api_version: Literal["v1beta1", "v1beta2"] = "v1beta1"
+    # The Kueue API version compiled objects are written in and the watcher reads (v1beta1 is
+    # deprecated since Kueue 0.16; choose it only for a Kueue that does not serve v1beta2).
+    kueue_api_version: Literal["v1beta1", "v1beta2"] = "v1beta2"
     # Where the DuckDB system of record lives.
     duckdb_path: Path = STATE_DIR / "taskgov.duckdb"
     # The cluster traces (philly-vc/, vc-capacity/, ...) that `--trace philly` reads.
@@ -50,6 +51,9 @@ class Settings(BaseSettings):
     event_time_max_ahead_days: float = Field(default=EVENT_MAX_AHEAD_DAYS, gt=0)
     # Seconds the worker waits for a broker that stopped answering before it exits 1.
     broker_max_outage_s: float = Field(default=BROKER_MAX_OUTAGE_S, gt=0)
+    # `taskgov sql`: DuckDB's memory limit for the one query, and the seconds it may run.
+    sql_memory_limit: str = "1GB"
+    sql_timeout_s: float = Field(default=60.0, gt=0)
     # Where `taskgov serve` listens (port 0: any free port; the first line it prints says which).
     serve_host: str = "127.0.0.1"
     serve_port: int = 8000

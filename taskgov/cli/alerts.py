@@ -94,7 +94,7 @@ def alerts_command(
         if bootstrap:
             send(bootstrap, topic, fresh)
         rows = [alert.model_dump(mode="json") for alert in fresh]
-        if rows or output != "table":
+        if rows or output not in ("table", "wide"):
             click.echo(render_rows(rows, ALERT_COLUMNS, output), nl=False)  # type: ignore[arg-type]
         click.echo(
             f"{len(fresh)} alert(s) {'would be ' if dry_run else ''}sent, "

@@ -28,6 +28,7 @@ def play_live(
     scenario: Scenario,
     speed: float,
     db_path: Path,
+    state_dir: Path,
     bootstrap: str | None = None,
     *,
     show_events: bool = True,
@@ -36,17 +37,19 @@ def play_live(
     Faust worker; returns the number of workload events.
 
     With ``show_events`` each event read back is printed; otherwise a progress line every
-    few seconds (a trace sends tens of thousands).
+    few seconds (a trace sends tens of thousands). The broker, kubeconfig and checkpoint live
+    in a temporary folder removed at the end; the worker's log and Faust's data folder stay
+    in ``state_dir``.
     """
     with tempfile.TemporaryDirectory(prefix="taskgov-demo-") as tmp:
         workdir = Path(tmp)
         if bootstrap is None:
             with local_broker(workdir / "broker") as broker:
                 count = _play(scenario, speed, broker.bootstrap, workdir, show_events)
-                _store(broker.bootstrap, db_path, count)
+                _store(broker.bootstrap, db_path, state_dir, count)
                 return count
         count = _play(scenario, speed, bootstrap, workdir, show_events)
-        _store(bootstrap, db_path, count)
+        _store(bootstrap, db_path, state_dir, count)
         return count
 
 
@@ -61,9 +64,9 @@ def _stored(db_path: Path) -> int:
     return int(row[0]) if row else 0
 
 
-def _store(bootstrap: str, db_path: Path, expected: int) -> None:
+def _store(bootstrap: str, db_path: Path, state_dir: Path, expected: int) -> None:
     """Run `taskgov worker` until DuckDB holds every event the watcher sent."""
-    log_path = db_path.with_suffix(".worker.log")
+    log_path = state_dir / "demo-worker.log"
     click.echo(f"== taskgov worker: Kafka -> Faust -> DuckDB ({db_path}; log {log_path})")
     log = log_path.open("w")
     worker = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
@@ -76,6 +79,8 @@ def _store(bootstrap: str, db_path: Path, expected: int) -> None:
             str(db_path),
             "--topic-prefix",
             "demo",
+            "--state-dir",
+            str(state_dir),
             "--app-id",
             f"taskgov-demo-{uuid.uuid4().hex[:8]}",
         ],
@@ -110,8 +115,9 @@ def _play(
         queues_topic="demo.clusterqueue-events",
         dead_letter_topic="demo.dead-letter",
     )
+    # One partition: the events are read back (and printed) in the order they happened.
     ensure_topics(
-        bootstrap, {config.events_topic: 3, config.queues_topic: 1, config.dead_letter_topic: 1}
+        bootstrap, {config.events_topic: 1, config.queues_topic: 1, config.dead_letter_topic: 1}
     )
     server = serve_twin(scenario, kubeconfig=kubeconfig, speed=speed, paused=True)
     click.echo(

@@ -41,10 +41,10 @@ db_option = click.option(
 
 
 def output_option(
-    *, wide: bool = False, binary: tuple[str, ...] = (), default: str = "table"
+    *, wide: bool = True, binary: tuple[str, ...] = (), default: str = "table"
 ) -> Callable[[F], F]:
-    """``-o/--output``: the data formats, plus ``wide`` for tables that shorten text and the
-    ``binary`` formats a command can write to ``--out``."""
+    """``-o/--output``: the data formats, ``wide`` (the table with no text cut, see
+    :mod:`taskgov.cli.output`) and the ``binary`` formats a command writes to ``--out``."""
     choices = [*DATA_FORMATS, *(("wide",) if wide else ()), *binary]
     help_text = "table for people; json, yaml or csv for programs"
     if wide:

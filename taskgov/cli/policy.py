@@ -62,14 +62,12 @@ def validate_command(files: tuple[Path, ...]) -> None:
 
 @policy_group.command("compile")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
-@click.option(
-    "-o", "--output", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
-)
+@output_option(default="yaml")
 @click.option("--cohort", help="Cohort of the team ClusterQueues [settings: cohort_name].")
 @click.option(
     "--api-version",
     type=click.Choice(["v1beta1", "v1beta2"]),
-    help="Kueue API version to write [settings: kueue_api_version].",
+    help="Kueue API version to write [settings: kueue_api_version, default v1beta2].",
 )
 @click.pass_context
 def compile_command(
@@ -84,6 +82,7 @@ def compile_command(
     \b
     Example:
       taskgov policy compile policy.yaml | kubectl apply -f -
+      taskgov policy compile policy.yaml -o table     what it would create
     """
     settings = load_settings(context.obj["config_file"])
     options = CompileOptions(
@@ -94,8 +93,20 @@ def compile_command(
     objects = compile_policy(policy, cluster, label, options)
     if output == "json":
         click.echo(dump_json({"apiVersion": "v1", "kind": "List", "items": objects}), nl=False)
-    else:
+    elif output == "yaml":
         click.echo(dump_yaml_documents(objects), nl=False)
+    else:
+        rows = [
+            {
+                "kind": o["kind"],
+                "api_version": o["apiVersion"],
+                "namespace": o["metadata"].get("namespace", ""),
+                "name": o["metadata"]["name"],
+            }
+            for o in objects
+        ]
+        columns = ["kind", "api_version", "namespace", "name"]
+        click.echo(render_rows(rows, columns, output), nl=False)  # type: ignore[arg-type]
 
 
 @click.command("catalog")

@@ -31,7 +31,7 @@ from optimizer.trace import TraceDemandSource, trace_instance_type
 from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, render_rows
 from taskgov.cli.policy import read_files
-from taskgov.cli.report import parse_instant
+from taskgov.cli.times import time_bound
 from taskgov.errors import Fault, InputError, TaskgovError
 from taskgov.policy.compile import priority_class_name
 from taskgov.policy.load import policy_and_cluster
@@ -84,20 +84,7 @@ def _trace_since_s(text: str | None) -> float | None:
 
 def _history_since(text: str | None, source: HistoryDemandSource) -> datetime | None:
     """A recorded instant: a duration back from the end of the record, or ISO 8601 (UTC)."""
-    if text is None:
-        return None
-    try:
-        return source.watermark - timedelta(milliseconds=parse_duration_ms(text))
-    except ValueError:
-        pass
-    try:
-        return parse_instant(text, "--since")
-    except InputError:
-        message = (
-            f"{text!r} is neither a duration back from the end of the record (e.g. 720h) "
-            "nor an ISO 8601 time (e.g. 2024-05-01T12:00Z)"
-        )
-        raise InputError([Fault("--since", "", "", message)]) from None
+    return time_bound(text, "--since", lambda: source.watermark)
 
 
 def _settings(settings_file: Path | None, overrides: dict[str, Any]) -> OptimizerSettings:
@@ -222,7 +209,7 @@ def _render(plan: Plan, output: str, run: _Run | None = None) -> str:
         lines.append("no quotas satisfy these constraints together:")
         lines += [f"  {c.constraint}: {c.detail}" for c in plan.conflicts]
     if plan.teams:
-        lines.append(render_rows(plan_rows(plan), PLAN_COLUMNS, "table").rstrip("\n"))
+        lines.append(render_rows(plan_rows(plan), PLAN_COLUMNS, output).rstrip("\n"))  # type: ignore[arg-type]
     lines += overall_lines(plan)
     commands = [(t.team, t.aws_cli, t.kueue_patch) for t in plan.teams if t.aws_cli]
     if commands:
@@ -481,7 +468,7 @@ def _finish(plan: Plan, output: str, run: _Run, unstored: DatabaseError | None) 
             click.echo(f"  {conflict.constraint}: {conflict.detail}", err=True)
         if run.run_id is not None:
             click.echo(f"note: stored as run {run.run_id} in {run.database}", err=True)
-        if output != "table":
+        if output not in ("table", "wide"):
             click.echo(_render(plan, output, run), nl=False)
         raise click.exceptions.Exit(EXIT_INFEASIBLE)
     if plan.status not in ("optimal", "feasible"):

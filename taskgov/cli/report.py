@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,13 @@ import duckdb
 import polars as pl
 
 from streams.migrations import SQL_DIR, pending_versions
-from taskgov.cli.options import db_option, output_option
+from taskgov.cli.options import db_option, output_option, time_bound_options
 from taskgov.cli.output import render_rows
+from taskgov.cli.times import parse_instant as parse_instant  # re-exported for serve, why
+from taskgov.cli.times import parse_time_bound
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
+from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
 
 REPORTS_DIR = SQL_DIR / "reports"
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
@@ -139,31 +142,15 @@ def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def parse_instant(text: str | None, option: str) -> datetime | None:
-    """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
-
-    Raises:
-        InputError: the text is not ISO 8601.
-    """
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        message = "expected an ISO 8601 date or time, e.g. 2024-05-01 or 2024-05-01T12:00Z"
-        raise InputError([Fault(option, text, "", message)]) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
+# The end of the record: the instant the worker built the aggregates to (the store layer's
+# ``watermark`` once report loading moves there).
+_RECORD_END = "SELECT instant FROM aggregate_state WHERE name = 'watermark'"
 
 
-def is_select(query: str) -> bool:
-    """True when ``query`` is exactly one statement and it only reads (a SELECT)."""
-    try:
-        statements = duckdb.extract_statements(query)
-    except duckdb.Error:
-        return False
-    return len(statements) == 1 and statements[0].type == duckdb.StatementType.SELECT
+def record_end(conn: duckdb.DuckDBPyConnection) -> datetime | None:
+    """Where durations in ``--since``/``--until`` count back from (None: nothing stored)."""
+    row = conn.execute(_RECORD_END).fetchone()
+    return row[0] if row else None
 
 
 def _result(cursor: duckdb.DuckDBPyConnection) -> Result:
@@ -244,8 +231,7 @@ def _output_options(command: Any) -> Any:
 @click.option(
     "--list", "list_reports", is_flag=True, help="List the reports and what each answers."
 )
-@click.option("--since", help="Start of the range, ISO 8601, UTC (inclusive).")
-@click.option("--until", help="End of the range, ISO 8601, UTC (exclusive).")
+@time_bound_options
 @click.option("--team", help="Only this team.")
 @_output_options
 @click.pass_context
@@ -278,10 +264,13 @@ def report_command(
         raise InputError([Fault("report", "", "", f"name a report: {available}")])
     if name not in reports:
         raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
-    since_at, until_at = parse_instant(since, "--since"), parse_instant(until, "--until")
+    bounds = parse_time_bound(since, "--since"), parse_time_bound(until, "--until")
     path = _database(context, db)
     conn = open_read_only(path)
     try:
+        since_at, until_at = (
+            None if b is None else b.resolve(lambda: record_end(conn)) for b in bounds
+        )
         result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
     except duckdb.Error as error:
         raise DatabaseError(str(path), f"report {name} failed: {error}") from None
@@ -293,18 +282,37 @@ def report_command(
 @click.command("sql")
 @click.argument("query")
 @_output_options
+@click.option(
+    "--memory-limit",
+    help="DuckDB's memory limit for the query, e.g. 512MB [setting: sql_memory_limit].",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    help="Seconds before the query is stopped [setting: sql_timeout_s].",
+)
 @click.pass_context
 def sql_command(
-    context: click.Context, query: str, db: Path | None, output: str, out: Path | None
+    context: click.Context,
+    query: str,
+    db: Path | None,
+    output: str,
+    out: Path | None,
+    memory_limit: str | None,
+    timeout_s: float | None,
 ) -> None:
     """Run one read-only SELECT on the DuckDB system of record (views: see sql/views)."""
-    if not is_select(query):
-        raise InputError([Fault("sql", "", "", "only a single SELECT statement is allowed")])
+    settings = load_settings((context.find_root().obj or {}).get("config_file"))
+    limits = QueryLimits(
+        settings.sql_memory_limit if memory_limit is None else memory_limit,
+        settings.sql_timeout_s if timeout_s is None else timeout_s,
+    )
+    check_select_only(query)
     conn = open_read_only(_database(context, db))
     try:
-        result = _result(conn.execute(query))
-    except duckdb.Error as error:
-        raise InputError([Fault("sql", "", "", str(error).splitlines()[0])]) from None
+        with bounded(conn, limits):
+            result = _result(conn.execute(query))
     finally:
         conn.close()
     _write(result, output, out)

@@ -27,9 +27,7 @@ from taskgov.settings import load_settings
 @click.option(
     "--api-version",
     type=click.Choice(["v1beta1", "v1beta2"]),
-    default="v1beta1",
-    show_default=True,
-    help="Kueue API version to read.",
+    help="Kueue API version to read [settings: kueue_api_version, default v1beta2].",
 )
 @click.option(
     "--checkpoint",
@@ -57,7 +55,7 @@ def watch_command(
     context: click.Context,
     kubeconfig: Path | None,
     cluster: str,
-    api_version: str,
+    api_version: str | None,
     checkpoint: Path,
     state_dir: Path,
     partitions: int,
@@ -80,7 +78,7 @@ def watch_command(
         checkpoint=checkpoint,
         cluster=cluster,
         kubeconfig=kubeconfig,
-        api_version=api_version,
+        api_version=api_version or settings.kueue_api_version,
         events_topic=f"{topic_prefix}.workload-events",
         queues_topic=f"{topic_prefix}.clusterqueue-events",
         dead_letter_topic=f"{topic_prefix}.dead-letter",

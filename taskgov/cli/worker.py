@@ -44,7 +44,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
     "--app-id",
     default="taskgov-worker",
     show_default=True,
-    help="Kafka consumer group of the worker.",
+    help="Kafka consumer group of the worker (Faust keeps STATE_DIR/faust/APP_ID).",
 )
 @click.option(
     "--batch-size",
@@ -141,19 +141,27 @@ def worker_command(
     )
     writer = BatchWriter(sink, window=window)
     app = make_app(worker_settings, writer.applied_offsets)
+    # Faust creates a data folder (empty with the memory store): keep it with taskgov's state,
+    # not in the working directory.
+    (state_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app.conf.datadir = state_dir / "faust" / app_id
 
     def exit_now(error: TaskgovError) -> None:
         """Stop at once: every stored batch is committed with its offsets (as after SIGKILL),
         and Faust's own shutdown would wait on the broker."""
         writer.close()
-        click.echo(f"error: {error}", err=True)
-        sys.stderr.flush()
-        sys.stdout.flush()
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+        # Straight to file descriptor 2: Faust has replaced sys.stderr with a logger.
+        os.write(2, f"error: {error}\n".encode())
         os._exit(error.exit_code)
 
     app.on_fatal = exit_now
     register_agents(app, worker_settings, writer)
     worker = app.Worker(loglevel=log_level.upper(), quiet=True)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor codes would be all a log file holds
     log = logging.getLogger("taskgov.worker")
     if missing:
         log.warning("event=topics_missing topics=%s (read once created)", ",".join(missing))

@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from taskgov.errors import Fault, InputError
-from taskgov.policy.model import Cluster, ComputeQuota, Policy, SchedulerConfig
+from taskgov.policy.model import (
+    Cluster,
+    ComputeQuota,
+    Policy,
+    SchedulerConfig,
+    check_entity_name,
+)
 from taskgov.policy.shorthand import ShorthandSyntaxError, parse_shorthand
 from taskgov.yamlsafe import load_all
 
@@ -198,6 +204,10 @@ def load_policy(doc: Document) -> Policy:
             quotas.append(_validate(ComputeQuota, expanded, doc.label, subject, ""))
         except InputError as error:
             faults += error.faults
+    try:
+        check_entity_name(doc.name, "scheduler config name")
+    except ValueError as error:
+        faults.append(Fault(doc.label, "", "metadata.name", str(error)))
     if faults:
         raise InputError(faults)
     return Policy(name=doc.name, scheduler_config=scheduler_config, compute_quotas=quotas)

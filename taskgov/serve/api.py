@@ -104,6 +104,18 @@ def timeline(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
                     f"{made['teams_changed']} team(s) changed",
                 }
             )
+    if has_table(conn, "apply_runs"):
+        for applied in run(conn, QUERIES["apply_runs"], given).records:
+            items.append(
+                {
+                    "kind": "apply",
+                    "team": "",
+                    "start": applied["created_at"],
+                    "end": applied["created_at"],
+                    "label": f"apply {applied['apply_id']} of run {applied['run_id']} to "
+                    f"{applied['backend']}: {applied['outcome']}",
+                }
+            )
     return {"columns": ["kind", "team", "start", "end", "label"], "rows": items}
 
 

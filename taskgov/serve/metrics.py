@@ -65,6 +65,7 @@ class RecordCollector(Collector):
             yield from _pipeline(conn, self.clock())
             yield from _recommendations(conn)
             yield from _borrow_blocked(conn)
+            yield from _applies(conn)
 
     def describe(self) -> Iterator[Metric]:
         """Nothing: describing would read the record at registration."""
@@ -229,3 +230,23 @@ def _borrow_blocked(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
     for key, count in sorted(counts.items()):
         family.add_metric(list(key), float(count))
     yield family
+
+
+def _applies(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+    if not has_table(conn, "apply_runs"):
+        return
+    labels = ["cluster", "backend", "outcome"]
+    applies = CounterMetricFamily(
+        "taskgov_applies", "Applies of recommendations, by outcome.", labels=labels
+    )
+    last = GaugeMetricFamily(
+        "taskgov_last_apply_timestamp_seconds",
+        "When the latest apply with each outcome was made (Unix time).",
+        labels=[*labels, "apply_id"],
+    )
+    for row in run(conn, QUERIES["metrics_applies"], {}).records:
+        values = [str(row[label]) for label in labels]
+        applies.add_metric(values, float(row["applies"]))
+        last.add_metric([*values, str(row["latest_apply_id"])], _utc_seconds(row["latest_at"]))
+    yield applies
+    yield last

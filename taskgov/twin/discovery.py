@@ -95,6 +95,8 @@ class ResourceType:
     columns_v1beta1: tuple[PrinterColumn, ...] = (AGE,)
     columns_v1beta2: tuple[PrinterColumn, ...] = (AGE,)
     verbs: tuple[str, ...] = READ_VERBS
+    # Whether Kueue's CRD declares the ``status`` subresource (``<name>/status``).
+    status_subresource: bool = True
 
     def columns(self, version: str) -> tuple[PrinterColumn, ...]:
         return self.columns_v1beta1 if version == "v1beta1" else self.columns_v1beta2
@@ -127,7 +129,13 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             _LOCAL_QUEUE_COLUMNS,
             _LOCAL_QUEUE_COLUMNS,
         ),
-        ResourceType("resourceflavors", "ResourceFlavor", False, ("flavor", "flavors", "rf")),
+        ResourceType(
+            "resourceflavors",
+            "ResourceFlavor",
+            False,
+            ("flavor", "flavors", "rf"),
+            status_subresource=False,
+        ),
         ResourceType(
             "workloadpriorityclasses",
             "WorkloadPriorityClass",
@@ -135,6 +143,7 @@ RESOURCE_TYPES: dict[str, ResourceType] = {
             ("wpc",),
             _PRIORITY_CLASS_COLUMNS,
             _PRIORITY_CLASS_COLUMNS,
+            status_subresource=False,
         ),
         ResourceType("cohorts", "Cohort", False, ("co",)),
     )

@@ -25,9 +25,13 @@ DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 # Kubernetes: the name part of a qualified name (label keys, resource names).
 _QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 _LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-_QUANTITY = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?")
+_QUANTITY = re.compile(
+    r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?"
+)
 _SUFFIX_EXPONENTS = {
     "": (10, 0),
+    "n": (10, -9),
+    "u": (10, -6),
     "m": (10, -3),
     "k": (10, 3),
     "M": (10, 6),
@@ -225,7 +229,9 @@ def mapping(
             child = fields.get(key) if isinstance(key, str) else None
             if child is None:
                 if closed or not isinstance(key, str):
-                    sound = ctx.fault(f"{prefix}{shown(key, 60)}", "unknown field")
+                    readable = isinstance(key, str) and len(key) <= 80
+                    name = key if readable else shown(key, 60)
+                    sound = ctx.fault(f"{prefix}{name}", "unknown field")
                 continue
             if item is None:
                 continue  # null is "not set", as in the API

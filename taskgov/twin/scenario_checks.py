@@ -63,12 +63,28 @@ def _name(body: Mapping[str, Any]) -> str:
     return f"{namespace}/{name}" if isinstance(namespace, str) and len(namespace) <= 63 else name
 
 
+def drop_nulls(body: Any) -> None:
+    """Remove ``key: null`` from every mapping, in place: the API server reads null as unset,
+    and so, after this, does the scenario reader (which gives unset fields their defaults)."""
+    stack = [body]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            for key in [key for key, item in value.items() if item is None]:
+                del value[key]
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+
+
 def scenario_faults(documents: Iterable[tuple[str, Any]]) -> list[Fault]:
     """Every fault of a scenario's documents, given as (``file#index``, body) pairs.
 
     Shapes come first; the checks across objects run only on well-shaped documents.
     """
     pairs = list(documents)
+    for _, body in pairs:
+        drop_nulls(body)
     faults = [fault for where, body in pairs for fault in document_faults(where, body)]
     return faults or _cross_faults(pairs)
 

@@ -60,18 +60,31 @@ class ObjectStore:
         self._versions: dict[str, list[int]] = {r: [] for r in RESOURCES}
         self._compacted: dict[str, int] = dict.fromkeys(RESOURCES, 0)
         self.closed = False
+        # Held across a read-check-write (a patch with a resourceVersion precondition).
+        self.write_lock = threading.RLock()
 
     @property
     def version(self) -> int:
         with self._lock:
             return self._version
 
-    def put(self, resource: str, obj: dict[str, Any]) -> bool:
-        """Create or update ``obj``; returns False when nothing changed."""
+    def put(self, resource: str, obj: dict[str, Any], *, known_changed: bool = False) -> bool:
+        """Create or update ``obj``; returns False when nothing changed.
+
+        Args:
+            resource: the plural, e.g. ``workloads``.
+            obj: the object; the store takes ownership of it.
+            known_changed: the caller knows ``obj`` differs from the stored one, so the
+                comparison (a JSON rendering of both) is skipped.
+        """
         key = object_key(obj)
         with self._lock:
             current = self._objects[resource].get(key)
-            if current is not None and _without_version(current) == _without_version(obj):
+            if (
+                not known_changed
+                and current is not None
+                and _without_version(current) == _without_version(obj)
+            ):
                 return False
             self._version += 1
             # The store takes ownership of ``obj``; stored objects are never mutated again,

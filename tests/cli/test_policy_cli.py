@@ -56,7 +56,53 @@ def test_cli_compile_json_is_a_kubernetes_list_and_takes_settings(tmp_path: Path
     listing = json.loads(result.stdout)
     assert listing["kind"] == "List"
     (queue,) = [item for item in listing["items"] if item["kind"] == "ClusterQueue"]
-    assert queue["spec"]["cohort"] == "gpu-pool"
+    assert (queue["apiVersion"], queue["spec"]["cohortName"]) == (
+        "kueue.x-k8s.io/v1beta2",
+        "gpu-pool",
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "want_api_version", "want_cohort_field"),
+    [
+        pytest.param([], {}, "kueue.x-k8s.io/v1beta2", "cohortName", id="v1beta2 by default"),
+        pytest.param(
+            ["--api-version", "v1beta1"],
+            {},
+            "kueue.x-k8s.io/v1beta1",
+            "cohort",
+            id="v1beta1 on request by flag",
+        ),
+        pytest.param(
+            [],
+            {"TASKGOV_KUEUE_API_VERSION": "v1beta1"},
+            "kueue.x-k8s.io/v1beta1",
+            "cohort",
+            id="v1beta1 on request by setting",
+        ),
+    ],
+)
+def test_cli_compile_writes_kueue_v1beta2_unless_asked(
+    tmp_path: Path,
+    args: list[str],
+    env: dict[str, str],
+    want_api_version: str,
+    want_cohort_field: str,
+) -> None:
+    policy = write_policy(tmp_path / "policy.yaml", cluster_doc(), policy_doc([quota("team-a")]))
+    result = run("policy", "compile", *args, str(policy), env=env)
+    assert result.returncode == 0, result.stderr
+    kueue = [d for d in yaml.safe_load_all(result.stdout) if d["apiVersion"].startswith("kueue")]
+    (queue,) = [d for d in kueue if d["kind"] == "ClusterQueue"]
+    assert {d["apiVersion"] for d in kueue} == {want_api_version}
+    assert queue["spec"][want_cohort_field] == "shared-pool"
+
+
+def test_helm_chart_defaults_to_kueue_v1beta2() -> None:
+    values = yaml.safe_load(
+        (Path(__file__).parents[2] / "deploy/helm/taskgov/values.yaml").read_text()
+    )
+    assert values["cluster"]["kueueApiVersion"] == "v1beta2"
 
 
 def test_cli_compile_reads_several_files_and_stdin(tmp_path: Path) -> None:
@@ -102,7 +148,7 @@ BAD_INPUT_CASES = [
         [cluster_doc(), policy_doc()],
         "Usage: taskgov policy compile [OPTIONS] FILES...\n"
         "Try 'taskgov policy compile -h' for help.\n\n"
-        "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'yaml', 'json'.\n",
+        "Error: Invalid value for '-o' / '--output': 'xml' is not one of 'table', 'json', 'yaml', 'csv', 'wide'.\n",
         id="an unknown output format",
     ),
 ]

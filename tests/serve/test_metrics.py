@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,3 +168,30 @@ def test_metrics_are_plain_text_in_prometheus_format(seed_server: Running) -> No
         text = response.read().decode()
     assert kind.startswith("text/plain; version=")
     assert "# TYPE taskgov_workload_wait_seconds histogram" in text
+
+
+def test_the_last_apply_and_its_outcome_are_exported(seed_db: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    import duckdb
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from taskgov.serve.metrics import RecordCollector
+
+    copy = tmp_path / "applied.duckdb"
+    shutil.copy(seed_db, copy)
+    with duckdb.connect(str(copy)) as conn:
+        # One row as `taskgov apply` writes it (sql/schema/005_apply_audit.sql).
+        conn.execute(
+            "INSERT INTO apply_runs (apply_id, created_at, run_id, backend, endpoint, caller, "
+            "cluster, approved, outcome, notes) VALUES (1, '2025-01-02 00:00', 1, 'kueue', "
+            "'https://127.0.0.1:6443', 'admin', 'seed', true, 'applied', [])"
+        )
+    registry = CollectorRegistry()
+    registry.register(RecordCollector(copy, lambda: datetime(2025, 1, 2, tzinfo=UTC)))
+    lines = generate_latest(registry).decode().splitlines()
+    assert [line for line in lines if "appl" in line and not line.startswith("#")] == [
+        'taskgov_applies_total{backend="kueue",cluster="seed",outcome="applied"} 1.0',
+        'taskgov_last_apply_timestamp_seconds{apply_id="1",backend="kueue",cluster="seed",'
+        'outcome="applied"} 1.735776e+09',
+    ]

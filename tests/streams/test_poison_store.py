@@ -223,7 +223,7 @@ def shared_writer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ba
 
 
 @settings(
-    max_examples=50,
+    max_examples=30,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

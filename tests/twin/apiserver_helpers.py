@@ -1,14 +1,22 @@
-"""Running Debian's kubectl against a served twin, and reading the tables it prints."""
+"""Running Debian's kubectl and plain HTTP against a served twin, and reading kubectl's tables."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from kubernetes import client
+
+from taskgov.twin.serve import RunningTwinServer
 
 SCENARIO = Path(__file__).parent / "data" / "apiserver.yaml"
 
@@ -56,3 +64,28 @@ def parse_table(text: str) -> list[dict[str, str]]:
         cells = [line[s:e].strip() for s, e in zip(starts, [*starts[1:], None], strict=True)]
         rows.append(dict(zip(names, cells, strict=True)))
     return rows
+
+
+@dataclass
+class Served:
+    """The served twin, its kubeconfig, what ``kubectl --watch`` printed, and a client."""
+
+    server: RunningTwinServer
+    kubeconfig: Path
+    watch_output: str
+    api: client.CustomObjectsApi
+
+
+def http_get(served: Served, path: str, accept: str = "application/json") -> tuple[int, Any]:
+    """Status and body (JSON when it parses) of a GET on the served twin."""
+    request = urllib.request.Request(served.server.url + path, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            body = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read(), error.code
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body.decode()

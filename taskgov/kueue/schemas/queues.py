@@ -109,8 +109,62 @@ def _queue_counts() -> dict[str, Schema]:
     }
 
 
-def cluster_queue(version: str) -> Schema:
+def _flavor_fungibility(version: str) -> Schema:
+    return obj(
+        "Whether to try the next flavor instead of borrowing or preempting.",
+        {
+            "whenCanBorrow": string(
+                "When borrowing would fit.",
+                enum=_fungibility(version, "Borrow"),
+                default="MayStopSearch",
+            ),
+            "whenCanPreempt": string(
+                "When preempting would fit.",
+                enum=_fungibility(version, "Preempt"),
+                default="TryNextFlavor",
+            ),
+            "preference": string(
+                "Which to prefer when both flavors need something.",
+                enum=("BorrowingOverPreemption", "PreemptionOverBorrowing"),
+            ),
+        },
+        rules=("preference-needs-try-next-flavor",),
+        default={},
+    )
+
+
+def _preemption() -> Schema:
     policy = ("Never", "LowerPriority", "Any")
+    return obj(
+        "Which Workloads an incoming one may preempt.",
+        {
+            "reclaimWithinCohort": string(
+                "Preempt Workloads of other ClusterQueues borrowing this queue's quota.",
+                enum=policy,
+                default="Never",
+            ),
+            "borrowWithinCohort": obj(
+                "Preempt in other ClusterQueues in order to borrow.",
+                {
+                    "policy": string("Never or LowerPriority.", enum=policy[:2], default="Never"),
+                    "maxPriorityThreshold": integer(
+                        "Only Workloads of at most this priority are preempted."
+                    ),
+                },
+                default={},
+            ),
+            "withinClusterQueue": string(
+                "Preempt Workloads of this ClusterQueue.",
+                enum=("Never", "LowerPriority", "LowerOrNewerEqualPriority"),
+                default="Never",
+            ),
+        },
+        rules=("reclaim-never-borrow-never",),
+        default={},
+    )
+
+
+def cluster_queue(version: str) -> Schema:
     spec: dict[str, Schema] = {
         "resourceGroups": resource_groups("ClusterQueue"),
         ("cohort" if version == "v1beta1" else "cohortName"): name_ref(
@@ -123,56 +177,8 @@ def cluster_queue(version: str) -> Schema:
             default="BestEffortFIFO",
         ),
         "namespaceSelector": label_selector("Namespaces whose Workloads may be admitted."),
-        "flavorFungibility": obj(
-            "Whether to try the next flavor instead of borrowing or preempting.",
-            {
-                "whenCanBorrow": string(
-                    "When borrowing would fit.",
-                    enum=_fungibility(version, "Borrow"),
-                    default="MayStopSearch",
-                ),
-                "whenCanPreempt": string(
-                    "When preempting would fit.",
-                    enum=_fungibility(version, "Preempt"),
-                    default="TryNextFlavor",
-                ),
-                "preference": string(
-                    "Which to prefer when both flavors need something.",
-                    enum=("BorrowingOverPreemption", "PreemptionOverBorrowing"),
-                ),
-            },
-            rules=("preference-needs-try-next-flavor",),
-            default={},
-        ),
-        "preemption": obj(
-            "Which Workloads an incoming one may preempt.",
-            {
-                "reclaimWithinCohort": string(
-                    "Preempt Workloads of other ClusterQueues borrowing this queue's quota.",
-                    enum=policy,
-                    default="Never",
-                ),
-                "borrowWithinCohort": obj(
-                    "Preempt in other ClusterQueues in order to borrow.",
-                    {
-                        "policy": string(
-                            "Never or LowerPriority.", enum=policy[:2], default="Never"
-                        ),
-                        "maxPriorityThreshold": integer(
-                            "Only Workloads of at most this priority are preempted."
-                        ),
-                    },
-                    default={},
-                ),
-                "withinClusterQueue": string(
-                    "Preempt Workloads of this ClusterQueue.",
-                    enum=("Never", "LowerPriority", "LowerOrNewerEqualPriority"),
-                    default="Never",
-                ),
-            },
-            rules=("reclaim-never-borrow-never",),
-            default={},
-        ),
+        "flavorFungibility": _flavor_fungibility(version),
+        "preemption": _preemption(),
         "stopPolicy": string(
             "Hold stops admitting; HoldAndDrain also evicts what is admitted.",
             enum=("None", "Hold", "HoldAndDrain"),
