@@ -203,10 +203,15 @@ def _why(
             reasons.append(f"{change}: it must borrow " + "; ".join(needs))
     weight = proposal.proposed.fair_share_weight or 0
     if weight != team.current_weight:
-        source = f" ({rec.choice.chosen})" if rec.choice else ""
+        split = rec.choice is not None and not rec.choice.chosen.startswith("cp-sat")
+        basis = (
+            "instances held, the largest holder at 100"
+            if split
+            else "burst demand (peak minus sustained), the burstiest team at 100"
+        )
         reasons.append(
-            f"FairShareWeight {team.current_weight} -> {weight}: under FairShare, idle "
-            f"capacity goes to borrowers in proportion to their weights{source}"
+            f"FairShareWeight {team.current_weight} -> {weight}: idle capacity is shared in "
+            f"proportion to {basis}"
         )
     if not reasons:
         reasons.append("today's quota fits its demand")
