@@ -38,6 +38,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 import polars as pl  # noqa: E402
 
 from optimizer.demand import FrameDemandSource  # noqa: E402
+from optimizer.evaluate.policies import largest_remainder  # noqa: E402
 from optimizer.model.data import Cell, ModelData, Team, target_weights  # noqa: E402
 from optimizer.model.solve import solve  # noqa: E402
 from optimizer.recommend import recommend  # noqa: E402
@@ -133,17 +134,6 @@ def make_policy(
     return Policy(
         name=name, scheduler_config=SchedulerConfig(fair_share=toggle), compute_quotas=quotas
     )
-
-
-def largest_remainder(shares: dict[str, float], total: int) -> dict[str, int]:
-    """Whole instances in proportion to ``shares``, summing to ``total``."""
-    weight = sum(shares.values())
-    exact = {team: total * share / weight for team, share in shares.items()}
-    counts = {team: math.floor(value) for team, value in exact.items()}
-    left = total - sum(counts.values())
-    for team in sorted(exact, key=lambda t: (counts[t] - exact[t], t))[:left]:
-        counts[team] += 1
-    return counts
 
 
 def _row(name: str, numbers: dict[str, float | int | None]) -> str:
