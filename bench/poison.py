@@ -90,16 +90,25 @@ def with_poison(
 
 def round_records(data: Replay, round_no: int) -> list[KafkaRecord]:
     """The replay's records as new clusters (round ``round_no``), so every round's events are
-    new ids, not redeliveries."""
+    new ids, not redeliveries, and later by the replay's span times ``round_no``, so the stream
+    moves on in time as a live one does (a batch refreshes only the minutes it reaches)."""
+    span = max(e.observed_at for e in data.events) - min(e.occurred_at for e in data.events)
+    shift = (span + timedelta(hours=1)) * round_no
     records: list[KafkaRecord] = []
     for event in data.events:
         cluster = f"r{round_no:03d}-{event.cluster}"
         if isinstance(event, WorkloadEvent):
-            copy = moved(event, cluster, shift=timedelta(0))
+            copy = moved(event, cluster, shift=shift)
             records.append(("workload-events", copy.uid, copy.model_dump_json().encode()))
         else:
             new_id = event_id(cluster, event.name, event.event_type, event.event_id)
-            queue = event.model_copy(update={"cluster": cluster, "event_id": new_id})
+            update = {
+                "cluster": cluster,
+                "event_id": new_id,
+                "occurred_at": event.occurred_at + shift,
+                "observed_at": event.observed_at + shift,
+            }
+            queue = event.model_copy(update=update)
             records.append(("clusterqueue-events", queue.name, queue.model_dump_json().encode()))
     return records
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -193,17 +194,7 @@ def apply_command(
 
     with open_store(db, read_only=True) as conn:
         cluster = read_run(conn, run_id).cluster.name
-    applier = _applier(options, cluster)
-    attempt = apply_run(
-        db,
-        run_id,
-        applier,
-        _guardrails(options["guardrails"]),
-        approve=options["approve"],
-        now=datetime.now(UTC).replace(tzinfo=None),
-    )
-    _print(attempt, options["output"], "apply")
-    context.exit(attempt.report.exit_code)
+    _attempt(context, options, "apply", cluster, partial(apply_run, db, run_id))
 
 
 @click.command("rollback")
@@ -220,16 +211,20 @@ def rollback_command(context: click.Context, apply_id: int, **options: Any) -> N
     db = _database(context, options["db"])
     with open_store(db, read_only=True) as conn:
         cluster = str(audit.attempt(conn, apply_id)[0]["cluster"])
-    applier = _applier(options, cluster)
-    attempt = rollback(
-        db,
-        apply_id,
-        applier,
+    _attempt(context, options, "rollback", cluster, partial(rollback, db, apply_id))
+
+
+def _attempt(
+    context: click.Context, options: dict[str, Any], verb: str, cluster: str, run: Any
+) -> None:
+    """Run an apply or rollback against the chosen backend, print it, exit with its code."""
+    attempt = run(
+        _applier(options, cluster),
         _guardrails(options["guardrails"]),
         approve=options["approve"],
         now=datetime.now(UTC).replace(tzinfo=None),
     )
-    _print(attempt, options["output"], "rollback")
+    _print(attempt, options["output"], verb)
     context.exit(attempt.report.exit_code)
 
 
@@ -279,7 +274,8 @@ def _verify(db: Path, apply_id: int, window: str | None, output: OutputFormat) -
             ) from None
     rows = verify(db, apply_id, span)
     for row in rows:
-        row["predicted"] = json.dumps(row["predicted"]) if row["predicted"] else ""
+        if output in ("table", "csv"):
+            row["predicted"] = json.dumps(row["predicted"]) if row["predicted"] else ""
         if output == "table":
             for key in ("wait_p50_s", "wait_p95_s"):
                 value = row.pop(key)

@@ -488,3 +488,70 @@ def test_iam_policy_grants_exactly_what_the_applier_calls() -> None:
         for m in re.findall(r'"((?:list|describe|update|create)_[a-z_]+)"', source)
     }
     assert granted == called
+
+
+def test_verify_compares_each_team_before_and_after_the_apply(loop: Loop) -> None:
+    code, _, err = loop.taskgov(
+        "apply", "1", "--db", str(loop.db), "--endpoint-url", loop.server.url, "--approve"
+    )
+    assert code == 0, err
+    import duckdb
+
+    conn = duckdb.connect(str(loop.db))
+    (at,) = conn.execute("SELECT created_at FROM apply_runs WHERE apply_id = 1").fetchone()
+    zeros = ", 0" * 12
+    for minute, nominal, used, pending in [
+        (-2, 8, 0, 16),
+        (-1, 8, 0, 16),
+        (1, 16, 16, 0),
+        (2, 16, 16, 0),
+    ]:
+        conn.execute(
+            f"INSERT INTO usage_minutes VALUES ('c', 'pool', 'team-b', '{T}', "
+            f"date_trunc('minute', ?::TIMESTAMP) + to_minutes({minute}), ?, ?, 0, 0, 0, ?{zeros})",
+            [at, nominal, used, pending],
+        )
+    for started, wait_s in [(-30, 7200.0), (10, 60.0)]:
+        conn.execute(
+            "INSERT INTO workload_waits VALUES ('c', ?, 'hyperpod-ns-team-b', ?, 'team-b', NULL,"
+            " 'initial', ?::TIMESTAMP + to_minutes(?), 'admitted', NULL, ?)",
+            [f"uid{started}", f"job{started}", at, started, wait_s],
+        )
+    conn.execute(
+        "INSERT OR REPLACE INTO aggregate_state VALUES ('watermark', ?::TIMESTAMP + INTERVAL 1 HOUR)",
+        [at],
+    )
+    conn.close()
+    code, out, err = loop.taskgov("apply", "--verify", "1", "--db", str(loop.db), "-o", "json")
+    assert code == 0, err
+    rows = [{k: v for k, v in r.items() if k != "predicted"} for r in json.loads(out)]
+    assert rows == [
+        {
+            "team": "team-b",
+            "side": "before",
+            "waits": 1,
+            "wait_p50_s": 7200.0,
+            "wait_p95_s": 7200.0,
+            "starved_minutes": 2,
+            "preemptions": 0,
+            "used_gpu_hours": 0.0,
+            "guaranteed_gpu_hours": 0.267,
+            "changed": True,
+        },
+        {
+            "team": "team-b",
+            "side": "after",
+            "waits": 1,
+            "wait_p50_s": 60.0,
+            "wait_p95_s": 60.0,
+            "starved_minutes": 0,
+            "preemptions": 0,
+            "used_gpu_hours": 0.533,
+            "guaranteed_gpu_hours": 0.533,
+            "changed": True,
+        },
+    ]
+    with open_store(loop.db, read_only=True) as store:
+        effect = next(t.effect for t in read_run(store, 1).plan.teams if t.team == "team-b")
+    assert json.loads(out)[1]["predicted"] == {metric: pair[1] for metric, pair in effect.items()}
+    assert json.loads(out)[0]["predicted"] == {}

@@ -195,3 +195,36 @@ def test_the_last_apply_and_its_outcome_are_exported(seed_db: Path, tmp_path: Pa
         'taskgov_last_apply_timestamp_seconds{apply_id="1",backend="kueue",cluster="seed",'
         'outcome="applied"} 1.735776e+09',
     ]
+
+
+def test_consumer_lag_in_records_against_a_real_broker(
+    seed_db: Path, tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    from datetime import UTC, datetime
+
+    import duckdb
+    from kafka import KafkaProducer
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from taskgov.serve.metrics import RecordCollector
+
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    # One record per batch: the local Tansu broker answers "latest" with the last batch's base
+    # offset + 1 (Apache Kafka: the last record's offset + 1), the same only for such batches.
+    for _ in range(5):
+        producer.send(kafka_topic, value=b"x", partition=0)
+        producer.flush()
+    producer.close()
+    copy = tmp_path / "consumed.duckdb"
+    shutil.copy(seed_db, copy)
+    with duckdb.connect(str(copy)) as conn:
+        # The worker stored the first 2 records of partition 0.
+        conn.execute("INSERT INTO applied_offsets VALUES ($topic, 0, 2)", {"topic": kafka_topic})
+    registry = CollectorRegistry()
+    registry.register(
+        RecordCollector(copy, lambda: datetime(2025, 1, 2, tzinfo=UTC), kafka_bootstrap)
+    )
+    lines = generate_latest(registry).decode().splitlines()
+    assert [line for line in lines if line.startswith("taskgov_consumer_lag_records")] == [
+        f'taskgov_consumer_lag_records{{partition="0",topic="{kafka_topic}"}} 3.0'
+    ]
