@@ -80,10 +80,11 @@ REPLAY_CASES = [
                 # the half hour it ran before the reclaim is lost.
                 "preempted_run_s": 0.5 * HOUR,
             },
+            # admitted in the cycle after its victim is evicted: 1 ms later.
             {
                 "team": "b",
-                "start_s": 1 * HOUR,
-                "end_s": 2 * HOUR,
+                "start_s": 1 * HOUR + 0.001,
+                "end_s": 2 * HOUR + 0.001,
                 "preemptions": 0,
                 "preempted_run_s": 0.0,
             },
