@@ -20,7 +20,7 @@ from typing import Any
 import click
 import yaml
 
-from optimizer.history import DatabaseError, HistoryDemandSource
+from optimizer.history import HistoryDemandSource
 from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, plan_rows
 from optimizer.recommend import Recommendation, recommend
 from optimizer.settings import OptimizerSettings
@@ -35,7 +35,7 @@ from taskgov.cli.recommend_inputs import (
     read_policy,
     recommend_options,
 )
-from taskgov.errors import InputError, TaskgovError
+from taskgov.errors import DatabaseError, InputError, TaskgovError
 from taskgov.policy.model import Cluster, Policy
 
 EXIT_NO_SOLUTION = 1

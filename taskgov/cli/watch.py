@@ -41,6 +41,13 @@ from taskgov.settings import load_settings
     help="Partitions of the events topic when created.",
 )
 @topic_prefix_option
+@click.option(
+    "--max-outage",
+    "max_outage_s",
+    type=click.FloatRange(min=1.0),
+    help="Seconds sends to the broker may keep failing before the watcher exits 1 "
+    "[settings: broker_max_outage_s, 300].",
+)
 @click.pass_context
 def watch_command(
     context: click.Context,
@@ -51,6 +58,7 @@ def watch_command(
     state_dir: Path,
     partitions: int,
     topic_prefix: str,
+    max_outage_s: float | None,
 ) -> None:
     """List, then watch, Workloads and ClusterQueues and send their events to Kafka.
 
@@ -73,6 +81,7 @@ def watch_command(
         events_topic=f"{topic_prefix}.workload-events",
         queues_topic=f"{topic_prefix}.clusterqueue-events",
         dead_letter_topic=f"{topic_prefix}.dead-letter",
+        max_outage_s=max_outage_s or settings.broker_max_outage_s,
     )
     ensure_topics(
         bootstrap,
@@ -86,3 +95,5 @@ def watch_command(
     except KeyboardInterrupt:
         stop.set()
     click.echo(f"sent {watcher.sent} records, {watcher.dead_letters} dead letters", err=True)
+    if watcher.failure is not None:
+        raise watcher.failure
