@@ -420,7 +420,9 @@ def build_plan(rec: Recommendation, settings: OptimizerSettings) -> Plan:
 
 
 def _arrow(before: object, after: object) -> str:
-    return str(after) if before == after else f"{before} -> {after}"
+    """``after``, or ``before -> after``; a value not set shows as ``-``, never ``None``."""
+    old, new = ("-" if v is None else str(v) for v in (before, after))
+    return new if before == after else f"{old} -> {new}"
 
 
 def human_hours(seconds: float | None) -> str:
