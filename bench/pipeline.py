@@ -36,13 +36,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import duckdb  # noqa: E402
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 from kafka import KafkaConsumer  # noqa: E402
 
 from streams.app import BATCH_SIZE, TOPIC_KINDS  # noqa: E402
-from streams.migrations import SQL_DIR  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
+from taskgov.store import SQL_DIR, connect_read_only  # noqa: E402
 from tests.streams.helpers import produce, replay  # noqa: E402
 
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
@@ -173,7 +172,7 @@ def run_worker(
 def check(db: Path, distinct: int) -> list[str]:
     """What is wrong with the stored result: a wrong count or an audit with rows."""
     problems = []
-    with duckdb.connect(str(db), read_only=True) as conn:
+    with connect_read_only(db) as conn:
         row = conn.execute(
             "SELECT (SELECT count(*) FROM workload_events)"
             " + (SELECT count(*) FROM cluster_queue_events)"

@@ -37,13 +37,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import duckdb  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from bench.pipeline import check as check_counts_and_audits  # noqa: E402
 from bench.pipeline import run_worker  # noqa: E402
 from streams.events import WorkloadEvent, event_id  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
+from taskgov.errors import TaskgovError  # noqa: E402
+from taskgov.store import QueryError, connect_read_only  # noqa: E402
 from tests.streams.helpers import Replay, moved, produce, replay  # noqa: E402
 from tests.streams.poison import (  # noqa: E402
     POISON,
@@ -224,9 +225,9 @@ def start_worker(bootstrap: str, prefix: str, db: Path, log: Path) -> subprocess
 def applied(db: Path) -> dict[tuple[str, int], int]:
     """DuckDB's offsets (read between the worker's transactions; {} while it holds the file)."""
     try:
-        with duckdb.connect(str(db), read_only=True) as conn:
+        with connect_read_only(db, lock_wait_s=0) as conn:
             rows = conn.execute("SELECT * FROM applied_offsets").fetchall()
-    except duckdb.Error:
+    except (TaskgovError, QueryError):
         return {}
     return {(str(t), int(p)): int(o) for t, p, o in rows}
 
@@ -274,7 +275,7 @@ def long_run(bootstrap: str, data: Replay, args: argparse.Namespace, workdir: Pa
 def check(db: Path, expected: Expected) -> list[str]:
     """What is wrong with the stored result (nothing, if all holds)."""
     problems = check_counts_and_audits(db, len(expected.event_ids))
-    with duckdb.connect(str(db), read_only=True) as conn:
+    with connect_read_only(db) as conn:
         ids = set(stored_event_ids(conn))
         if ids != expected.event_ids:
             problems.append(

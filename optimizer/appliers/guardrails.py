@@ -156,21 +156,32 @@ def _steps(team: str, before: TeamQuota, after: TeamQuota, s: GuardrailSettings)
                 f"at most {s.max_instances_change} per apply"
             )
             refusals.append(Refusal(Guardrail.MAX_INSTANCES_CHANGE, team, detail))
-    borrow_step = abs(after.borrow_limit_pct - before.borrow_limit_pct)
-    if borrow_step > s.max_borrow_limit_change_pct:
-        detail = (
-            f"BorrowLimit {before.borrow_limit_pct} -> {after.borrow_limit_pct} changes "
-            f"{borrow_step} points, at most {s.max_borrow_limit_change_pct} per apply"
-        )
-        refusals.append(Refusal(Guardrail.MAX_BORROW_LIMIT_CHANGE, team, detail))
-    weight_step = abs(after.fair_share_weight - before.fair_share_weight)
-    if weight_step > s.max_weight_change:
-        detail = (
-            f"FairShareWeight {before.fair_share_weight} -> {after.fair_share_weight} changes "
-            f"{weight_step} points, at most {s.max_weight_change} per apply"
-        )
-        refusals.append(Refusal(Guardrail.MAX_WEIGHT_CHANGE, team, detail))
+    refusals += _points(
+        team,
+        Guardrail.MAX_BORROW_LIMIT_CHANGE,
+        "BorrowLimit",
+        (before.borrow_limit_pct, after.borrow_limit_pct),
+        s.max_borrow_limit_change_pct,
+    )
+    refusals += _points(
+        team,
+        Guardrail.MAX_WEIGHT_CHANGE,
+        "FairShareWeight",
+        (before.fair_share_weight, after.fair_share_weight),
+        s.max_weight_change,
+    )
     return refusals
+
+
+def _points(
+    team: str, guardrail: Guardrail, what: str, change: tuple[int, int], cap: int
+) -> list[Refusal]:
+    """A refusal when a value in points (percent, weight) moves by more than ``cap``."""
+    was, now = change
+    if abs(now - was) <= cap:
+        return []
+    detail = f"{what} {was} -> {now} changes {abs(now - was)} points, at most {cap} per apply"
+    return [Refusal(guardrail, team, detail)]
 
 
 def _timing(teams: Sequence[str], s: GuardrailSettings, context: ApplyContext) -> list[Refusal]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,9 @@ from optimizer.appliers.base import Applier, Backend
 from optimizer.appliers.engine import ApplyReport
 from optimizer.appliers.guardrails import GuardrailSettings
 from optimizer.appliers.service import Attempt
-from taskgov.cli.options import db_option
+from taskgov.cli.options import db_option, output_option
 from taskgov.cli.output import OutputFormat, render_rows
 from taskgov.errors import Fault, InputError
-
-OUTPUTS = click.Choice(["table", "json", "yaml", "csv"])
 
 
 def _database(context: click.Context, db: Path | None) -> Path:
@@ -101,7 +100,7 @@ def _target_options(command: Any) -> Any:
             help="YAML of guardrail limits.",
         ),
         click.option("--approve", is_flag=True, help="Make the calls (default: a dry run)."),
-        click.option("-o", "--output", type=OUTPUTS, default="table", show_default=True),
+        output_option(),
         db_option,
     ]
     for decorator in reversed(decorators):
@@ -127,7 +126,7 @@ def _rows(report: ApplyReport) -> list[dict[str, Any]]:
 def _print(attempt: Attempt, output: str, verb: str) -> None:
     report = attempt.report
     rows = _rows(report)
-    if output != "table":
+    if output not in ("table", "wide"):
         body = {
             "apply_id": attempt.apply_id,
             "outcome": str(report.outcome),
@@ -148,7 +147,8 @@ def _print(attempt: Attempt, output: str, verb: str) -> None:
         return
     click.echo(f"{verb} {attempt.apply_id}: {report.outcome} (as {attempt.caller})")
     if rows:
-        click.echo(render_rows(rows, ["team", "object", "call", "outcome"], "table"))
+        columns = ["team", "object", "call", "outcome"]
+        click.echo(render_rows(rows, columns, output))  # type: ignore[arg-type]
         for row in rows:
             click.echo(f"  {row['command']}")
     for refusal in report.refusals:
@@ -193,17 +193,7 @@ def apply_command(
 
     with open_store(db, read_only=True) as conn:
         cluster = read_run(conn, run_id).cluster.name
-    applier = _applier(options, cluster)
-    attempt = apply_run(
-        db,
-        run_id,
-        applier,
-        _guardrails(options["guardrails"]),
-        approve=options["approve"],
-        now=datetime.now(UTC).replace(tzinfo=None),
-    )
-    _print(attempt, options["output"], "apply")
-    context.exit(attempt.report.exit_code)
+    _attempt(context, options, "apply", cluster, partial(apply_run, db, run_id))
 
 
 @click.command("rollback")
@@ -220,16 +210,20 @@ def rollback_command(context: click.Context, apply_id: int, **options: Any) -> N
     db = _database(context, options["db"])
     with open_store(db, read_only=True) as conn:
         cluster = str(audit.attempt(conn, apply_id)[0]["cluster"])
-    applier = _applier(options, cluster)
-    attempt = rollback(
-        db,
-        apply_id,
-        applier,
+    _attempt(context, options, "rollback", cluster, partial(rollback, db, apply_id))
+
+
+def _attempt(
+    context: click.Context, options: dict[str, Any], verb: str, cluster: str, run: Any
+) -> None:
+    """Run an apply or rollback against the chosen backend, print it, exit with its code."""
+    attempt = run(
+        _applier(options, cluster),
         _guardrails(options["guardrails"]),
         approve=options["approve"],
         now=datetime.now(UTC).replace(tzinfo=None),
     )
-    _print(attempt, options["output"], "rollback")
+    _print(attempt, options["output"], verb)
     context.exit(attempt.report.exit_code)
 
 
@@ -279,9 +273,9 @@ def _verify(db: Path, apply_id: int, window: str | None, output: OutputFormat) -
             ) from None
     rows = verify(db, apply_id, span)
     for row in rows:
-        if output in ("table", "csv"):
+        if output in ("table", "wide", "csv"):
             row["predicted"] = json.dumps(row["predicted"]) if row["predicted"] else ""
-        if output == "table":
+        if output in ("table", "wide"):
             for key in ("wait_p50_s", "wait_p95_s"):
                 value = row.pop(key)
                 row[key.replace("_s", "_h")] = None if value is None else f"{value / 3600:.2f} h"

@@ -210,26 +210,28 @@ class SageMakerApi:
         self._changed()
         return {"ComputeQuotaArn": arn, "ComputeQuotaId": object_id}
 
-    def _op_UpdateComputeQuota(self, params: dict[str, Any], _: str) -> dict[str, Any]:  # noqa: N802
-        r = self._quota(params["ComputeQuotaId"])
+    def _update(
+        self, r: Record, params: dict[str, Any], members: tuple[str, ...], what: str
+    ) -> None:
+        """A conditional update: the stale ``TargetVersion`` is a ConflictException."""
         if params["TargetVersion"] != r.version:
             raise ApiError(
                 400,
                 "ConflictException",
                 f"TargetVersion {params['TargetVersion']} does not match the current version "
-                f"{r.version} of compute quota {r.object_id}.",
+                f"{r.version} of {what} {r.object_id}.",
             )
-        for member in (
-            "ComputeQuotaConfig",
-            "ComputeQuotaTarget",
-            "ActivationState",
-            "Description",
-        ):
+        for member in members:
             if member in params:
                 r.body[member] = params[member]
         r.version += 1
         r.status, r.modified = "Updated", time.time()
         self._changed()
+
+    def _op_UpdateComputeQuota(self, params: dict[str, Any], _: str) -> dict[str, Any]:  # noqa: N802
+        r = self._quota(params["ComputeQuotaId"])
+        members = ("ComputeQuotaConfig", "ComputeQuotaTarget", "ActivationState", "Description")
+        self._update(r, params, members, "compute quota")
         return {"ComputeQuotaArn": r.arn, "ComputeQuotaVersion": r.version}
 
     def _op_DeleteComputeQuota(self, params: dict[str, Any], _: str) -> dict[str, Any]:  # noqa: N802
@@ -268,18 +270,7 @@ class SageMakerApi:
 
     def _op_UpdateClusterSchedulerConfig(self, params: dict[str, Any], _: str) -> dict[str, Any]:  # noqa: N802
         r = self._scheduler(params["ClusterSchedulerConfigId"])
-        if params["TargetVersion"] != r.version:
-            raise ApiError(
-                400,
-                "ConflictException",
-                f"TargetVersion {params['TargetVersion']} does not match the current version "
-                f"{r.version} of cluster scheduler config {r.object_id}.",
-            )
-        if "SchedulerConfig" in params:
-            r.body["SchedulerConfig"] = params["SchedulerConfig"]
-        r.version += 1
-        r.status, r.modified = "Updated", time.time()
-        self._changed()
+        self._update(r, params, ("SchedulerConfig",), "cluster scheduler config")
         return {"ClusterSchedulerConfigArn": r.arn, "ClusterSchedulerConfigVersion": r.version}
 
 

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -17,39 +16,23 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 from kafka import KafkaAdminClient
 
-from taskgov.broker import BrokerError, BrokerInfo, ensure_topics, start_broker, stop_broker
-from tests.conftest import in_ci
+from taskgov.broker import BrokerError, ensure_topics, start_broker, stop_broker
 from tests.streams.helpers import end_offsets, produce
 from tests.streams.poison import KafkaRecord, topics, workload_document
 from tests.streams.test_worker import WorkerLog, wait_for
-from tests.streams.worker_runs import store_until
+from tests.streams.worker_runs import private_broker, store_until
 
 
 def records(first: int, count: int) -> list[KafkaRecord]:
     documents = [workload_document(n) for n in range(first, first + count)]
     return [("workload-events", d["uid"], json.dumps(d).encode()) for d in documents]
-
-
-@contextlib.contextmanager
-def private_broker(state_dir: Path) -> Iterator[BrokerInfo]:
-    """A Tansu of this test's own, to restart or stop (fails in CI if it cannot start)."""
-    try:
-        info = start_broker(state_dir)
-    except BrokerError as error:
-        if in_ci():
-            pytest.fail(f"CI needs a local broker to stop and restart: {error}")
-        pytest.skip(f"no local broker: {error}")
-    try:
-        yield info
-    finally:
-        stop_broker(state_dir)
 
 
 def store_all(

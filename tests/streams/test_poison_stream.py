@@ -22,9 +22,9 @@ import pytest
 from pydantic import ValidationError
 
 from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
-from streams.migrations import SQL_DIR
 from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import ensure_topics
+from taskgov.store import SQL_DIR
 from tests.streams.helpers import end_offsets, produce
 from tests.streams.poison import (
     POISON,

@@ -1,5 +1,7 @@
 """The watcher's start-up read-back over a topic holding records that are not its events.
 
+And a watcher whose broker stays away past ``max_outage_s`` stops by itself (exit 1).
+
 Before issue 17 one such record (``b"not json"``) made every start exit 1 with a
 ValidationError naming neither topic nor offset. Now each is skipped and logged as
 ``topic[partition]@offset``, and the events around it still count.
@@ -9,15 +11,19 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 
+from streams.broker_health import BrokerUnreachable
 from streams.watcher import Watcher, WatcherConfig
-from taskgov.broker import ensure_topics
+from taskgov.broker import ensure_topics, stop_broker
 from tests.streams.helpers import produce
 from tests.streams.poison import POISON, workload_document
+from tests.streams.worker_runs import private_broker
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -88,3 +94,33 @@ def test_watcher_read_back_skips_records_that_are_not_events_and_names_them(
     for _, partition, offset in positions:
         want_offsets[partition] = max(want_offsets.get(partition, 0), offset + 1)
     assert watcher.progress.offsets == want_offsets
+
+
+def test_watcher_gives_up_after_max_outage_with_the_events_still_pending(
+    tmp_path: Path,
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(KUBECONFIG)
+    with private_broker(tmp_path / "broker") as broker:
+        config = WatcherConfig(
+            bootstrap=broker.bootstrap,
+            checkpoint=tmp_path / "checkpoint.json",
+            kubeconfig=kubeconfig,
+            events_topic=f"gone{uuid.uuid4().hex[:10]}.workload-events",
+            max_outage_s=3,
+        )
+        watcher = Watcher(config)
+        stop_broker(tmp_path / "broker")
+        document = workload_document(1)
+        watcher.pending.append((config.events_topic, "k", json.dumps(document).encode(), None))
+        stop = threading.Event()
+        started = time.monotonic()
+        watcher.flush(stop)
+        took = time.monotonic() - started
+        watcher.producer.close(timeout=1)
+    assert isinstance(watcher.failure, BrokerUnreachable)
+    assert str(watcher.failure).startswith(f"cannot reach the Kafka broker at {broker.bootstrap}")
+    assert stop.is_set()
+    assert 3 <= took < 60
+    assert len(watcher.pending) == 1 and watcher.sent == 0
+    assert not config.checkpoint.exists()
