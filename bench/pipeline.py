@@ -40,9 +40,9 @@ from aiokafka import AIOKafkaConsumer  # noqa: E402
 from kafka import KafkaConsumer  # noqa: E402
 
 from streams.app import BATCH_SIZE, TOPIC_KINDS  # noqa: E402
+from streams.synthetic import produce, replay  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
 from taskgov.store import SQL_DIR, connect_read_only  # noqa: E402
-from tests.streams.helpers import produce, replay  # noqa: E402
 
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 _STORED = re.compile(r"event=batch_stored .*?records=(\d+) .*?seconds=([0-9.]+)")

@@ -9,7 +9,7 @@ Parquet is binary, so ``-o parquet`` writes only to ``--out FILE``, never to the
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,15 @@ from taskgov.cli.options import db_option, output_option
 from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
-from taskgov.store import QueryError, Result, load_reports, open_read_only, run_report, run_select
+from taskgov.store import (
+    QueryError,
+    Result,
+    load_reports,
+    open_read_only,
+    parse_instant,
+    run_report,
+    run_select,
+)
 from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
 
 _POLARS_TYPES: dict[str, Any] = {
@@ -42,28 +50,6 @@ _POLARS_TYPES: dict[str, Any] = {
     "TIMESTAMP": pl.Datetime("us"),
     "TIME": pl.Time,
 }
-
-
-def parse_instant(text: str | None, option: str) -> datetime | None:
-    """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
-
-    Raises:
-        InputError: the text is not ISO 8601, or is not a time in UTC's calendar.
-    """
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        message = "expected an ISO 8601 date or time, e.g. 2024-05-01 or 2024-05-01T12:00Z"
-        raise InputError([Fault(option, text, "", message)]) from None
-    if moment.tzinfo is not None:
-        try:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:
-            message = "falls outside years 1 to 9999 once converted to UTC"
-            raise InputError([Fault(option, text, "", message)]) from None
-    return moment
 
 
 def _plain(value: object) -> object:
