@@ -2,7 +2,9 @@
 
 Transitions are counted from the object itself (conditions plus ``schedulingStats.evictions``),
 so a relist after a broken watch or a restart still yields every transition exactly once:
-the n-th admission of a workload always has the same event id.
+the n-th admission of a workload always has the same event id. Requests and quotas are read
+by ``taskgov.kueue.read``, the reader the twin uses too, so both count a pod as Kueue does
+(limits where nothing is requested, at least the largest init container).
 """
 
 from __future__ import annotations
