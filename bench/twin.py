@@ -1,8 +1,10 @@
-"""Twin benchmarks: the Philly trace replay and Kueue's scheduler perf "baseline" scenario.
+"""Twin benchmarks: Philly trace replays and Kueue's scheduler perf "baseline" and "large-scale".
 
-Run ``.venv/bin/python bench/twin.py [--limit N]``. Every wall time is also printed as a ratio
-to a fixed amount of plain-Python dict work timed in the same process, so figures from
-different (or noisy) machines can be compared.
+Run ``.venv/bin/python bench/twin.py [--limit N]``: (a) the Philly trace on Philly's quotas,
+(b, c) the Philly trace with fair sharing on, every VC at weight 0, on 176 and 96 nodes,
+(d, e) Kueue's scheduler-perf scenarios, generated here in the shape of Kueue's
+generator.yaml. Every wall time is also printed as a ratio to a fixed amount of plain-Python
+dict work timed in the same process, so figures from different (or noisy) machines compare.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from taskgov.settings import PHILLY_JOBS as PHILLY_JOBS_FILE
 from taskgov.settings import PHILLY_NODES as PHILLY_NODES_FILE
@@ -28,29 +31,82 @@ from taskgov.twin.objects import (
     WorkloadSpec,
 )
 from taskgov.twin.scenario import Scenario, stable_uid
-from taskgov.twin.trace import load_trace, philly_quotas
+from taskgov.twin.trace import PHILLY_GPUS_PER_NODE, load_trace, philly_quotas
 
 # The packaged Philly files, or those under TASKGOV_DATA_DIR.
 DATA = load_settings().data_dir
 PHILLY_JOBS, PHILLY_NODES = data_file(DATA, PHILLY_JOBS_FILE), data_file(DATA, PHILLY_NODES_FILE)
 DICT_WORK = 2_000_000
 
-# Kueue's scheduler perf "baseline" (test/performance/scheduler/configs/baseline/).
-COHORTS, QUEUES_PER_COHORT, NOMINAL_M, BORROWING_LIMIT_M = 5, 6, 20_000, 100_000
-# class: (count, creation interval ms, cpu millis, priority, runtime ms)
-CLASSES = {
-    "small": (350, 100, 1_000, 50, 200),
-    "medium": (100, 500, 5_000, 100, 500),
-    "large": (50, 1_200, 20_000, 200, 1_000),
-}
-# Kueue v0.19 rangespec: (measured average, threshold, True if the threshold is a minimum).
-KUEUE_WALL_S = (351.1, 425.0, False)
-KUEUE_USAGE = (55.9, 50.0, True)
-KUEUE_ADMISSION_MS = {
-    "large": (16_501.0, 23_000.0, False),
-    "medium": (76_768.0, 90_000.0, False),
-    "small": (215_468.0, 260_000.0, False),
-}
+
+@dataclass(frozen=True)
+class WorkloadClass:
+    """One ``workloadsSets`` entry of a Kueue scheduler-perf generator.yaml."""
+
+    name: str
+    count: int
+    creation_interval_ms: int
+    cpu_millis: int
+    priority: int
+    runtime_ms: int
+
+
+@dataclass(frozen=True)
+class PerfConfig:
+    """A Kueue scheduler-perf configuration: its generator and its rangespec."""
+
+    name: str
+    cohorts: int
+    queues_per_cohort: int
+    nominal_m: int
+    borrowing_limit_m: int
+    classes: tuple[WorkloadClass, ...]
+    # rangespec: (measured average, threshold, True if the threshold is a minimum).
+    wall_s: tuple[float, float, bool]
+    usage: tuple[float, float, bool]
+    admission_ms: dict[str, tuple[float, float, bool]]
+
+
+# Kueue's test/performance/scheduler/configs/baseline/ (generator.yaml, rangespec.yaml).
+BASELINE = PerfConfig(
+    "baseline",
+    5,
+    6,
+    20_000,
+    100_000,
+    (
+        WorkloadClass("small", 350, 100, 1_000, 50, 200),
+        WorkloadClass("medium", 100, 500, 5_000, 100, 500),
+        WorkloadClass("large", 50, 1_200, 20_000, 200, 1_000),
+    ),
+    (351.1, 425.0, False),
+    (55.9, 50.0, True),
+    {
+        "large": (16_501.0, 23_000.0, False),
+        "medium": (76_768.0, 90_000.0, False),
+        "small": (215_468.0, 260_000.0, False),
+    },
+)
+# Kueue's test/performance/scheduler/configs/large-scale/: 10 cohorts x 100 ClusterQueues.
+LARGE_SCALE = PerfConfig(
+    "large-scale",
+    10,
+    100,
+    20_000,
+    100_000,
+    (
+        WorkloadClass("small", 35, 60, 1_000, 50, 150),
+        WorkloadClass("medium", 11, 300, 5_000, 100, 350),
+        WorkloadClass("large", 4, 700, 20_000, 200, 700),
+    ),
+    (1_179.4, 1_416.0, False),
+    (38.64, 31.6, True),
+    {
+        "large": (105_604.0, 128_000.0, False),
+        "medium": (256_413.0, 308_000.0, False),
+        "small": (700_379.0, 841_000.0, False),
+    },
+)
 
 
 def dict_work() -> None:
@@ -67,38 +123,40 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def kueue_baseline_scenario() -> Scenario:
-    """5 cohorts x 6 ClusterQueues, 500 workloads per ClusterQueue, as Kueue's generator."""
+def perf_scenario(config: PerfConfig) -> Scenario:
+    """The workloads Kueue's scheduler-perf generator makes for ``config``, in the same shape.
+
+    Each ClusterQueue gets, per class, ``count`` workloads created every ``creation_interval``
+    (the n-th at n x interval), named ``<class>-<set>-<n>-0`` as the generator names them.
+    """
     scenario = Scenario()
     scenario.flavors["rf"] = ResourceFlavor("rf")
-    quota = ResourceQuota(NOMINAL_M, borrowing_limit=BORROWING_LIMIT_M)
+    quota = ResourceQuota(config.nominal_m, borrowing_limit=config.borrowing_limit_m)
     group = ResourceGroup(("cpu",), (FlavorQuotas("rf", {"cpu": quota}),))
     preemption = Preemption(within_cluster_queue="LowerPriority", reclaim_within_cohort="Any")
-    for c in range(COHORTS):
+    for c in range(config.cohorts):
         cohort = f"cohort-{c}"
         scenario.cohorts[cohort] = Cohort(cohort)
-        for q in range(QUEUES_PER_COHORT):
+        for q in range(config.queues_per_cohort):
             name = f"cq-0-{q}-{cohort}"
             scenario.cluster_queues[name] = ClusterQueue(
                 name, cohort, (group,), preemption=preemption
             )
             scenario.local_queues[(name, name)] = LocalQueue(name, name, name)
-            for set_index, (kind, (count, every, cpu, priority, runtime)) in enumerate(
-                CLASSES.items()
-            ):
-                for seq in range(count):
-                    wl = f"{kind}-{set_index}-{seq}-0"
+            for set_index, kind in enumerate(config.classes):
+                for seq in range(kind.count):
+                    wl = f"{kind.name}-{set_index}-{seq}-0"
                     scenario.workloads.append(
                         WorkloadSpec(
                             namespace=name,
                             name=wl,
                             uid=stable_uid(name, wl),
                             queue_name=name,
-                            priority=priority,
+                            priority=kind.priority,
                             priority_class=None,
-                            pod_sets=(PodSet("main", 1, {"cpu": cpu}),),
-                            submit_at_ms=(seq + 1) * every,
-                            run_for_ms=runtime,
+                            pod_sets=(PodSet("main", 1, {"cpu": kind.cpu_millis}),),
+                            submit_at_ms=(seq + 1) * kind.creation_interval_ms,
+                            run_for_ms=kind.runtime_ms,
                             document=len(scenario.workloads),
                         )
                     )
@@ -126,9 +184,9 @@ def usage_percent(twin: Twin, nominal_total: int) -> float:
     return 100 * integral / (nominal_total * max(1, last - first))
 
 
-def admission_ms(twin: Twin) -> dict[str, float]:
+def admission_ms(twin: Twin, config: PerfConfig) -> dict[str, float]:
     """Average (last Admitted=True transition - creation) per workload class."""
-    waits: dict[str, list[int]] = {kind: [] for kind in CLASSES}
+    waits: dict[str, list[int]] = {kind.name: [] for kind in config.classes}
     for run in twin.runs.values():
         admitted = run.conditions.get("Admitted")
         if admitted is not None and admitted.status == "True":
@@ -161,6 +219,47 @@ def philly(limit: int | None, baseline: float) -> None:
     )
 
 
+def largest_remainder(shares: dict[str, int], total: int) -> dict[str, int]:
+    """Whole nodes in proportion to ``shares``, summing to ``total`` (ties by name)."""
+    weight = sum(shares.values())
+    exact = {team: total * share / weight for team, share in shares.items()}
+    counts = {team: int(value) for team, value in exact.items()}
+    left = total - sum(counts.values())
+    for team in sorted(exact, key=lambda t: (counts[t] - exact[t], t))[:left]:
+        counts[team] += 1
+    return counts
+
+
+def philly_fair_share(label: str, nodes: int, limit: int | None, baseline: float) -> None:
+    """The Philly trace with fair sharing on and every VC at weight 0, on ``nodes`` nodes.
+
+    Philly's node counts per VC are scaled to ``nodes`` (largest remainder), 8 GPUs a node.
+    """
+    gpus = philly_quotas(PHILLY_NODES)
+    counts = largest_remainder({vc: g // PHILLY_GPUS_PER_NODE for vc, g in gpus.items()}, nodes)
+    quotas = {vc: count * PHILLY_GPUS_PER_NODE for vc, count in counts.items()}
+    scenario = load_trace(PHILLY_JOBS, quotas, limit=limit, cohort="philly")
+    scenario.fair_sharing = True
+    scenario.cluster_queues = {
+        name: replace(cq, fair_sharing_weight=0.0) for name, cq in scenario.cluster_queues.items()
+    }
+    twin = Twin(scenario)
+    wall = timed(twin.run)
+    n = len(scenario.workloads)
+    admitted = sum(1 for run in twin.runs.values() if run.conditions.get("Admitted"))
+    finished = sum(1 for run in twin.runs.values() if run.finished_ms is not None)
+    print(
+        f"{label} Philly trace, fair sharing on, every VC at weight 0, {nodes} nodes "
+        f"({nodes * PHILLY_GPUS_PER_NODE} GPUs)" + (f", first {limit} jobs" if limit else "")
+    )
+    print(f"    replay wall {wall:.3f} s; {n / wall:,.0f} workloads/s")
+    print(f"    ratio = twin wall / baseline wall = {wall / baseline:.2f}")
+    print(
+        f"    admitted {admitted:,}, finished {finished:,}, preemptions {len(twin.preemptions):,}, "
+        f"thrashes {len(twin.thrashes)}, simulated {twin.now_ms / 86_400_000:.1f} days"
+    )
+
+
 def _row(name: str, twin: float, kueue: tuple[float, float, bool], digits: int = 0) -> None:
     average, threshold, minimum = kueue
     ok = twin >= threshold if minimum else twin <= threshold
@@ -171,30 +270,34 @@ def _row(name: str, twin: float, kueue: tuple[float, float, bool], digits: int =
     )
 
 
-def kueue_baseline(baseline: float) -> None:
+def kueue_perf(config: PerfConfig, label: str, baseline: float) -> None:
     start = time.perf_counter()
-    scenario = kueue_baseline_scenario()
+    scenario = perf_scenario(config)
     build = time.perf_counter() - start
     twin = Twin(scenario)
     wall = timed(twin.run)
     n = len(scenario.workloads)
     admissions = sum(1 for c in twin.ledger if c.type == "Admitted" and c.status == "True")
-    usage = usage_percent(twin, len(scenario.cluster_queues) * NOMINAL_M)
+    usage = usage_percent(twin, len(scenario.cluster_queues) * config.nominal_m)
     print(
-        f'(b) Kueue scheduler perf "baseline": {COHORTS} cohorts x {QUEUES_PER_COHORT} '
-        f"ClusterQueues, {n:,} workloads"
+        f'{label} Kueue scheduler perf "{config.name}": {config.cohorts} cohorts x '
+        f"{config.queues_per_cohort} ClusterQueues, {n:,} workloads"
     )
     print(f"    build {build:.3f} s; replay wall {wall:.3f} s; {n / wall:,.0f} workloads/s")
     print(f"    ratio = twin wall / baseline wall = {wall / baseline:.2f}")
     print(
         f"    admissions {admissions:,}, preemptions {len(twin.preemptions):,}, "
-        f"simulated {twin.now_ms / 1000:.1f} s"
+        f"thrashes {len(twin.thrashes)}, simulated {twin.now_ms / 1000:.1f} s"
+    )
+    print(
+        f"    Kueue's wall / twin wall = {config.wall_s[0] / wall:,.0f}x "
+        f"(against Kueue's limit {config.wall_s[1] / wall:,.0f}x)"
     )
     print(f"    {'metric':<32}{'twin':>12}{'Kueue avg':>12}{'Kueue limit':>14}  within")
-    _row("wall (s)", wall, KUEUE_WALL_S, 1)
-    _row("ClusterQueue usage (%)", usage, KUEUE_USAGE, 1)
-    for kind, average in admission_ms(twin).items():
-        _row(f"avg time to admission {kind} (ms)", average, KUEUE_ADMISSION_MS[kind])
+    _row("wall (s)", wall, config.wall_s, 1)
+    _row("ClusterQueue usage (%)", usage, config.usage, 1)
+    for kind, average in admission_ms(twin, config).items():
+        _row(f"avg time to admission {kind} (ms)", average, config.admission_ms[kind])
     print(
         "    (Kueue's times include API latency and its client's 50 QPS limit, at 1 s\n"
         "     resolution; the twin decides instantly, at 1 ms resolution.)"
@@ -211,8 +314,13 @@ def main() -> None:
     )
     print()
     philly(args.limit, baseline)
+    for label, nodes in (("(b)", 176), ("(c)", 96)):
+        print()
+        philly_fair_share(label, nodes, args.limit, baseline)
     print()
-    kueue_baseline(baseline)
+    kueue_perf(BASELINE, "(d)", baseline)
+    print()
+    kueue_perf(LARGE_SCALE, "(e)", baseline)
 
 
 if __name__ == "__main__":

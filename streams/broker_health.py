@@ -36,8 +36,9 @@ BROKER_CHECK_S = 1.0
 BROKER_BACKOFF_MAX_S = 30.0
 # At most one line of aiokafka's per this many seconds (it logs each failed connection).
 CLIENT_LOG_EVERY_S = 30.0
-# How long to look for the last record DuckDB read before calling it gone.
-PROBE_TIMEOUT_S = 3.0
+# How long to look for the last record DuckDB read, once the broker has answered, before
+# calling it gone.
+PROBE_TIMEOUT_S = 10.0
 
 # (topic, partition, DuckDB's next offset, the broker's end offset)
 Behind = tuple[str, int, int, int]
@@ -92,6 +93,8 @@ def missing_records(
     try:
         wanted = {TopicPartition(t, p): o - 1 for t, p, o, _ in candidates}
         consumer.assign(list(wanted))
+        # A round trip first, so a slow connection is not taken for a broker with nothing.
+        consumer.beginning_offsets(list(wanted))
         for tp, offset in wanted.items():
             consumer.seek(tp, offset)
         found: set[TopicPartition] = set()

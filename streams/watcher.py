@@ -26,6 +26,7 @@ from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 from urllib3.exceptions import HTTPError
 
+from streams.broker_health import BrokerUnreachable
 from streams.events import DeadLetter, WorkloadEvent, kept_raw
 from streams.normalize import (
     MalformedObject,
@@ -34,6 +35,7 @@ from streams.normalize import (
     normalize_workload,
     pending_digest,
 )
+from taskgov.settings import BROKER_MAX_OUTAGE_S
 
 GROUP = "kueue.x-k8s.io"
 log = logging.getLogger("taskgov.watcher")
@@ -54,6 +56,8 @@ class WatcherConfig:
     batch_size: int = 500
     watch_timeout_s: int = 30
     max_backoff_s: float = 30.0
+    # How long sends may keep failing before the watcher stops (exit 1).
+    max_outage_s: float = BROKER_MAX_OUTAGE_S
 
 
 class Progress:
@@ -104,6 +108,8 @@ class Watcher:
         self.dead_letters = 0
         # Records read back at start that are not events (skipped, logged).
         self.unreadable = 0
+        # Why the watcher stopped by itself (the broker away past max_outage_s), if it did.
+        self.failure: BrokerUnreachable | None = None
         self.producer = KafkaProducer(
             bootstrap_servers=settings.bootstrap,
             acks="all",
@@ -284,9 +290,14 @@ class Watcher:
             )
 
     def flush(self, stop: threading.Event) -> None:
-        """Send what is pending and save progress; on a broker outage, wait and try again."""
+        """Send what is pending and save progress; on a broker outage, wait and try again,
+        until the outage passes ``max_outage_s``: then ``failure`` says why and ``stop`` is
+        set (the events stay unsent; the checkpoint does not count them, so a restart derives
+        them again)."""
         backoff = 1.0
+        failing_since: float | None = None
         while self.pending and not stop.is_set():
+            attempt_started = time.monotonic()
             try:
                 futures = [
                     (self.producer.send(t, key=k.encode(), value=v), e)
@@ -304,10 +315,21 @@ class Watcher:
                 self.pending.clear()
                 self.progress.save()
             except KafkaError as error:
+                failing_since = attempt_started if failing_since is None else failing_since
+                down_s = time.monotonic() - failing_since
+                if down_s >= self.settings.max_outage_s:
+                    self.failure = BrokerUnreachable(
+                        self.settings.bootstrap, round(down_s), str(error)[:200] or repr(error)
+                    )
+                    log.error("event=watcher_stopping reason=%r", str(self.failure))
+                    stop.set()
+                    return
                 log.error(
-                    "event=broker_unavailable bootstrap=%s held_events=%d retry_in_s=%.1f error=%r",
+                    "event=broker_unavailable bootstrap=%s held_events=%d down_for_s=%.0f "
+                    "retry_in_s=%.1f error=%r",
                     self.settings.bootstrap,
                     len(self.pending),
+                    down_s,
                     backoff,
                     str(error)[:200],
                 )

@@ -9,6 +9,7 @@ A handful of the mutants also go through the installed ``taskgov`` script.
 
 from __future__ import annotations
 
+import copy
 import random
 import resource
 import signal
@@ -24,9 +25,10 @@ import pytest
 from taskgov.errors import InputError
 from taskgov.policy.checks import policy_faults
 from taskgov.policy.compile import compile_policy
-from taskgov.policy.load import policy_and_cluster, read_documents
+from taskgov.policy.load import Document, policy_and_cluster, read_documents
 from taskgov.twin.engine import Twin
 from taskgov.twin.scenario import build_scenario
+from taskgov.yamlsafe import load_all
 
 ROOT = Path(__file__).parents[1]
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
@@ -112,11 +114,11 @@ def mutate(rng: random.Random, text: str) -> str:
         elif roll < 0.85:
             text = _value_mutation(rng, lines)
         elif roll < 0.90:
-            text = text[: rng.randrange(len(text))]
+            text = text[: rng.randrange(len(text) + 1)]
         elif roll < 0.95:
             text += "\n---\n" + ALIAS_BOMB
         else:
-            cut = rng.randrange(len(text))
+            cut = rng.randrange(len(text) + 1)
             text = (
                 text[:cut]
                 + rng.choice(["\x00", "\t", "{", "]", "&a ", "\ufeff", "- "])
@@ -230,3 +232,71 @@ def test_fuzzed_files_exit_0_or_2_through_the_script(
         )
         answers.append((done.returncode in (0, 2), "Traceback" in done.stderr))
     assert answers == [(True, False)] * 3
+
+
+# Values of every JSON type, out-of-range numbers and nested nulls, for the structural mutator.
+WRONG_TYPES: list[object] = [
+    None, 0, -1, 1.5, 2**40, 2**70, True, "", "x", "-5", "1e999", "a" * 300, "Count=[[[",
+    [], [1], [None], {}, {"a": 1}, {"x": None},
+]  # fmt: skip
+
+
+def _paths(value: object, prefix: tuple[object, ...] = ()) -> Iterator[tuple[object, ...]]:
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            yield from _paths(item, (*prefix, position))
+
+
+def replace_somewhere(rng: random.Random, bodies: list[dict[str, object]]) -> list[Document]:
+    """The bodies with one field, anywhere, replaced by a value of another type."""
+    changed = copy.deepcopy(bodies)
+    body = rng.choice(changed)
+    path = rng.choice([path for path in _paths(body) if path])
+    target: object = body
+    for part in path[:-1]:
+        target = target[part]  # type: ignore[index]
+    target[path[-1]] = copy.deepcopy(rng.choice(WRONG_TYPES))  # type: ignore[index]
+    return [Document("fuzz.yaml", n, b) for n, b in enumerate(changed)]
+
+
+@pytest.mark.parametrize(
+    ("base", "check"),
+    [
+        pytest.param(
+            "taskgov/data/seed/policy.yaml",
+            lambda docs: check_policy_documents(docs),
+            id="policy fields of the wrong type",
+        ),
+        pytest.param(
+            "taskgov/data/seed/scenario.yaml",
+            lambda docs: Twin(build_scenario(docs)).run(None),
+            id="scenario fields of the wrong type",
+        ),
+    ],
+)
+def test_any_field_of_the_wrong_type_is_an_input_error(
+    base: str, check: Callable[[list[Document]], None]
+) -> None:
+    bodies = [body for body in load_all((ROOT / base).read_text(), base) if body is not None]
+    rng = random.Random(4242)
+    problems = []
+    for case in range(CASES_PER_KIND):
+        documents = replace_somewhere(rng, bodies)
+        try:
+            with time_bound(SECONDS_PER_CASE):
+                check(documents)
+        except InputError:
+            pass
+        except Exception as error:  # noqa: BLE001 - every other exception is the finding
+            problems.append(f"case {case}: {type(error).__name__}: {error}"[:500])
+    assert problems == []
+
+
+def check_policy_documents(documents: list[Document]) -> None:
+    policy, label, cluster = policy_and_cluster(documents)
+    if not policy_faults(policy, cluster, label):
+        compile_policy(policy, cluster, label)

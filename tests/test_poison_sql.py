@@ -113,12 +113,6 @@ BOUND_CASES = [
         'sql: Catalog Error: Table with name nope does not exist! Did you mean "pg_enum"? LINE 1: SELECT * FROM nope ^^^^',
         id="an error keeps its whole text, hint and position included",
     ),
-    pytest.param(
-        "SELECT 1",
-        QueryLimits("lots", 30),
-        "sql: memory limit 'lots' is not a size such as 512MB or 2GiB",
-        id="a memory limit that is no size",
-    ),
 ]
 
 
@@ -136,6 +130,34 @@ def test_sql_past_its_bounds_stops_with_the_limit_named(
     message = str(raised.value)
     assert message[: len(want_start)] == want_start
     assert resource.getrlimit(resource.RLIMIT_DATA) == data_limit
+
+
+@pytest.mark.parametrize(
+    ("memory_limit", "timeout_s", "want_fault"),
+    [
+        pytest.param(
+            "lots",
+            30.0,
+            "sql: memory limit 'lots' is not a size such as 512MB or 2GiB",
+            id="no size",
+        ),
+        pytest.param(
+            "1GB", 0.0, "sql: timeout must be a positive number of seconds, got 0.0", id="no time"
+        ),
+        pytest.param(
+            "1GB",
+            float("nan"),
+            "sql: timeout must be a positive number of seconds, got nan",
+            id="NaN seconds",
+        ),
+    ],
+)
+def test_sql_limits_that_are_no_bounds_are_refused(
+    memory_limit: str, timeout_s: float, want_fault: str
+) -> None:
+    with pytest.raises(InputError) as raised:
+        QueryLimits(memory_limit, timeout_s)
+    assert [str(fault) for fault in raised.value.faults] == [want_fault]
 
 
 def test_sql_within_bounds_answers_and_locks_the_configuration(database: Path) -> None:

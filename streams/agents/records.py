@@ -39,19 +39,22 @@ class TimeWindow:
     """When an event may have happened: from ``earliest`` to ``max_ahead`` past the clock.
 
     An event outside it (a clock at 1970, year 1 or 9999) would make the aggregates span
-    decades, one row per minute; it is a dead letter instead.
+    decades, one row per minute; it is a dead letter instead (so is a dead letter from the
+    dead-letter topic whose time is outside it: such a time may not even convert to UTC).
     """
 
     earliest: datetime = EARLIEST_EVENT_TIME
     max_ahead: timedelta = timedelta(days=EVENT_MAX_AHEAD_DAYS)
 
-    def fault(self, event: WorkloadEvent | ClusterQueueEvent, now: datetime) -> str | None:
-        """Why ``event``'s times are implausible, or None. The text names the bound, never the
+    def fault(self, item: Parsed, now: datetime) -> str | None:
+        """Why ``item``'s times are implausible, or None. The text names the bound, never the
         clock, so a record read again gives the same reason."""
         latest = (now if now.tzinfo else now.replace(tzinfo=UTC)) + self.max_ahead
-        times = {"occurred_at": event.occurred_at, "observed_at": event.observed_at}
-        if isinstance(event, WorkloadEvent):
-            times["created_at"] = event.created_at
+        times = {"observed_at": item.observed_at}
+        if not isinstance(item, DeadLetter):
+            times["occurred_at"] = item.occurred_at
+        if isinstance(item, WorkloadEvent):
+            times["created_at"] = item.created_at
         for name, moment in times.items():
             aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
             if aware < self.earliest:
@@ -134,12 +137,11 @@ def parse_batch(
         reason: str | None = None
         try:
             item = parse(topic_kind, raw)
-        except (ValidationError, ValueError, RecursionError, MemoryError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever the bytes, a dead letter, no crash
             reason = unreadable_reason(error)
         else:
-            if not isinstance(item, DeadLetter):
-                fault = window.fault(item, now)
-                reason = f"implausible time: {fault}" if fault else None
+            fault = window.fault(item, now)
+            reason = f"implausible time: {fault}" if fault else None
         if reason is not None:
             item = dead_letter(topic_kind, raw, reason, source, message.timestamp)
             log.warning(

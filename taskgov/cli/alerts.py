@@ -11,7 +11,7 @@ import click
 
 from streams.alerts import ALERT_COLUMNS, new_alerts, ongoing_starvation, read_sent, send
 from taskgov.broker import ensure_topics, resolve_bootstrap
-from taskgov.cli.options import db_option, output_option, state_dir_option
+from taskgov.cli.options import db_option, output_option, state_dir_option, topic_prefix_option
 from taskgov.cli.output import render_rows
 from taskgov.errors import Fault, InputError
 from taskgov.settings import load_settings
@@ -46,9 +46,7 @@ def _duration(text: str, option: str) -> timedelta:
     help="Keep running, evaluating every this long (e.g. 1m); without it, evaluate once.",
 )
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send nothing.")
-@click.option(
-    "--topic-prefix", default="taskgov", show_default=True, help="Alerts go to PREFIX.alerts."
-)
+@topic_prefix_option
 @state_dir_option
 @output_option()
 @click.pass_context

@@ -18,7 +18,7 @@ import click
 
 from taskgov.cli.demo_live import play_live
 from taskgov.cli.demo_story import narrate_step, setup_lines, story_jobs
-from taskgov.cli.options import state_dir_option
+from taskgov.cli.options import db_option, state_dir_option
 from taskgov.cli.output import render_rows
 from taskgov.cli.report import report_command
 from taskgov.errors import Fault, InputError
@@ -73,12 +73,7 @@ def _as_typed(path: Path) -> Path:
     show_default=True,
     help=f"Simulated seconds per wall second for the live part ({TRACE_SPEED:g} with --trace).",
 )
-@click.option(
-    "--db",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="DuckDB file the live part writes (default: the duckdb_path setting, "
-    ".taskgov/taskgov.duckdb, where the other commands look).",
-)
+@db_option
 @click.option(
     "--trace",
     metavar="philly",

@@ -136,33 +136,40 @@ def _play(
         enable_auto_commit=False,
         consumer_timeout_ms=1500,
     )
-    shown = 0
     last_sent = scenario.workloads[-1].submit_at_ms / 1000 if scenario.workloads else 0.0
     try:
         synced.wait(30)
         server.live.resume()
         deadline = time.monotonic() + 120 + last_sent / speed
-        progress_at = time.monotonic() + PROGRESS_EVERY_S
-        while time.monotonic() < deadline:
-            got = False
-            for record in consumer:
-                event = WorkloadEvent.model_validate_json(record.value)
-                got = True
-                shown += 1
-                if show_events:
-                    detail = f" {event.reason}" if event.reason else ""
-                    click.echo(
-                        f"  kafka> {event.occurred_at:%H:%M:%S} {event.team:<7} "
-                        f"{event.name:<44} {event.event_type}#{event.ordinal}{detail}"
-                    )
-                elif time.monotonic() >= progress_at:
-                    progress_at = time.monotonic() + PROGRESS_EVERY_S
-                    click.echo(f"  {shown:,} events in Kafka; twin at {event.occurred_at:%F %R}")
-            if server.live.done.is_set() and not got:
-                break
+        return _read_back(consumer, server.live.done, deadline, show_events)
     finally:
         consumer.close()
         stop.set()
         thread.join(30)
         server.stop()
+
+
+def _read_back(
+    consumer: KafkaConsumer, done: threading.Event, deadline: float, show_events: bool
+) -> int:
+    """Read the events back until the twin is done and Kafka is quiet; print each, or progress."""
+    shown = 0
+    progress_at = time.monotonic() + PROGRESS_EVERY_S
+    while time.monotonic() < deadline:
+        got = False
+        for record in consumer:
+            event = WorkloadEvent.model_validate_json(record.value)
+            got = True
+            shown += 1
+            if show_events:
+                detail = f" {event.reason}" if event.reason else ""
+                click.echo(
+                    f"  kafka> {event.occurred_at:%H:%M:%S} {event.team:<7} "
+                    f"{event.name:<44} {event.event_type}#{event.ordinal}{detail}"
+                )
+            elif time.monotonic() >= progress_at:
+                progress_at = time.monotonic() + PROGRESS_EVERY_S
+                click.echo(f"  {shown:,} events in Kafka; twin at {event.occurred_at:%F %R}")
+        if done.is_set() and not got:
+            break
     return shown

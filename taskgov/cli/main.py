@@ -29,6 +29,8 @@ SUBCOMMANDS = {
     "recommend": "taskgov.cli.recommend:recommend_command",
     "alerts": "taskgov.cli.alerts:alerts_command",
     "serve": "taskgov.cli.serve:serve_command",
+    "apply": "taskgov.cli.apply:apply_command",
+    "rollback": "taskgov.cli.apply:rollback_command",
     "why": "taskgov.cli.why:why_command",
 }
 

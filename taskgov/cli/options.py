@@ -40,6 +40,24 @@ db_option = click.option(
 )
 
 
+# The topics a deployment uses: PREFIX.workload-events, PREFIX.alerts and so on.
+topic_prefix_option = click.option(
+    "--topic-prefix",
+    default="taskgov",
+    show_default=True,
+    help="Topics are PREFIX.workload-events, PREFIX.clusterqueue-events, PREFIX.dead-letter "
+    "and PREFIX.alerts.",
+)
+
+# The Kueue API version read (watch) or written (policy compile).
+kueue_api_version_option = click.option(
+    "--api-version",
+    type=click.Choice(["v1beta1", "v1beta2"]),
+    help="Kueue API version [settings: kueue_api_version, default v1beta2; v1beta1 for a "
+    "Kueue that does not serve v1beta2].",
+)
+
+
 def output_option(
     *, wide: bool = True, binary: tuple[str, ...] = (), default: str = "table"
 ) -> Callable[[F], F]:

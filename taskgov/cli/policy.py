@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from taskgov.catalog import instance_catalog
-from taskgov.cli.options import output_option
+from taskgov.cli.options import kueue_api_version_option, output_option
 from taskgov.cli.output import dump_json, dump_yaml_documents, render_rows
 from taskgov.errors import InputError
 from taskgov.policy.checks import policy_faults
@@ -64,11 +64,7 @@ def validate_command(files: tuple[Path, ...]) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, allow_dash=True))
 @output_option(default="yaml")
 @click.option("--cohort", help="Cohort of the team ClusterQueues [settings: cohort_name].")
-@click.option(
-    "--api-version",
-    type=click.Choice(["v1beta1", "v1beta2"]),
-    help="Kueue API version to write [settings: kueue_api_version, default v1beta2].",
-)
+@kueue_api_version_option
 @click.pass_context
 def compile_command(
     context: click.Context,

@@ -12,7 +12,6 @@ constraints are named on stderr).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,23 +20,23 @@ from typing import Any
 import click
 import yaml
 
-from optimizer.demand import DemandSource
 from optimizer.history import HistoryDemandSource
 from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, plan_rows
 from optimizer.recommend import Recommendation, recommend
-from optimizer.settings import OptimizerSettings, load_optimizer_settings, optimizer_settings
+from optimizer.settings import OptimizerSettings
 from optimizer.store import RunSource, RunSummary, list_runs, open_store, read_run, save_run
-from optimizer.trace import TraceDemandSource, trace_instance_type
-from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, render_rows
-from taskgov.cli.policy import read_files
-from taskgov.cli.report import parse_instant
-from taskgov.errors import DatabaseError, Fault, InputError, TaskgovError
-from taskgov.policy.compile import priority_class_name
-from taskgov.policy.load import policy_and_cluster
+from taskgov.cli.recommend_inputs import (
+    Demand,
+    RecommendRequest,
+    check_teams,
+    database,
+    read_demand,
+    read_policy,
+    recommend_options,
+)
+from taskgov.errors import DatabaseError, InputError, TaskgovError
 from taskgov.policy.model import Cluster, Policy
-from taskgov.settings import load_settings
-from taskgov.twin.durations import parse_duration_ms
 
 EXIT_NO_SOLUTION = 1
 EXIT_BAD_INPUT = 2
@@ -54,8 +53,6 @@ CSV_COLUMNS = [
     "why",
 ]
 LIST_COLUMNS = ["run", "created (UTC)", "source", "cluster", "since", "jobs", "status", "changed"]
-# Settings that name teams: each must be a team of the policy or of the recorded jobs.
-TEAM_SETTINGS = ("floors", "ceilings", "max_change_overrides")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,110 +63,6 @@ class _Run:
     jobs: int
     run_id: int | None = None
     database: Path | None = None
-
-
-def _trace_since_s(text: str | None) -> float | None:
-    """Seconds from the trace's start: a number of seconds or a duration such as ``720h``."""
-    if text is None:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        return parse_duration_ms(text) / 1000
-    except ValueError as error:
-        raise InputError([Fault("--since", "", "", str(error))]) from None
-
-
-def _history_since(text: str | None, source: HistoryDemandSource) -> datetime | None:
-    """A recorded instant: a duration back from the end of the record, or ISO 8601 (UTC)."""
-    if text is None:
-        return None
-    try:
-        return source.watermark - timedelta(milliseconds=parse_duration_ms(text))
-    except ValueError:
-        pass
-    try:
-        return parse_instant(text, "--since")
-    except InputError:
-        message = (
-            f"{text!r} is neither a duration back from the end of the record (e.g. 720h) "
-            "nor an ISO 8601 time (e.g. 2024-05-01T12:00Z)"
-        )
-        raise InputError([Fault("--since", "", "", message)]) from None
-
-
-def _settings(settings_file: Path | None, overrides: dict[str, Any]) -> OptimizerSettings:
-    """Settings from the file, then the flags that were given."""
-    base = load_optimizer_settings(settings_file) if settings_file else OptimizerSettings()
-    data = base.model_dump()
-    solver = dict(data.pop("solver"))
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key.startswith("solver."):
-            solver[key.removeprefix("solver.")] = value
-        else:
-            data[key] = value
-    return optimizer_settings({**data, "solver": solver}, "flags")
-
-
-def _check_teams(
-    settings: OptimizerSettings, source: str, policy: Policy, recorded: Iterable[str]
-) -> None:
-    """Every team the settings name has a ComputeQuota or recorded jobs.
-
-    Raises:
-        InputError: one fault per unknown team, naming the setting and the known teams.
-    """
-    in_policy = {q.compute_quota_target.team_name for q in policy.compute_quotas}
-    known = in_policy | set(recorded)
-    faults = []
-    for name in TEAM_SETTINGS:
-        for team in getattr(settings, name):
-            if team not in known:
-                message = (
-                    f"unknown team {team}: no ComputeQuota in Policy {policy.name} and no "
-                    f"recorded jobs (teams: {', '.join(sorted(known))})"
-                )
-                faults.append(Fault(source, "optimizer settings", f"{name}.{team}", message))
-    if faults:
-        raise InputError(faults)
-
-
-def _team_types(policy: Policy) -> dict[str, str]:
-    """Teams whose ComputeQuota names one instance type: that type."""
-    types: dict[str, str] = {}
-    for quota in policy.active_quotas():
-        named = {e.instance_type for e in quota.compute_quota_config.compute_quota_resources}
-        if len(named) == 1:
-            types[quota.compute_quota_target.team_name] = named.pop()
-    return types
-
-
-def _history_source(
-    db: Path, cluster_name: str | None, policy: Policy, cluster: Cluster, instance_type: str | None
-) -> HistoryDemandSource:
-    """The recorded jobs; a job that never named an instance type gets ``instance_type``, its
-    team's only type, or the cluster's only type."""
-    several = instance_type is None and len(cluster.instance_counts()) != 1
-    return HistoryDemandSource(
-        db,
-        cluster=cluster_name,
-        priority_classes={
-            priority_class_name(pc.name): pc.name for pc in policy.scheduler_config.priority_classes
-        },
-        team_instance_types=_team_types(policy),
-        instance_type=None if several else trace_instance_type(cluster, instance_type),
-    )
-
-
-def _database(context: click.Context, db: Path | None) -> Path:
-    if db is not None:
-        return db
-    config_file = (context.find_root().obj or {}).get("config_file")
-    return load_settings(config_file).duckdb_path
 
 
 def _document(plan: Plan, run: _Run | None) -> dict[str, Any]:
@@ -308,82 +201,9 @@ def _fail(error: TaskgovError) -> click.exceptions.Exit:
 
 
 @click.command("recommend")
-@click.option(
-    "--policy",
-    "policy_file",
-    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
-    help="YAML with the Cluster and today's Policy (see `taskgov policy --help`).",
-)
-@click.option(
-    "--db",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar="TASKGOV_DUCKDB_PATH",
-    help="The DuckDB system of record: the history read, where runs are stored "
-    "(default: the duckdb_path setting).",
-)
-@click.option("--cluster", "cluster_name", help="Recorded cluster to read (default: the only one).")
-@click.option(
-    "--trace",
-    "trace_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Read a job trace instead of the database (.csv or .parquet; Philly columns vc, "
-    "arrival_time_s, num_gpus, est_duration_s), replayed on the twin; stored only with --db.",
-)
-@click.option(
-    "--since",
-    help="Only jobs submitted from then on: from the database, a duration back from the end "
-    "of the record (720h) or an ISO 8601 time; from a trace, seconds or a duration.",
-)
-@click.option(
-    "--instance-type",
-    help="Instance type of jobs that name none: every trace job; recorded jobs never given a "
-    "flavor (default: the team's only type, else the cluster's only one).",
-)
-@click.option("--limit", type=click.IntRange(min=1), help="Read only the trace's first N jobs.")
-@click.option(
-    "--settings",
-    "settings_file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="YAML optimizer settings: percentiles, floors, ceilings, change caps, solver.",
-)
-@click.option("--sustained-percentile", type=float, help="Demand percentile nominal covers.")
-@click.option("--peak-percentile", type=float, help="Demand percentile borrowing reaches.")
-@click.option("--max-change", type=click.IntRange(min=0), help="Instances per team and type.")
-@click.option("--max-teams-changed", type=click.IntRange(min=0), help="Teams changed per run.")
-@click.option("--solver-params", help='More CP-SAT parameters, "name:value,name:value".')
-@click.option("--seed", type=click.IntRange(min=0), help="CP-SAT random_seed (default 0).")
-@click.option("--time-limit", type=float, help="Seconds per solver phase (default 10).")
-@click.option("--workers", type=click.IntRange(min=1), help="CP-SAT workers (default 8).")
-@click.option("--no-replay", is_flag=True, help="Skip the twin replay of current vs proposed.")
-@click.option("--no-store", is_flag=True, help="Do not store the run in the database.")
-@click.option("--list", "list_stored", is_flag=True, help="List the runs stored in --db.")
-@click.option("--show", "show_run", type=click.IntRange(min=1), help="Print stored run N again.")
-@output_option()
+@recommend_options
 @click.pass_context
-def recommend_command(
-    context: click.Context,
-    policy_file: Path | None,
-    db: Path | None,
-    cluster_name: str | None,
-    trace_file: Path | None,
-    since: str | None,
-    instance_type: str | None,
-    limit: int | None,
-    settings_file: Path | None,
-    sustained_percentile: float | None,
-    peak_percentile: float | None,
-    max_change: int | None,
-    max_teams_changed: int | None,
-    solver_params: str | None,
-    seed: int | None,
-    time_limit: float | None,
-    workers: int | None,
-    no_replay: bool,
-    no_store: bool,
-    list_stored: bool,
-    show_run: int | None,
-    output: str,
-) -> None:
+def recommend_command(context: click.Context, **flags: Any) -> None:
     """Recommend nominal quotas, BorrowLimits and FairShareWeights from recorded demand.
 
     \b
@@ -395,74 +215,62 @@ def recommend_command(
     effect and the aws sagemaker call. Runs read from the database are stored there:
     --list lists them, --show N prints one again.
     """
+    request = RecommendRequest(**flags)
     try:
-        if list_stored or show_run is not None:
-            path = _database(context, db)
-            if show_run is not None:
-                _show(path, show_run, output)
-            else:
-                _list(path, output)
+        if request.list_stored or request.show_run is not None:
+            _stored_runs(database(context, request.db), request)
             return
-        if policy_file is None:
-            raise InputError([Fault("--policy", "", "", "is required to recommend")])
-        settings = _settings(
-            settings_file,
-            {
-                "sustained_percentile": sustained_percentile,
-                "peak_percentile": peak_percentile,
-                "max_change_instances": max_change,
-                "max_teams_changed": max_teams_changed,
-                "solver.params": solver_params,
-                "solver.seed": seed,
-                "solver.time_limit_s": time_limit,
-                "solver.num_workers": workers,
-            },
-        )
-        policy, _, cluster = policy_and_cluster(read_files((policy_file,)))
-        source: DemandSource
-        if trace_file is not None:
-            if cluster_name is not None:
-                raise InputError(
-                    [Fault("--cluster", "", "", "reads the database: not with --trace")]
-                )
-            source = TraceDemandSource(
-                trace_file, policy, cluster, instance_type=instance_type, limit=limit
-            )
-            since_s = _trace_since_s(since)
-            run_source = RunSource("trace", str(trace_file), since_s=since_s)
-            store = db
-        else:
-            if limit is not None:
-                raise InputError([Fault("--limit", "", "", "reads a trace: give --trace")])
-            store = _database(context, db)
-            history = _history_source(store, cluster_name, policy, cluster, instance_type)
-            since_at = _history_since(since, history)
-            since_s = None if since_at is None else history.seconds(since_at)
-            run_source = RunSource(
-                "duckdb", str(store), history.cluster, history.origin, since_s=since_s
-            )
-            source = history
-        jobs = source.jobs(since_s=since_s)
-        _check_teams(settings, str(settings_file or "flags"), policy, jobs["team"].unique())
-        rec = recommend(source, policy, cluster, settings, since_s=since_s, replay=not no_replay)
-        if isinstance(source, HistoryDemandSource):
-            for team, count in source.unplaced.items():
-                click.echo(
-                    f"note: {count} job(s) of {team} never named an instance type and were "
-                    "left out (--instance-type names one)",
-                    err=True,
-                )
-        plan = build_plan(rec, settings)
-        run = _Run(run_source, rec.profile.job_waits.height)
+        settings = request.settings()
+        policy, cluster = read_policy(request)
+        demand = read_demand(context, request, policy, cluster)
+        rec, plan = _solve(request, settings, policy, cluster, demand)
     except TaskgovError as error:
         raise _fail(error) from None
+    run = _Run(demand.run_source, rec.profile.job_waits.height)
     unstored: DatabaseError | None = None
-    if store is not None and not no_store:
+    if demand.store is not None and not request.no_store:
         try:
-            run = _store(store, rec, plan, settings, run)
+            run = _store(demand.store, rec, plan, settings, run)
         except DatabaseError as error:
             unstored = error
-    _finish(plan, output, run, unstored)
+    _finish(plan, request.output, run, unstored)
+
+
+def _stored_runs(path: Path, request: RecommendRequest) -> None:
+    """--show N prints a stored run again; --list lists them."""
+    if request.show_run is not None:
+        _show(path, request.show_run, request.output)
+    else:
+        _list(path, request.output)
+
+
+def _solve(
+    request: RecommendRequest,
+    settings: OptimizerSettings,
+    policy: Policy,
+    cluster: Cluster,
+    demand: Demand,
+) -> tuple[Recommendation, Plan]:
+    """Profile the demand, solve, replay, and plan (phases of ``optimizer.recommend``)."""
+    jobs = demand.source.jobs(since_s=demand.since_s)
+    source_name = str(request.settings_file or "flags")
+    check_teams(settings, source_name, policy, jobs["team"].unique())
+    rec = recommend(
+        demand.source,
+        policy,
+        cluster,
+        settings,
+        since_s=demand.since_s,
+        replay=not request.no_replay,
+    )
+    if isinstance(demand.source, HistoryDemandSource):
+        for team, count in demand.source.unplaced.items():
+            click.echo(
+                f"note: {count} job(s) of {team} never named an instance type and were "
+                "left out (--instance-type names one)",
+                err=True,
+            )
+    return rec, build_plan(rec, settings)
 
 
 def _store(

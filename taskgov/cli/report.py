@@ -17,7 +17,7 @@ from typing import Any
 import click
 import polars as pl
 
-from taskgov.cli.options import db_option, output_option
+from taskgov.cli.options import db_option, output_option, time_bound_options
 from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
@@ -26,11 +26,12 @@ from taskgov.store import (
     Result,
     load_reports,
     open_read_only,
-    parse_instant,
     run_report,
     run_select,
+    watermark,
 )
 from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
+from taskgov.times import parse_time_bound
 
 _POLARS_TYPES: dict[str, Any] = {
     "BOOLEAN": pl.Boolean,
@@ -121,8 +122,7 @@ def _output_options(command: Any) -> Any:
 @click.option(
     "--list", "list_reports", is_flag=True, help="List the reports and what each answers."
 )
-@click.option("--since", help="Start of the range, ISO 8601, UTC (inclusive).")
-@click.option("--until", help="End of the range, ISO 8601, UTC (exclusive).")
+@time_bound_options
 @click.option("--team", help="Only this team.")
 @_output_options
 @click.pass_context
@@ -155,10 +155,13 @@ def report_command(
         raise InputError([Fault("report", "", "", f"name a report: {available}")])
     if name not in reports:
         raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
-    since_at, until_at = parse_instant(since, "--since"), parse_instant(until, "--until")
+    bounds = parse_time_bound(since, "--since"), parse_time_bound(until, "--until")
     path = _database(context, db)
     conn = open_read_only(path)
     try:
+        since_at, until_at = (
+            None if b is None else b.resolve(lambda: watermark(conn)) for b in bounds
+        )
         result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
     except QueryError as error:
         raise DatabaseError(str(path), f"report {name} failed: {error}") from None
@@ -193,7 +196,8 @@ def sql_command(
     """Run one read-only SELECT on the DuckDB system of record (views: see sql/views)."""
     settings = load_settings((context.find_root().obj or {}).get("config_file"))
     limits = QueryLimits(
-        memory_limit or settings.sql_memory_limit, timeout_s or settings.sql_timeout_s
+        settings.sql_memory_limit if memory_limit is None else memory_limit,
+        settings.sql_timeout_s if timeout_s is None else timeout_s,
     )
     check_select_only(query)
     conn = open_read_only(_database(context, db))

@@ -106,6 +106,7 @@ def serve_command(
         deliveries=Deliveries(alertmanager_url, settings.kafka_bootstrap, alert_topic),
         recommend_schedule=recommend_schedule,
         recommend_policy=recommend_policy,
+        kafka_bootstrap=settings.kafka_bootstrap,
     )
     service = launch(options)
     click.echo(service.url)

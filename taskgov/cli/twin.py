@@ -98,6 +98,12 @@ def run_command(file: Path, until: str | None, events: bool, output: str) -> Non
     help="Watch events kept per resource; older resourceVersions get 410 Gone.",
 )
 @click.option("--exit-when-done", is_flag=True, help="Stop once nothing is left to happen.")
+@click.option(
+    "--aws-access-key",
+    "aws_access_keys",
+    multiple=True,
+    help="Access keys the SageMaker endpoint accepts (repeatable; default: any).",
+)
 def serve_command(
     file: Path,
     port: int,
@@ -106,6 +112,7 @@ def serve_command(
     kubeconfig: Path,
     history: int,
     exit_when_done: bool,
+    aws_access_keys: tuple[str, ...],
 ) -> None:
     """Play FILE in real time and serve it as a Kubernetes API server.
 
@@ -113,21 +120,31 @@ def serve_command(
     Serves list, get and watch of Workloads, ClusterQueues (with status), LocalQueues,
     ResourceFlavors, WorkloadPriorityClasses and Cohorts under /apis/kueue.x-k8s.io/v1beta1
     and v1beta2, each version in its own shape, with Kueue's short names and printer columns,
-    OpenAPI v2/v3, field selectors and paging; writes get 405 MethodNotAllowed.
+    OpenAPI v2/v3, field selectors and paging. ClusterQueues take merge patches (with a
+    resourceVersion precondition) that act in the running twin at once; a scenario with a
+    Policy also serves the SageMaker compute-quota and scheduler-config API at the same URL
+    (boto3's endpoint_url). Other writes get 405 MethodNotAllowed.
     Try, in another shell:
       KUBECONFIG=.taskgov/twin-kubeconfig kubectl get kwl,cq,lq -A
       KUBECONFIG=.taskgov/twin-kubeconfig kubectl explain workload.spec
     """
     if speed <= 0:
         raise InputError([Fault("--speed", "", "", f"must be positive, got {speed}")])
+    from taskgov.governance import connect, governance_for
+
+    documents = read_files((file,))
+    governance = governance_for(documents, frozenset(aws_access_keys))
     server = serve_twin(
-        scenario_from_documents(read_files((file,))),
+        scenario_from_documents(documents),
         kubeconfig=kubeconfig,
         host=host,
         port=port,
         speed=speed,
         history=history,
+        sagemaker=governance[0] if governance else None,
     )
+    if governance:
+        connect(server, *governance)
     click.echo(
         f"twin serving {file} at {server.url} (speed {speed}x); kubeconfig: {kubeconfig}", err=True
     )

@@ -11,7 +11,7 @@ import click
 
 from streams.watcher import Watcher, WatcherConfig
 from taskgov.broker import ensure_topics, resolve_bootstrap
-from taskgov.cli.options import state_dir_option
+from taskgov.cli.options import kueue_api_version_option, state_dir_option, topic_prefix_option
 from taskgov.settings import load_settings
 
 
@@ -24,11 +24,7 @@ from taskgov.settings import load_settings
 @click.option(
     "--cluster", default="default", show_default=True, help="Cluster name stamped on every event."
 )
-@click.option(
-    "--api-version",
-    type=click.Choice(["v1beta1", "v1beta2"]),
-    help="Kueue API version to read [settings: kueue_api_version, default v1beta2].",
-)
+@kueue_api_version_option
 @click.option(
     "--checkpoint",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -44,11 +40,13 @@ from taskgov.settings import load_settings
     show_default=True,
     help="Partitions of the events topic when created.",
 )
+@topic_prefix_option
 @click.option(
-    "--topic-prefix",
-    default="taskgov",
-    show_default=True,
-    help="Topics are PREFIX.workload-events and so on.",
+    "--max-outage",
+    "max_outage_s",
+    type=click.FloatRange(min=1.0),
+    help="Seconds sends to the broker may keep failing before the watcher exits 1 "
+    "[settings: broker_max_outage_s, 300].",
 )
 @click.pass_context
 def watch_command(
@@ -60,6 +58,7 @@ def watch_command(
     state_dir: Path,
     partitions: int,
     topic_prefix: str,
+    max_outage_s: float | None,
 ) -> None:
     """List, then watch, Workloads and ClusterQueues and send their events to Kafka.
 
@@ -82,6 +81,7 @@ def watch_command(
         events_topic=f"{topic_prefix}.workload-events",
         queues_topic=f"{topic_prefix}.clusterqueue-events",
         dead_letter_topic=f"{topic_prefix}.dead-letter",
+        max_outage_s=max_outage_s or settings.broker_max_outage_s,
     )
     ensure_topics(
         bootstrap,
@@ -95,3 +95,5 @@ def watch_command(
     except KeyboardInterrupt:
         stop.set()
     click.echo(f"sent {watcher.sent} records, {watcher.dead_letters} dead letters", err=True)
+    if watcher.failure is not None:
+        raise watcher.failure

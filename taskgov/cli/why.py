@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 import yaml
 
-from taskgov.cli.options import db_option
+from taskgov.cli.options import db_option, output_option
 from taskgov.cli.output import dump_json, render_rows
-from taskgov.cli.report import parse_instant
 from taskgov.errors import Fault, InputError
 from taskgov.serve.records import reading
 from taskgov.serve.why import explain
 from taskgov.settings import load_settings
+from taskgov.times import parse_instant
 from taskgov.twin.durations import parse_duration_ms
 
 
@@ -28,9 +28,7 @@ from taskgov.twin.durations import parse_duration_ms
     show_default=True,
     help="How long each workload runs once admitted, for the estimated start.",
 )
-@click.option(
-    "-o", "--output", type=click.Choice(["table", "json", "yaml", "csv"]), default="table"
-)
+@output_option(default="wide")  # the explanations are the point: whole by default
 @click.pass_context
 def why_command(
     context: click.Context,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,13 +17,14 @@ from streams.app import (
     BATCH_SIZE,
     BATCH_WINDOW_S,
     SESSION_TIMEOUT_S,
+    WorkerApp,
     WorkerSettings,
     check_broker,
     make_app,
 )
 from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import resolve_bootstrap
-from taskgov.cli.options import state_dir_option
+from taskgov.cli.options import db_option, state_dir_option, topic_prefix_option
 from taskgov.errors import TaskgovError
 from taskgov.settings import load_settings
 
@@ -30,15 +32,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @click.command("worker")
-@click.option(
-    "--db",
-    "db_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="DuckDB file [settings: duckdb_path].",
-)
-@click.option(
-    "--topic-prefix", default="taskgov", show_default=True, help="Read PREFIX.workload-events etc."
-)
+@db_option
+@topic_prefix_option
 @state_dir_option
 @click.option(
     "--app-id",
@@ -95,7 +90,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 @click.pass_context
 def worker_command(
     context: click.Context,
-    db_path: Path | None,
+    db: Path | None,
     topic_prefix: str,
     state_dir: Path,
     app_id: str,
@@ -124,7 +119,7 @@ def worker_command(
     settings = load_settings(context.obj["config_file"])
     worker_settings = WorkerSettings(
         bootstrap=resolve_bootstrap(settings, state_dir),
-        duckdb_path=db_path or settings.duckdb_path,
+        duckdb_path=db or settings.duckdb_path,
         topic_prefix=topic_prefix,
         app_id=app_id,
         batch_size=batch_size,
@@ -140,38 +135,53 @@ def worker_command(
         settings.event_time_earliest, timedelta(days=settings.event_time_max_ahead_days)
     )
     writer = BatchWriter(sink, window=window)
-    app = make_app(worker_settings, writer.applied_offsets)
-    # Faust creates a data folder (empty with the memory store): keep it with taskgov's state,
-    # not in the working directory.
-    (state_dir / "faust").mkdir(parents=True, exist_ok=True)
-    app.conf.datadir = state_dir / "faust" / app_id
-
-    def exit_now(error: TaskgovError) -> None:
-        """Stop at once: every stored batch is committed with its offsets (as after SIGKILL),
-        and Faust's own shutdown would wait on the broker."""
-        writer.close()
-        click.echo(f"error: {error}", err=True)
-        sys.stderr.flush()
-        sys.stdout.flush()
-        os._exit(error.exit_code)
-
-    app.on_fatal = exit_now
-    register_agents(app, worker_settings, writer)
+    app = _faust_app(worker_settings, writer, state_dir)
     worker = app.Worker(loglevel=log_level.upper(), quiet=True)
     if not sys.stdout.isatty():
         worker.spinner = None  # its cursor codes would be all a log file holds
-    log = logging.getLogger("taskgov.worker")
-    if missing:
-        log.warning("event=topics_missing topics=%s (read once created)", ",".join(missing))
-    log.info(
-        "event=worker_start bootstrap=%s group=%s db=%s batch_size=%d",
-        worker_settings.bootstrap,
-        app_id,
-        worker_settings.duckdb_path,
-        batch_size,
-    )
+    _log_start(worker_settings, missing)
     try:
         worker.execute_from_commandline()
     finally:
         writer.close()
         sys.stderr.flush()
+
+
+def _faust_app(settings: WorkerSettings, writer: BatchWriter, state_dir: Path) -> WorkerApp:
+    """The Faust app with the agents that hand batches to ``writer``."""
+    app = make_app(settings, writer.applied_offsets)
+    # Faust creates a data folder (empty with the memory store): keep it with taskgov's state,
+    # not in the working directory.
+    (state_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app.conf.datadir = state_dir / "faust" / settings.app_id
+    app.on_fatal = _exit_at_once(writer)
+    register_agents(app, settings, writer)
+    return app
+
+
+def _exit_at_once(writer: BatchWriter) -> Callable[[TaskgovError], None]:
+    def exit_now(error: TaskgovError) -> None:
+        """Stop at once: every stored batch is committed with its offsets (as after SIGKILL),
+        and Faust's own shutdown would wait on the broker."""
+        writer.close()
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            if stream is not None:
+                stream.flush()
+        # Straight to file descriptor 2: Faust has replaced sys.stderr with a logger.
+        os.write(2, f"error: {error}\n".encode())
+        os._exit(error.exit_code)
+
+    return exit_now
+
+
+def _log_start(settings: WorkerSettings, missing: list[str]) -> None:
+    log = logging.getLogger("taskgov.worker")
+    if missing:
+        log.warning("event=topics_missing topics=%s (read once created)", ",".join(missing))
+    log.info(
+        "event=worker_start bootstrap=%s group=%s db=%s batch_size=%d",
+        settings.bootstrap,
+        settings.app_id,
+        settings.duckdb_path,
+        settings.batch_size,
+    )

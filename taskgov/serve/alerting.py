@@ -5,7 +5,9 @@ those active before, by label set: new ones fire, missing ones resolve. Alertman
 every active alert on each evaluation with ``endsAt`` a few periods ahead (as Prometheus
 does, so a stopped evaluator's alerts expire by themselves) and a resolved one once with
 ``endsAt`` = now; it dedupes repeats by label set. Kafka (``PREFIX.alert-events``) gets one
-record per transition only: ``firing`` once, ``resolved`` once.
+record per transition only: ``firing`` once, ``resolved`` once. That topic is also the
+record a restarted server reads back, so it neither fires an active alert again nor forgets
+to resolve it.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from kafka import KafkaProducer  # type: ignore[import-untyped]
+from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 
 from taskgov.errors import TaskgovError
@@ -59,6 +61,23 @@ class AlertBook:
 
     active: dict[str, Alert] = field(default_factory=dict)
     history: list[Transition] = field(default_factory=list)
+
+    def restore(self, records: list[dict[str, Any]]) -> None:
+        """Replay transitions read back from Kafka (oldest first), so a restarted server
+        neither fires an alert again nor forgets to resolve one."""
+        for record in records:
+            alert = Alert(
+                labels=record["labels"],
+                annotations=record["annotations"],
+                starts_at=datetime.fromisoformat(record["startsAt"]),
+            )
+            if record["status"] == "firing":
+                self.active[alert.fingerprint] = alert
+                self.history.append(Transition("firing", alert, alert.starts_at))
+            else:
+                self.active.pop(alert.fingerprint, None)
+                ended = datetime.fromisoformat(record.get("endsAt") or record["startsAt"])
+                self.history.append(Transition("resolved", alert, ended))
 
     def update(self, current: list[Alert], now: datetime) -> list[Transition]:
         """Record what holds ``now``; returns the alerts that fired or resolved."""
@@ -135,6 +154,43 @@ def send_to_kafka(bootstrap: str, topic: str, changes: list[Transition]) -> None
         raise AlertDeliveryFailed(f"kafka {bootstrap} topic {topic}: {error}") from None
     finally:
         producer.close()
+
+
+def read_transitions(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> list[dict[str, Any]]:
+    """Every transition record on ``topic``, oldest first per alert (an absent topic: none).
+
+    Raises:
+        AlertDeliveryFailed: the broker cannot be reached or a record is not a transition.
+    """
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=idle_ms,
+        )
+    except KafkaError as error:
+        raise AlertDeliveryFailed(f"kafka {bootstrap}: {error}") from None
+    try:
+        if topic not in consumer.topics():
+            return []
+        consumer.subscribe([topic])
+        records = []
+        for message in consumer:
+            try:
+                record = json.loads(message.value)
+                assert record["status"] in ("firing", "resolved")
+            except (ValueError, KeyError, TypeError, AssertionError):
+                raise AlertDeliveryFailed(
+                    f"kafka topic {topic} partition {message.partition} offset "
+                    f"{message.offset}: not an alert transition"
+                ) from None
+            records.append((message.timestamp, message.partition, message.offset, record))
+        return [record for *_, record in sorted(records, key=lambda r: r[:3])]
+    except KafkaError as error:
+        raise AlertDeliveryFailed(f"kafka {bootstrap} topic {topic}: {error}") from None
+    finally:
+        consumer.close()
 
 
 @dataclass

@@ -15,7 +15,8 @@ from typing import Any
 from taskgov.errors import Fault, InputError
 from taskgov.serve.records import QUERIES, REPORTS, Rows, has_table, run
 from taskgov.serve.why import explain
-from taskgov.store import Connection, parse_instant
+from taskgov.store import Connection
+from taskgov.times import parse_instant
 
 Parameters = dict[str, object]
 Payload = dict[str, Any]

@@ -20,7 +20,7 @@ from typing import Any
 
 from taskgov.errors import Fault, InputError, TaskgovError
 from taskgov.serve.alert_rules import RuleSettings, evaluate
-from taskgov.serve.alerting import AlertBook, Deliveries, deliver
+from taskgov.serve.alerting import AlertBook, Deliveries, deliver, read_transitions
 from taskgov.serve.records import plain, reading
 
 LOG = logging.getLogger("taskgov.serve.jobs")
@@ -37,9 +37,15 @@ class AlertJob:
     clock: Callable[[], datetime]
     book: AlertBook = field(default_factory=AlertBook)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    restored: bool = False
 
     def run_once(self) -> None:
-        """One evaluation and its deliveries."""
+        """One evaluation and its deliveries (the first reads back what Kafka holds)."""
+        if not self.restored and self.to.kafka_bootstrap:
+            records = read_transitions(self.to.kafka_bootstrap, self.to.kafka_topic)
+            with self.lock:
+                self.book.restore(records)
+        self.restored = True
         now = self.clock()
         with reading(self.db_path) as conn:
             current = evaluate(conn, self.rules, now)

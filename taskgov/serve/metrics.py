@@ -9,10 +9,14 @@ queries on each scrape, so the numbers are always the record's, with nothing cac
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from kafka import KafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from prometheus_client.core import (
     CounterMetricFamily,
     GaugeMetricFamily,
@@ -25,6 +29,7 @@ from taskgov.serve.alert_rules import RULES
 from taskgov.serve.records import QUERIES, REPORTS, has_table, reading, run
 from taskgov.store import Connection
 
+LOG = logging.getLogger("taskgov.serve.metrics")
 # Upper bounds of the wait histogram, seconds: 1 min to 1 day, like Kueue's admission waits.
 WAIT_BOUNDS_S = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 43200.0, 86400.0)
 QUEUE_LABELS = ["cluster", "team", "cluster_queue", "instance_type"]
@@ -49,10 +54,13 @@ class RecordCollector(Collector):
     Args:
         path: the DuckDB file.
         clock: the current time (injected, so lag is testable).
+        kafka_bootstrap: the broker the worker reads (empty: no lag in records).
     """
 
-    def __init__(self, path: Path, clock: Callable[[], datetime]) -> None:
-        self.path, self.clock = path, clock
+    def __init__(
+        self, path: Path, clock: Callable[[], datetime], kafka_bootstrap: str = ""
+    ) -> None:
+        self.path, self.clock, self.kafka_bootstrap = path, clock, kafka_bootstrap
 
     def collect(self) -> Iterator[Metric]:
         """Every family, read in one read-only connection."""
@@ -66,6 +74,9 @@ class RecordCollector(Collector):
             yield from _recommendations(conn)
             yield from _borrow_blocked(conn)
             yield from _applies(conn)
+            offsets = run(conn, QUERIES["metrics_offsets"], {}).records
+        if self.kafka_bootstrap:
+            yield from _records_lag(self.kafka_bootstrap, offsets)
 
     def describe(self) -> Iterator[Metric]:
         """Nothing: describing would read the record at registration."""
@@ -250,3 +261,31 @@ def _applies(conn: Connection) -> Iterator[Metric]:
         last.add_metric([*values, str(row["latest_apply_id"])], _utc_seconds(row["latest_at"]))
     yield applies
     yield last
+
+
+def _records_lag(bootstrap: str, offsets: list[dict[str, Any]]) -> Iterator[Metric]:
+    """Per topic and partition the worker has consumed: the broker's end offset minus the
+    next offset DuckDB holds. A broker that does not answer in 5 s leaves the family out
+    (and says so in the log) rather than failing the scrape."""
+    family = GaugeMetricFamily(
+        "taskgov_consumer_lag_records",
+        "Records on the broker the worker has not stored yet.",
+        labels=["topic", "partition"],
+    )
+    if not offsets:
+        yield family
+        return
+    partitions = {TopicPartition(o["topic"], o["topic_partition"]): o for o in offsets}
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+        try:
+            ends = consumer.end_offsets(list(partitions))
+        finally:
+            consumer.close()
+    except KafkaError as error:
+        LOG.warning("event=lag_unavailable bootstrap=%s error=%r", bootstrap, str(error))
+        return
+    for partition, end in sorted(ends.items()):
+        lag = max(int(end) - int(partitions[partition]["next_offset"]), 0)
+        family.add_metric([partition.topic, str(partition.partition)], float(lag))
+    yield family

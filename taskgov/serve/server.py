@@ -41,11 +41,13 @@ class App:
 
     db_path: Path
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The broker the worker reads, for the consumer lag in records (empty: none).
+    kafka_bootstrap: str = ""
     extras: dict[str, Extra] = field(default_factory=dict)
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
-        self.registry.register(RecordCollector(self.db_path, self.clock))
+        self.registry.register(RecordCollector(self.db_path, self.clock, self.kafka_bootstrap))
 
 
 class Handler(BaseHTTPRequestHandler):

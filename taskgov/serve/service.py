@@ -34,6 +34,7 @@ class ServeOptions:
         deliveries: Alertmanager URL and Kafka broker/topic for alerts (empty: not used).
         recommend_schedule: five-field cron schedule for recommendations (None: none).
         recommend_policy: the policy file recommendations start from.
+        kafka_bootstrap: the broker the worker reads, for /metrics' lag in records.
     """
 
     db_path: Path
@@ -44,6 +45,7 @@ class ServeOptions:
     deliveries: Deliveries = field(default_factory=Deliveries)
     recommend_schedule: str | None = None
     recommend_policy: Path | None = None
+    kafka_bootstrap: str = ""
 
 
 @dataclass
@@ -75,7 +77,7 @@ def launch(
         InputError: the recommendation schedule is not a cron schedule.
     """
     stop = threading.Event()
-    app = App(options.db_path, clock=clock)
+    app = App(options.db_path, clock=clock, kafka_bootstrap=options.kafka_bootstrap)
     alert_job = None
     if options.alert_every is not None:
         alert_job = AlertJob(

@@ -30,7 +30,6 @@ from taskgov.store.reports import (
     Result,
     load_reports,
     open_read_only,
-    parse_instant,
     run_report,
     run_select,
 )
@@ -53,7 +52,6 @@ __all__ = [
     "load_reports",
     "migrate",
     "open_read_only",
-    "parse_instant",
     "pending_versions",
     "rebuild_aggregates",
     "run_report",

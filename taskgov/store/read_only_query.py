@@ -57,6 +57,16 @@ class QueryLimits:
     memory_limit: str = "1GB"
     timeout_s: float = 60.0
 
+    def __post_init__(self) -> None:
+        """Refuse bounds that are no bounds, before any database is opened.
+
+        Raises:
+            InputError: the memory limit is not a size, or the timeout is not positive.
+        """
+        memory_bytes(self.memory_limit)
+        if not self.timeout_s > 0:
+            raise _fault(f"timeout must be a positive number of seconds, got {self.timeout_s}")
+
 
 def _fault(message: str) -> InputError:
     return InputError([Fault("sql", "", "", message)])
@@ -133,8 +143,6 @@ def bounded(conn: duckdb.DuckDBPyConnection, limits: QueryLimits) -> Iterator[No
         InputError: the query ran out of time or memory (naming the limit), or failed.
     """
     budget = memory_bytes(limits.memory_limit)
-    if limits.timeout_s <= 0:
-        raise _fault(f"timeout must be positive, got {limits.timeout_s}")
     conn.execute(_SET_MEMORY_LIMIT, {"memory_limit": limits.memory_limit})
     conn.execute(_LOCK_CONFIGURATION)
     timer = threading.Timer(limits.timeout_s, conn.interrupt)

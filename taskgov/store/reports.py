@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,28 +97,6 @@ def run_select(conn: Connection, query: str) -> Result:
         QueryError: the query failed.
     """
     return _result(conn.execute(query))
-
-
-def parse_instant(text: str | None, option: str) -> datetime | None:
-    """A UTC instant from ISO 8601 (a date means its midnight; naive times are UTC).
-
-    Raises:
-        InputError: the text is not ISO 8601, or is not a time in UTC's calendar.
-    """
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        message = "expected an ISO 8601 date or time, e.g. 2024-05-01 or 2024-05-01T12:00Z"
-        raise InputError([Fault(option, text, "", message)]) from None
-    if moment.tzinfo is not None:
-        try:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        except OverflowError:
-            message = "falls outside years 1 to 9999 once converted to UTC"
-            raise InputError([Fault(option, text, "", message)]) from None
-    return moment
 
 
 def open_read_only(path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> Connection:

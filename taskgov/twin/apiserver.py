@@ -29,10 +29,12 @@ from taskgov.twin.discovery import GROUP, RESOURCE_TYPES
 from taskgov.twin.namespaces import NAMESPACE_COLUMNS, core_resource_list, namespaces
 from taskgov.twin.openapi_proto import PROTOBUF_MEDIA_TYPE
 from taskgov.twin.paging import Pages, PagingError
+from taskgov.twin.sagemaker_api import SageMakerApi
 from taskgov.twin.selectors import FieldSelector, LabelSelector, SelectorError
 from taskgov.twin.store import Gone, ObjectStore
 from taskgov.twin.tables import table
 from taskgov.twin.versions import convert
+from taskgov.twin.writes import ClusterQueueHook, handle_patch, handle_post
 
 VERSIONS = discovery.VERSIONS
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
@@ -140,6 +142,8 @@ _HEALTH = {"/healthz", "/livez", "/readyz"}
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
+    request_body: bytes = b""
+    include_object: str = "Metadata"  # a Table row's object: None, Metadata or Object
     # What each HTTP method does on a resource path; a resource also needs the verb.
     METHODS: ClassVar[dict[str, str]] = {"GET": "_get"}
 
@@ -160,9 +164,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         url = urlparse(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        self.include_object = query.get("includeObject", "Metadata")
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)  # an unread body would corrupt the next request
+        # Read now, whatever the method: an unread body would corrupt the next request on
+        # the connection. A write handler (PATCH) finds it here.
+        self.request_body = self.rfile.read(length) if length else b""
         try:
             self._route(method, url.path, query)
         except (BrokenPipeError, ConnectionResetError):
@@ -172,12 +178,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle("GET")
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        # The SageMaker (JSON, X-Amz-Target) and STS (form) calls boto3 makes at this address.
+        content_type = self.headers.get("Content-Type", "")
+        if self.server.sagemaker is not None and (
+            self.headers.get("X-Amz-Target") or "x-www-form-urlencoded" in content_type
+        ):
+            handle_post(self, self.server.sagemaker)
+            return
         self._handle("POST")
 
     def do_PUT(self) -> None:  # noqa: N802 - stdlib naming
         self._handle("PUT")
 
     def do_PATCH(self) -> None:  # noqa: N802 - stdlib naming
+        if self.server.on_cluster_queue is not None and "/clusterqueues/" in self.path:
+            handle_patch(self, self.server.store, self.server.on_cluster_queue, convert)
+            return
         self._handle("PATCH")
 
     def do_DELETE(self) -> None:  # noqa: N802 - stdlib naming
@@ -240,7 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_status(404, "NotFound", f'namespaces "{name}" not found')
                 return
         if self._wants_table():
-            self._send_json(200, table(NAMESPACE_COLUMNS, items, str(version)))
+            self._send_json(
+                200,
+                table(NAMESPACE_COLUMNS, items, str(version), include_object=self.include_object),
+            )
         elif name is not None:
             self._send_json(200, items[0])
         else:
@@ -274,7 +293,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             body = convert(found, target.version)
             if self._wants_table():
-                body = table(columns, [body], body["metadata"].get("resourceVersion", ""))
+                body = table(
+                    columns,
+                    [body],
+                    body["metadata"].get("resourceVersion", ""),
+                    include_object=self.include_object,
+                )
             self._send_json(200, body)
             return
         try:
@@ -311,7 +335,13 @@ class _Handler(BaseHTTPRequestHandler):
         items = [convert(item, target.version) for item in page.items]
         if self._wants_table():
             columns = RESOURCE_TYPES[target.resource].columns(target.version)
-            body = table(columns, items, str(page.resource_version), continue_token=page.token)
+            body = table(
+                columns,
+                items,
+                str(page.resource_version),
+                continue_token=page.token,
+                include_object=self.include_object,
+            )
         else:
             metadata: dict[str, Any] = {"resourceVersion": str(page.resource_version)}
             if page.token:
@@ -330,7 +360,12 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._wants_table():
             return converted
         columns = RESOURCE_TYPES[target.resource].columns(target.version)
-        return table(columns, [converted], converted["metadata"].get("resourceVersion", ""))
+        return table(
+            columns,
+            [converted],
+            converted["metadata"].get("resourceVersion", ""),
+            include_object=self.include_object,
+        )
 
     def _watch(
         self, target: ResourcePath, query: dict[str, str], accept: Callable[[Any], bool]
@@ -425,6 +460,9 @@ class _Server(ThreadingHTTPServer):
     # Watch requests being served right now (tests wait for a client's watch to open).
     open_watches: int
     watch_lock: threading.Lock
+    # The SageMaker endpoint and the ClusterQueue patch hook, when the twin takes writes.
+    sagemaker: SageMakerApi | None = None
+    on_cluster_queue: ClusterQueueHook | None = None
 
 
 def make_http_server(store: ObjectStore, host: str, port: int, chaos: Chaos) -> _Server:

@@ -19,7 +19,13 @@ from taskgov.twin.fair_preemption import fair_sharing_targets
 from taskgov.twin.fair_sharing import dominant_resource_share
 from taskgov.twin.flavors import Assignment, FlavorAssigner, Mode
 from taskgov.twin.objects import FlavorResource
-from taskgov.twin.preemption import Preemptor, Snapshot, Target, classical_targets
+from taskgov.twin.preemption import (
+    CandidateCache,
+    Preemptor,
+    Snapshot,
+    Target,
+    classical_targets,
+)
 from taskgov.twin.quota import QuotaNode
 from taskgov.twin.state import Cluster, Preemption, WorkloadRun
 from taskgov.twin.status import preemption_message, set_evicted, set_pending, set_released
@@ -69,6 +75,8 @@ class Scheduler:
         self._admit = admit
         self._request_flush = request_flush
         self._allow_preemption = allow_preemption
+        # Valid during step 2 only, while the start-of-cycle state stands.
+        self._candidates: CandidateCache | None = None
 
     def cycle(self) -> CycleResult:
         """Run one cycle; ``changed`` is False when it found nothing to do or change."""
@@ -83,7 +91,9 @@ class Scheduler:
         if not heads:
             return CycleResult(0, False)
         # 2. Nominate against the start-of-cycle state.
+        self._candidates = CandidateCache(Snapshot(cluster.nodes, cluster.running))
         entries = [self._nominate(run) for run in heads]
+        self._candidates = None
         # 3. Order; 4. process.
         work = _Work()
         changed = False
@@ -118,9 +128,13 @@ class Scheduler:
         node = cluster.nodes[run.cluster_queue]
         snapshot = Snapshot(cluster.nodes, cluster.running)
 
+        # The oracle's answers: a one-resource workload needs the same victims again below.
+        simulated: dict[tuple[FlavorResource, int], list[Target]] = {}
+
         def oracle(fr: FlavorResource, amount: int) -> tuple[Mode, int]:
             preemptor = Preemptor(cq, node, run.spec.priority, run.created_ms, {fr: amount}, {fr})
             targets = self._targets(preemptor, snapshot)
+            simulated[(fr, amount)] = targets
             if not targets:
                 return Mode.NO_CANDIDATES, node.lowest_subtree_that_fits(fr, amount)[0]
             for target in targets:
@@ -141,6 +155,12 @@ class Scheduler:
         pod_sets = [(ps.name, ps.requests, ps.node_selector) for ps in run.spec.pod_sets]
         assignment = assigner.assign(pod_sets)
         entry = Entry(run, assignment)
+        usage = assignment.usage
+        if assignment.mode in (Mode.PREEMPT, Mode.RECLAIM) and len(usage) == 1:
+            ((fr, amount),) = usage.items()
+            if assignment.frs_need_preemption == {fr} and (fr, amount) in simulated:
+                entry.targets = simulated[(fr, amount)]
+                return entry
         if assignment.mode in (Mode.PREEMPT, Mode.RECLAIM):
             preemptor = Preemptor(
                 cq,
@@ -156,7 +176,7 @@ class Scheduler:
     def _targets(self, preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
         if self.cluster.scenario.fair_sharing:
             return fair_sharing_targets(preemptor, snapshot, self.cluster.strategies)
-        return classical_targets(preemptor, snapshot)
+        return classical_targets(preemptor, snapshot, self._candidates)
 
     def _ordered(self, entries: list[Entry]) -> list[Entry]:
         """Kueue's entry order: within nominal first, then priority, then creation time."""

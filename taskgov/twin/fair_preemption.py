@@ -22,6 +22,7 @@ from taskgov.twin.fair_sharing import (
     strategy_allows,
     strategy_unsatisfiable,
 )
+from taskgov.twin.objects import FlavorResource
 from taskgov.twin.preemption import (
     IN_CLUSTER_QUEUE,
     IN_COHORT_FAIR_SHARING,
@@ -49,7 +50,7 @@ def _candidates(preemptor: Preemptor, snapshot: Snapshot) -> list[Running]:
         found += [
             w
             for w in snapshot.running.get(cq.name, [])
-            if uses_any(w, frs) and policy_allows(policy.within_cluster_queue, preemptor, w)
+            if policy_allows(policy.within_cluster_queue, preemptor, w) and uses_any(w, frs)
         ]
     if node.parent is not None and policy.reclaim_within_cohort != "Never":
         for queue in node.root().cluster_queues():
@@ -58,7 +59,7 @@ def _candidates(preemptor: Preemptor, snapshot: Snapshot) -> list[Running]:
             found += [
                 w
                 for w in snapshot.running.get(queue.name, [])
-                if uses_any(w, frs) and policy_allows(policy.reclaim_within_cohort, preemptor, w)
+                if policy_allows(policy.reclaim_within_cohort, preemptor, w) and uses_any(w, frs)
             ]
     found.sort(key=lambda w: candidate_key(w, cq.name))
     return found
@@ -73,13 +74,17 @@ class _Ordering:
     by_queue: dict[str, list[Running]]
     pruned_queues: set[str] = field(default_factory=set)
     pruned_cohorts: set[str] = field(default_factory=set)
+    _ancestors: set[str] | None = None
 
     def ancestors(self) -> set[str]:
-        names, node = set(), self.preemptor.parent
-        while node is not None:
-            names.add(node.name)
-            node = node.parent
-        return names
+        """The names of the preemptor's cohorts, up to the root."""
+        if self._ancestors is None:
+            names, node = set(), self.preemptor.parent
+            while node is not None:
+                names.add(node.name)
+                node = node.parent
+            self._ancestors = names
+        return self._ancestors
 
     def targets(self) -> Iterator[str]:
         """ClusterQueue names, one per victim wanted, until every queue is pruned."""
@@ -113,8 +118,8 @@ class _Ordering:
                 if order > 0 or (
                     order == 0
                     and best_queue is not None
-                    and candidate_key(self.by_queue[child.name][0], self.preemptor.name)
-                    < candidate_key(self.by_queue[best_queue][0], self.preemptor.name)
+                    and candidate_key(self.by_queue[child.name][-1], self.preemptor.name)
+                    < candidate_key(self.by_queue[best_queue][-1], self.preemptor.name)
                 ):
                     best_queue, best_queue_drs = child.name, drs
             elif child.name not in self.pruned_cohorts:
@@ -131,7 +136,8 @@ class _Ordering:
         return best_queue
 
     def pop(self, name: str) -> Running:
-        return self.by_queue[name].pop(0)
+        """The next candidate of the queue (lists are kept reversed, best last)."""
+        return self.by_queue[name].pop()
 
 
 def _almost_lca(node: QuotaNode, lca: QuotaNode) -> QuotaNode:
@@ -156,6 +162,18 @@ def _shares(
     return dominant_resource_share(preemptor_side), dominant_resource_share(target_side)
 
 
+def _share_without(ordering: _Ordering, target: str, workload: Running, snapshot: Snapshot) -> DRS:
+    """The target's share (below the common cohort) once ``workload`` is gone."""
+    node = ordering.nodes[target]
+    if node.parent is not None and node.parent.name in ordering.ancestors():
+        # The target queue itself is below the common cohort: subtract without mutating.
+        return dominant_resource_share(node, {fr: -a for fr, a in workload.usage.items()})
+    snapshot.remove(workload)
+    _, share = _shares(ordering, target)
+    snapshot.add(workload)
+    return share
+
+
 @dataclass
 class _Pass:
     """One run over the ordering: the victims taken so far and the candidates left to retry."""
@@ -174,7 +192,7 @@ class _Pass:
 
 def _ordering(preemptor: Preemptor, snapshot: Snapshot, candidates: list[Running]) -> _Ordering:
     by_queue: dict[str, list[Running]] = {}
-    for workload in candidates:
+    for workload in reversed(candidates):
         by_queue.setdefault(workload.cluster_queue, []).append(workload)
     return _Ordering(preemptor.node, snapshot.nodes, by_queue)
 
@@ -196,14 +214,19 @@ def _first_strategy(run: _Pass, candidates: list[Running], strategy: PreemptionS
             continue
         preemptor_new, target_old = _shares(ordering, name)
         if strategy_unsatisfiable(preemptor_new, target_old):
-            run.retry += ordering.by_queue.pop(name)
+            run.retry += reversed(ordering.by_queue.pop(name))
             continue
+        # Until a victim is taken nothing changes, so equal usages give equal verdicts.
+        verdicts: dict[tuple[tuple[FlavorResource, int], ...], bool] = {}
         while ordering.by_queue.get(name):
             workload = ordering.pop(name)
-            run.snapshot.remove(workload)
-            _, target_new = _shares(ordering, name)
-            run.snapshot.add(workload)
-            if strategy_allows(strategy, preemptor_new, target_old, target_new):
+            shape = tuple(sorted(workload.usage.items()))
+            allowed = verdicts.get(shape)
+            if allowed is None:
+                target_new = _share_without(ordering, name, workload, run.snapshot)
+                allowed = strategy_allows(strategy, preemptor_new, target_old, target_new)
+                verdicts[shape] = allowed
+            if allowed:
                 if run.take(workload, IN_COHORT_FAIR_SHARING):
                     return True
                 break
@@ -226,12 +249,48 @@ def _second_strategy(run: _Pass) -> bool:
     return False
 
 
+def _hopeless(preemptor: Preemptor, snapshot: Snapshot) -> bool:
+    """Whether no strategy can let this preemptor take anything, known without simulating.
+
+    In a flat cohort, with no candidate in its own ClusterQueue and borrowing after admission,
+    the preemptor takes only what a strategy allows; a ClusterQueue's share only falls as its
+    workloads go, so when the preemptor's share already compares above every borrowing
+    queue's current share, neither strategy passes for any candidate (Kueue would find that
+    out one candidate at a time).
+    """
+    node, cq = preemptor.node, preemptor.cluster_queue
+    root = node.parent
+    if root is None or root.parent is not None:
+        return False
+    frs = preemptor.frs_need_preemption
+    if not any(
+        node.usage.get(fr, 0) + preemptor.usage.get(fr, 0) > node.subtree_quota.get(fr, 0)
+        for fr in frs
+    ):
+        return False
+    preemptor_new = dominant_resource_share(node, preemptor.usage)
+    for queue in root.children:
+        if not queue.is_cluster_queue:
+            return False
+        if queue is node or not snapshot.running.get(queue.name):
+            continue
+        if compare_drs(preemptor_new, dominant_resource_share(queue)) <= 0:
+            return False
+    within = cq.preemption.within_cluster_queue
+    return within == "Never" or not any(
+        policy_allows(within, preemptor, w) and uses_any(w, frs)
+        for w in snapshot.running.get(cq.name, [])
+    )
+
+
 def fair_sharing_targets(
     preemptor: Preemptor, snapshot: Snapshot, strategies: tuple[PreemptionStrategy, ...]
 ) -> list[Target]:
     """Victims under fair sharing; empty when the strategies allow none that suffice."""
+    if not strategies or _hopeless(preemptor, snapshot):
+        return []
     candidates = _candidates(preemptor, snapshot)
-    if not candidates or not strategies:
+    if not candidates:
         return []
     node = preemptor.node
 

@@ -73,25 +73,27 @@ def compare_drs(a: DRS, b: DRS) -> int:
 
 
 def dominant_resource_share(node: QuotaNode, extra: dict[FlavorResource, int] | None = None) -> DRS:
-    """The node's DRS with ``extra`` usage added (a workload being considered)."""
+    """The node's DRS with ``extra`` usage added (a workload considered, or removed if < 0)."""
     weight = node.fair_sharing_weight
-    if node.parent is None:
+    parent = node.parent
+    if parent is None:
         return DRS(weight, 0.0, False)
-    extra = extra or {}
+    usage = node.usage
     borrowed: dict[str, int] = {}
-    for fr in set(node.usage) | set(extra):
-        over = node.usage.get(fr, 0) + extra.get(fr, 0) - node.subtree_quota.get(fr, 0)
+    for fr, quota in node.subtree_quota.items():
+        over = usage.get(fr, 0) - quota
+        if extra:
+            over += extra.get(fr, 0)
         if over > 0:
             borrowed[fr[1]] = borrowed.get(fr[1], 0) + over
     if not borrowed:
         return DRS(weight, 0.0, False)
-    lendable: dict[str, int] = {}
-    for fr in node.root().subtree_quota:
-        lendable[fr[1]] = lendable.get(fr[1], 0) + node.parent.potential_available(fr)
-    ratio = max(
-        (amount * 1000 / lendable[r] for r, amount in borrowed.items() if lendable.get(r, 0) > 0),
-        default=0.0,
-    )
+    lendable = parent.lendable()
+    ratio = 0.0
+    for resource, amount in borrowed.items():
+        capacity = lendable.get(resource, 0)
+        if capacity > 0:
+            ratio = max(ratio, amount * 1000 / capacity)
     return DRS(weight, ratio, True)
 
 

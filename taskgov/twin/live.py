@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,6 +110,10 @@ class LiveTwin:
         self._thread = threading.Thread(target=self._loop, name="twin", daemon=True)
         self._published_runs = 0
         self._published_ledger = 0
+        # Changes made through the API (a ClusterQueue patch) and the clock share the engine.
+        self._engine_lock = threading.Lock()
+        self._wakeup = threading.Event()
+        self._started_at: float | None = None
 
     def start(self, paused: bool = False) -> None:
         self._publish_static()
@@ -163,24 +168,56 @@ class LiveTwin:
         self.store.put(resource, obj, known_changed=True)
 
     def _loop(self) -> None:
-        started = time.monotonic()
+        started = self._started_at = time.monotonic()
         while not self._stop.is_set():
             next_ms = self.twin.next_event_ms()
             if next_ms is None:
                 break
             wake = started + next_ms / 1000 / self.speed
             if time.monotonic() < wake:
-                self._publish_queues()  # caught up with the wall clock: queues are current
+                with self._engine_lock:  # caught up with the wall clock: queues are current
+                    self._publish_queues()
+            self._wakeup.clear()
             while not self._stop.is_set() and time.monotonic() < wake:
-                time.sleep(min(0.05, max(0.0, wake - time.monotonic())))
+                if self._wakeup.wait(min(0.05, max(0.0, wake - time.monotonic()))):
+                    break
             if self._stop.is_set():
                 break
-            self.twin.run(next_ms)
-            self._publish()
-            if time.monotonic() - self._queues_published_at > QUEUE_STATUS_EVERY_S:
-                self._publish_queues()
-        self._publish_queues()
+            if time.monotonic() < wake:
+                continue
+            with self._engine_lock:
+                self.twin.run(next_ms)
+                self._publish()
+                if time.monotonic() - self._queues_published_at > QUEUE_STATUS_EVERY_S:
+                    self._publish_queues()
+        with self._engine_lock:
+            self._publish_queues()
         self.done.set()
+
+    def change(self, apply: Callable[[Twin], None], cluster_queue: dict[str, Any]) -> None:
+        """Run ``apply`` on the engine at the current simulated instant, then publish.
+
+        The twin first plays on to now, so the change lands between the events before and
+        after it, as a change to a real cluster does; what it causes at that instant (a
+        scheduling cycle, preemptions) is played and published before this returns.
+        ``cluster_queue`` is the changed manifest, served from now on with its status.
+        """
+        with self._engine_lock:
+            started = self._started_at
+            now_ms = self.twin.now_ms
+            if started is not None:
+                now_ms = max(now_ms, int((time.monotonic() - started) * 1000 * self.speed))
+            self.twin.run(now_ms)
+            apply(self.twin)
+            self.twin.run(now_ms)
+            manifest = {k: v for k, v in cluster_queue.items() if k != "status"}
+            name = str(manifest["metadata"]["name"])
+            self._queue_manifests[("clusterqueues", name)] = manifest
+            self._queue_statuses.pop(("clusterqueues", name), None)
+            self._dirty_queues.add(("clusterqueues", name))
+            self._publish()
+            self._publish_queues()
+        self._wakeup.set()
 
     def _publish_queues(self) -> None:
         """Publish the queues whose status changed since the last time.

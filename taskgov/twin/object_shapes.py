@@ -10,7 +10,7 @@ Fields the twin does not read accept anything, as the API server's schema does f
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -41,6 +41,8 @@ TIME_ANNOTATIONS = ("taskgov.io/submit-at", "taskgov.io/run-for")
 MAX_DURATION_MS = 10 * 366 * 24 * 3_600_000
 TOP_LEVEL = {"apiVersion", "kind", "metadata", "spec", "status"}
 TOP_LEVEL_EXTRA = {"WorkloadPriorityClass": {"value", "description"}}
+# A cross-field rule of a mapping, run once its fields have their types.
+Rule = Callable[[Context, Mapping[str, Any], str], None]
 
 
 def duration(ctx: Context, value: Any, path: str) -> bool:
@@ -94,7 +96,6 @@ _POD_TEMPLATE = mapping(
     required=("spec",),
     closed=False,
 )
-_FAIR_SHARING = mapping({"weight": quantity}, rules=[lambda c, v, p: _fair_weight(c, v, p)])
 
 
 def _fair_weight(ctx: Context, value: Mapping[str, Any], path: str) -> None:
@@ -102,6 +103,9 @@ def _fair_weight(ctx: Context, value: Mapping[str, Any], path: str) -> None:
     number = quantity_value(value.get("weight", 1))
     if not isinstance(number, str) and 0 < number <= 1e-9:
         ctx.fault(f"{path}.weight", "when not 0, weight must be > 10e-9")
+
+
+_FAIR_SHARING = mapping({"weight": quantity}, rules=[_fair_weight])
 
 
 def _resource_groups() -> Check:
@@ -129,7 +133,7 @@ def _resource_groups() -> Check:
     return sequence(group, max_items=16)
 
 
-def _group_rules(parent_keys: tuple[str, ...], lending_at_most_nominal: bool) -> Any:
+def _group_rules(parent_keys: tuple[str, ...], lending_at_most_nominal: bool) -> Rule:
     """Kueue's ``validateResourceGroups``, after every field has its type."""
 
     def rule(ctx: Context, spec: Mapping[str, Any], path: str) -> None:
@@ -186,7 +190,7 @@ def _preemption_rule(ctx: Context, preemption: Mapping[str, Any], path: str) -> 
         ctx.fault(path, "reclaimWithinCohort=Never and borrowWithinCohort.Policy!=Never")
 
 
-def _fungibility_rule(default_borrow: str) -> Any:
+def _fungibility_rule(default_borrow: str) -> Rule:
     def rule(ctx: Context, fungibility: Mapping[str, Any], path: str) -> None:
         borrow = fungibility.get("whenCanBorrow", default_borrow)
         preempt = fungibility.get("whenCanPreempt", "TryNextFlavor")
@@ -199,24 +203,13 @@ def _fungibility_rule(default_borrow: str) -> Any:
     return rule
 
 
-@cache
-def _specs(version: str) -> dict[str, Check]:
-    """The ``spec`` (and top-level) checks of each kind in one Kueue API version."""
-    beta1 = version.endswith("v1beta1")
-    when_borrow = (
-        ("MayStopSearch", "TryNextFlavor", "Borrow")
-        if beta1
-        else ("MayStopSearch", "TryNextFlavor")
-    )
-    when_preempt = (
-        ("MayStopSearch", "TryNextFlavor", "Preempt")
-        if beta1
-        else ("MayStopSearch", "TryNextFlavor")
-    )
-    groups = _resource_groups()
-    cluster_queue = mapping(
+def _cluster_queue_spec(beta1: bool) -> Check:
+    """ClusterQueueSpec; v1beta1 still takes Borrow and Preempt for MayStopSearch."""
+    when_borrow = ("MayStopSearch", "TryNextFlavor", *(("Borrow",) if beta1 else ()))
+    when_preempt = ("MayStopSearch", "TryNextFlavor", *(("Preempt",) if beta1 else ()))
+    return mapping(
         {
-            "resourceGroups": groups,
+            "resourceGroups": _resource_groups(),
             "cohort": dns_subdomain,
             "cohortName": dns_subdomain,
             "queueingStrategy": string(choices=("StrictFIFO", "BestEffortFIFO")),
@@ -255,15 +248,10 @@ def _specs(version: str) -> dict[str, Check]:
         },
         rules=[_group_rules(("cohort", "cohortName"), True)],
     )
-    cohort = mapping(
-        {
-            "parent": dns_subdomain,
-            "parentName": dns_subdomain,
-            "resourceGroups": groups,
-            "fairSharing": _FAIR_SHARING,
-        },
-        rules=[_group_rules(("parent", "parentName"), False)],
-    )
+
+
+def _workload_spec() -> Check:
+    """WorkloadSpec: 1 to 18 pod sets with unique names, int32 counts and priorities."""
     pod_set = mapping(
         {
             "name": dns_label,
@@ -283,7 +271,7 @@ def _specs(version: str) -> dict[str, Check]:
         },
         required=("name",),
     )
-    workload = mapping(
+    return mapping(
         {
             "podSets": sequence(pod_set, min_items=1, max_items=18),
             "queueName": dns_subdomain,
@@ -298,9 +286,22 @@ def _specs(version: str) -> dict[str, Check]:
         required=("podSets",),
         rules=[_unique_pod_sets],
     )
+
+
+@cache
+def _specs(version: str) -> dict[str, Check]:
+    """The ``spec`` check of each kind in one Kueue API version."""
     return {
-        "ClusterQueue": cluster_queue,
-        "Cohort": cohort,
+        "ClusterQueue": _cluster_queue_spec(version.endswith("v1beta1")),
+        "Cohort": mapping(
+            {
+                "parent": dns_subdomain,
+                "parentName": dns_subdomain,
+                "resourceGroups": _resource_groups(),
+                "fairSharing": _FAIR_SHARING,
+            },
+            rules=[_group_rules(("parent", "parentName"), False)],
+        ),
         "LocalQueue": mapping(
             {"clusterQueue": dns_subdomain, "stopPolicy": anything, "fairSharing": anything},
             required=("clusterQueue",),
@@ -313,7 +314,7 @@ def _specs(version: str) -> dict[str, Check]:
                 "topologyName": dns_subdomain,
             }
         ),
-        "Workload": workload,
+        "Workload": _workload_spec(),
     }
 
 

@@ -10,7 +10,8 @@ targets from the queue with the highest dominant resource share instead
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from taskgov.twin.objects import ClusterQueue, FlavorResource
@@ -114,15 +115,6 @@ def uses_any(workload: Running, frs: set[FlavorResource]) -> bool:
     return any(fr in frs for fr in workload.usage)
 
 
-def _queues_below(node: QuotaNode, skip: QuotaNode | None) -> Iterable[QuotaNode]:
-    if node is skip:
-        return
-    if node.is_cluster_queue:
-        yield node
-    for child in node.children:
-        yield from _queues_below(child, skip)
-
-
 def _still_borrowing(node: QuotaNode, frs: set[FlavorResource], stop: QuotaNode | None) -> bool:
     """The candidate's queue, and every cohort below the common ancestor, is above nominal."""
     current: QuotaNode | None = node
@@ -167,17 +159,69 @@ def _borrowing_candidate(preemptor: Preemptor, workload: Running) -> _Candidate:
     return _Candidate(workload, IN_COHORT_RECLAIM_WHILE_BORROWING)
 
 
+class CandidateCache:
+    """The workloads of borrowing queues below a cohort, sorted once per state of the cluster.
+
+    Every head of a cycle is nominated against the same start-of-cycle state, so the cohort's
+    reclaimable workloads, in Kueue's candidate order (lower priority, then most recently
+    admitted), are the same for all of them; each preemptor then takes the part its
+    ``reclaimWithinCohort`` policy allows (a prefix, the order being by priority first).
+    """
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self._lists: dict[tuple[int, frozenset[FlavorResource]], tuple[list[Running], list[int]]]
+        self._lists = {}
+
+    def below(
+        self, ancestor: QuotaNode, frs: set[FlavorResource]
+    ) -> tuple[list[Running], list[int]]:
+        """(workloads, their priorities) of the queues still borrowing below ``ancestor``."""
+        key = (id(ancestor), frozenset(frs))
+        cached = self._lists.get(key)
+        if cached is None:
+            running = self.snapshot.running
+            found = [
+                w
+                for queue in ancestor.cluster_queues()
+                if _still_borrowing(queue, frs, ancestor)
+                for w in running.get(queue.name, [])
+                if uses_any(w, frs)
+            ]
+            found.sort(key=lambda w: (w.priority, -w.reserved_ms, w.uid))
+            cached = (found, [w.priority for w in found])
+            self._lists[key] = cached
+        return cached
+
+
+def _level_candidates(
+    preemptor: Preemptor,
+    snapshot: Snapshot,
+    ancestor: QuotaNode,
+    visited: QuotaNode,
+    cache: CandidateCache | None,
+) -> list[Running]:
+    """Reclaimable workloads below ``ancestor`` outside ``visited``, in candidate order."""
+    frs, policy = preemptor.frs_need_preemption, preemptor.cluster_queue.preemption
+    cache = cache or CandidateCache(snapshot)
+    found, priorities = cache.below(ancestor, frs)
+    if policy.reclaim_within_cohort == "LowerPriority":
+        found = found[: bisect_left(priorities, preemptor.priority)]
+    elif policy.reclaim_within_cohort != "Any":
+        found = [w for w in found if policy_allows(policy.reclaim_within_cohort, preemptor, w)]
+    if visited.is_cluster_queue:
+        return [w for w in found if w.cluster_queue != visited.name]
+    excluded = {queue.name for queue in visited.cluster_queues()}
+    return [w for w in found if w.cluster_queue not in excluded]
+
+
 def _cohort_candidates(
-    preemptor: Preemptor, snapshot: Snapshot
-) -> tuple[list[_Candidate], list[_Candidate]]:
+    preemptor: Preemptor, snapshot: Snapshot, cache: CandidateCache | None
+) -> tuple[list[Running], list[Running]]:
     """Workloads of borrowing queues in the cohort tree: (hierarchical reclaim, by priority)."""
-    node, frs, policy = (
-        preemptor.node,
-        preemptor.frs_need_preemption,
-        preemptor.cluster_queue.preemption,
-    )
-    hierarchy: list[_Candidate] = []
-    by_priority: list[_Candidate] = []
+    node, policy = preemptor.node, preemptor.cluster_queue.preemption
+    hierarchy: list[Running] = []
+    by_priority: list[Running] = []
     has_advantage = _fit_in_quota(node, preemptor.usage)
     if node.parent is not None and policy.reclaim_within_cohort != "Never":
         remaining = {
@@ -186,18 +230,8 @@ def _cohort_candidates(
         visited: QuotaNode = node
         ancestor: QuotaNode | None = node.parent
         while ancestor is not None:
-            for queue in _queues_below(ancestor, visited):
-                if not _still_borrowing(queue, frs, ancestor):
-                    continue
-                for w in snapshot.running.get(queue.name, []):
-                    if not uses_any(w, frs) or not policy_allows(
-                        policy.reclaim_within_cohort, preemptor, w
-                    ):
-                        continue
-                    if has_advantage:
-                        hierarchy.append(_Candidate(w, IN_COHORT_RECLAMATION))
-                    else:
-                        by_priority.append(_borrowing_candidate(preemptor, w))
+            found = _level_candidates(preemptor, snapshot, ancestor, visited, cache)
+            (hierarchy if has_advantage else by_priority).extend(found)
             remaining = {
                 fr: amount - ancestor.local_available(fr) for fr, amount in remaining.items()
             }
@@ -207,25 +241,42 @@ def _cohort_candidates(
     return hierarchy, by_priority
 
 
-def classical_targets(preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
-    """Victims for ``preemptor`` with Kueue's classical rules; empty when none suffice."""
+def classical_targets(
+    preemptor: Preemptor, snapshot: Snapshot, cache: CandidateCache | None = None
+) -> list[Target]:
+    """Victims for ``preemptor`` with Kueue's classical rules; empty when none suffice.
+
+    ``cache`` holds the cohort's sorted candidates while the cluster's state stays unchanged.
+    """
     cq = preemptor.cluster_queue
     node = preemptor.node
     frs = preemptor.frs_need_preemption
     policy = cq.preemption
-    same_queue: list[_Candidate] = []
+    same_queue: list[Running] = []
     if policy.within_cluster_queue != "Never":
         same_queue = [
-            _Candidate(w, IN_CLUSTER_QUEUE)
+            w
             for w in snapshot.running.get(cq.name, [])
-            if uses_any(w, frs) and policy_allows(policy.within_cluster_queue, preemptor, w)
+            if policy_allows(policy.within_cluster_queue, preemptor, w) and uses_any(w, frs)
         ]
-    hierarchy, by_priority = _cohort_candidates(preemptor, snapshot)
-    for group in (hierarchy, by_priority, same_queue):
-        group.sort(key=lambda c: candidate_key(c.workload, cq.name))
-    candidates = hierarchy + by_priority + same_queue
-    if not candidates:
+        same_queue.sort(key=lambda w: candidate_key(w, cq.name))
+    hierarchy, by_priority = _cohort_candidates(preemptor, snapshot, cache)
+    if node.parent is not None and node.parent.parent is not None:
+        # Candidates of several cohort levels: one order over all of them.
+        hierarchy.sort(key=lambda w: candidate_key(w, cq.name))
+        by_priority.sort(key=lambda w: candidate_key(w, cq.name))
+    if not (hierarchy or by_priority or same_queue):
         return []
+
+    def candidates() -> Iterator[_Candidate]:
+        """In Kueue's order; built as consumed, since few are usually needed."""
+        for w in hierarchy:
+            yield _Candidate(w, IN_COHORT_RECLAMATION)
+        for w in by_priority:
+            yield _borrowing_candidate(preemptor, w)
+        for w in same_queue:
+            yield _Candidate(w, IN_CLUSTER_QUEUE)
+
     borrow_forbidden = policy.borrow_within_cohort == "Never"
     others = bool(hierarchy or by_priority)
     under_nominal = all(
@@ -238,14 +289,17 @@ def classical_targets(preemptor: Preemptor, snapshot: Snapshot) -> list[Target]:
     else:
         attempts = [True, False]
     for allow_borrowing in attempts:
-        targets = _minimal_set(preemptor, snapshot, candidates, allow_borrowing)
+        targets = _minimal_set(preemptor, snapshot, candidates(), allow_borrowing)
         if targets:
             return targets
     return []
 
 
 def _minimal_set(
-    preemptor: Preemptor, snapshot: Snapshot, candidates: list[_Candidate], allow_borrowing: bool
+    preemptor: Preemptor,
+    snapshot: Snapshot,
+    candidates: Iterable[_Candidate],
+    allow_borrowing: bool,
 ) -> list[Target]:
     removed: list[_Candidate] = []
     fits = False

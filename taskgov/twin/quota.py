@@ -26,6 +26,8 @@ class QuotaNode:
     subtree_quota: dict[FlavorResource, int] = field(default_factory=dict)
     usage: dict[FlavorResource, int] = field(default_factory=dict)
     fair_sharing_weight: float = 1.0
+    # Per resource, what this node could lend its children; quotas never change, so it is kept.
+    _lendable: dict[str, int] | None = None
 
     def path(self) -> str:
         """``/root/child/cq`` as Kueue writes preemptor and preemptee paths."""
@@ -114,6 +116,15 @@ class QuotaNode:
             after = max(0, node.usage[fr] - local)
             delta = after - before
             node = node.parent
+
+    def lendable(self) -> dict[str, int]:
+        """Kueue's ``calculateLendable``: per resource, the potential available here."""
+        if self._lendable is None:
+            lendable: dict[str, int] = {}
+            for fr in self.root().subtree_quota:
+                lendable[fr[1]] = lendable.get(fr[1], 0) + self.potential_available(fr)
+            self._lendable = lendable
+        return self._lendable
 
     def cluster_queues(self) -> list[QuotaNode]:
         """The ClusterQueues of this subtree, in tree order."""

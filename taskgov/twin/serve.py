@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from taskgov.twin.apiserver import Chaos, make_http_server
 from taskgov.twin.live import LiveTwin
+from taskgov.twin.requota import read_cluster_queue, update_cluster_queue
+from taskgov.twin.sagemaker_api import SageMakerApi
 from taskgov.twin.scenario import Scenario
 from taskgov.twin.store import ObjectStore
 
@@ -54,6 +57,24 @@ class RunningTwinServer:
         chaos = self._http.chaos  # type: ignore[attr-defined]
         return chaos.disconnects, chaos.gones
 
+    def take_cluster_queue(self, manifest: dict[str, Any]) -> None:
+        """A changed ClusterQueue: into the running twin at this instant.
+
+        Raises:
+            ValueError: the twin cannot read it, or it moves the queue to another cohort.
+        """
+        queue = read_cluster_queue(dict(manifest))
+        self.live.change(lambda twin: update_cluster_queue(twin, queue), dict(manifest))
+
+    def put_cluster_queue(self, manifest: dict[str, Any]) -> None:
+        """A ClusterQueue the governance API compiled: into the twin, then served (watched)."""
+        name = str((manifest.get("metadata") or {}).get("name"))
+        with self.store.write_lock:
+            current = self.store.get("clusterqueues", name)
+            if current is None:
+                return
+            self.take_cluster_queue({**current, "spec": manifest.get("spec", {})})
+
     def open_watches(self) -> int:
         """Watch requests being served now."""
         return int(self._http.open_watches)  # type: ignore[attr-defined]
@@ -77,10 +98,13 @@ def serve_twin(
     chaos: Chaos | None = None,
     malformed: int = 0,
     paused: bool = False,
+    sagemaker: SageMakerApi | None = None,
 ) -> RunningTwinServer:
     """Serve ``scenario`` played at ``speed`` on ``host:port`` (0 picks a free port).
 
     With ``paused``, the objects are served but time starts only at ``live.resume()``.
+    ``sagemaker`` serves that governance API at the same address; ClusterQueue patches are
+    always taken, at the instant they arrive.
     """
     store = ObjectStore(history=history)
     http = make_http_server(store, host, port, chaos or Chaos())
@@ -90,5 +114,8 @@ def serve_twin(
     thread = threading.Thread(target=http.serve_forever, name="twin-http", daemon=True)
     thread.start()
     live = LiveTwin(scenario, store, speed=speed, malformed=malformed)
+    running = RunningTwinServer(url, actual_port, kubeconfig, store, live, http, thread)
+    http.sagemaker = sagemaker
+    http.on_cluster_queue = running.take_cluster_queue
     live.start(paused=paused)
-    return RunningTwinServer(url, actual_port, kubeconfig, store, live, http, thread)
+    return running

@@ -60,6 +60,8 @@ class ObjectStore:
         self._versions: dict[str, list[int]] = {r: [] for r in RESOURCES}
         self._compacted: dict[str, int] = dict.fromkeys(RESOURCES, 0)
         self.closed = False
+        # Held across a read-check-write (a patch with a resourceVersion precondition).
+        self.write_lock = threading.RLock()
 
     @property
     def version(self) -> int:

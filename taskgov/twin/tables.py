@@ -121,8 +121,13 @@ def table(
     *,
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     continue_token: str = "",
+    include_object: str = "Metadata",
 ) -> dict[str, Any]:
-    """A Table of ``items``: ``Name`` then ``columns``, each row carrying the object's metadata."""
+    """A Table of ``items``: ``Name`` then ``columns``.
+
+    Each row carries the object's metadata, the whole object (``include_object="Object"``, as
+    ``kubectl get --sort-by`` asks) or nothing (``"None"``), as the ``includeObject`` parameter.
+    """
     moment = now()
     metadata: dict[str, Any] = {"resourceVersion": resource_version}
     if continue_token:
@@ -156,12 +161,17 @@ def table(
                     item["metadata"]["name"],
                     *(_cell(c, item, moment) for c in columns),
                 ],
-                "object": {
-                    "kind": "PartialObjectMetadata",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": item["metadata"],
-                },
+                **_row_object(item, include_object),
             }
             for item in items
         ],
     }
+
+
+def _row_object(item: dict[str, Any], include_object: str) -> dict[str, Any]:
+    if include_object == "None":
+        return {}
+    if include_object == "Object":
+        return {"object": item}
+    partial = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"}
+    return {"object": {**partial, "metadata": item["metadata"]}}

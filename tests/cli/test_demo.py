@@ -182,6 +182,18 @@ def test_demo_next_commands_work_as_printed(demo: DemoRun) -> None:
     assert outcomes == [(command, 0, True) for command in commands]
 
 
+def test_readme_quickstart_shows_the_commands_the_demo_prints(demo: DemoRun) -> None:
+    """The README shows the commands the demo ends with (run as printed above), as typed from
+    the repository's root."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("ends with commands to try on it")[1].split("```bash\n")[1]
+    commands = [line.split("  #")[0].strip() for line in block.split("```")[0].splitlines()]
+    printed = [line.split("  # ")[0].strip() for line in _section(demo.lines, NEXT, "==")]
+    as_printed = [c.replace(TASKGOV, ".venv/bin/taskgov") for c in printed]
+    policy = str(ROOT / "taskgov/data/seed/policy.yaml")
+    assert commands == [c.replace(policy, "taskgov/data/seed/policy.yaml") for c in as_printed]
+
+
 def test_demo_leaves_only_its_state_folder(demo: DemoRun) -> None:
     """No Faust `<app>-data/` folder, no temporary folder, nothing but `.taskgov/` (ignored)."""
     assert sorted(p.name for p in demo.cwd.iterdir()) == [".taskgov"]

@@ -194,9 +194,28 @@ CASES = [
     case(
         "report utilization --db {seed_db} --since yesterday",
         2,
-        "error: --since, yesterday: expected an ISO 8601 date or time, e.g. 2024-05-01 or "
-        "2024-05-01T12:00Z",
+        "error: --since, yesterday: expected a duration back from the end of the record (e.g. "
+        "720h) or an ISO 8601 date or time (e.g. 2024-05-01 or 2024-05-01T12:00Z)",
         "a --since that is neither duration nor time exits 2",
+    ),
+    case(
+        "report utilization --db {seed_db} --since 5m -o csv",
+        0,
+        "2025-01-01,team-b,ml.g5.8xlarge,0.167,0.167,0.167,0.0,0.0,0.0,100.0",
+        "a report over the record's last 5 minutes",
+    ),
+    case(
+        "report utilization --db {seed_db} --until 9999-12-31T23:00-05:00",
+        2,
+        "error: --until, 9999-12-31T23:00-05:00: reaches after the year 9999: give a time "
+        "within the calendar",
+        "an --until past the calendar exits 2",
+    ),
+    case(
+        "recommend --policy {policy} --db {seed_db} --since 20000000h",
+        2,
+        "error: --since, 20000000h: reaches before the year 1: give a time within the calendar",
+        "a --since before the calendar exits 2",
     ),
     case(
         "report utilization --db {seed_db} -o parquet",
@@ -208,7 +227,7 @@ CASES = [
     case(
         "sql {delete_events} --db {seed_db}",
         2,
-        "error: sql: only a single SELECT statement is allowed",
+        "error: sql: only SELECT is allowed, found DELETE",
         "a query that writes exits 2",
     ),
     # recommend

@@ -385,8 +385,9 @@ def _unknown_team_settings(tmp_path: Path) -> None:
             None,
             ["--policy", "{policy}", "--since", "yesterday"],
             [
-                "error: --since: 'yesterday' is neither a duration back from the end of the "
-                "record (e.g. 720h) nor an ISO 8601 time (e.g. 2024-05-01T12:00Z)"
+                "error: --since, yesterday: expected a duration back from the end of the "
+                "record (e.g. 720h) or an ISO 8601 date or time (e.g. 2024-05-01 or "
+                "2024-05-01T12:00Z)"
             ],
             id="a --since that is neither",
         ),

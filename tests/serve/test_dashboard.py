@@ -15,12 +15,11 @@ from typing import Any
 
 import duckdb
 import pytest
+from playwright.sync_api import sync_playwright
 
 from taskgov.serve.records import QUERIES, REPORTS, run
 from taskgov.serve.server import Running
 from taskgov.serve.why import explain
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = "/usr/bin/chromium"
 # Playwright cannot download its own browsers here; these keep Debian's Chromium quiet offline.
@@ -39,7 +38,7 @@ FLAGS = [
 def browser() -> Iterator[Any]:
     if not shutil.which("chromium"):
         pytest.fail("chromium is not installed (scripts/test.sh installs it with apt-get)")
-    with playwright_api.sync_playwright() as driver:
+    with sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield launched
         launched.close()

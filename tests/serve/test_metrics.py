@@ -170,7 +170,7 @@ def test_metrics_are_plain_text_in_prometheus_format(seed_server: Running) -> No
     assert "# TYPE taskgov_workload_wait_seconds histogram" in text
 
 
-def test_the_last_apply_shows_once_the_apply_table_exists(seed_db: Path, tmp_path: Path) -> None:
+def test_the_last_apply_and_its_outcome_are_exported(seed_db: Path, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     import duckdb
@@ -181,13 +181,11 @@ def test_the_last_apply_shows_once_the_apply_table_exists(seed_db: Path, tmp_pat
     copy = tmp_path / "applied.duckdb"
     shutil.copy(seed_db, copy)
     with duckdb.connect(str(copy)) as conn:
-        # The columns of `taskgov apply`'s apply_runs that the metrics read.
+        # One row as `taskgov apply` writes it (sql/schema/005_apply_audit.sql).
         conn.execute(
-            "CREATE TABLE apply_runs (apply_id INTEGER, created_at TIMESTAMP, run_id INTEGER, "
-            "backend VARCHAR, cluster VARCHAR, outcome VARCHAR)"
-        )
-        conn.execute(
-            "INSERT INTO apply_runs VALUES (1, '2025-01-02 00:00', 1, 'kueue', 'seed', 'applied')"
+            "INSERT INTO apply_runs (apply_id, created_at, run_id, backend, endpoint, caller, "
+            "cluster, approved, outcome, notes) VALUES (1, '2025-01-02 00:00', 1, 'kueue', "
+            "'https://127.0.0.1:6443', 'admin', 'seed', true, 'applied', [])"
         )
     registry = CollectorRegistry()
     registry.register(RecordCollector(copy, lambda: datetime(2025, 1, 2, tzinfo=UTC)))
@@ -196,4 +194,37 @@ def test_the_last_apply_shows_once_the_apply_table_exists(seed_db: Path, tmp_pat
         'taskgov_applies_total{backend="kueue",cluster="seed",outcome="applied"} 1.0',
         'taskgov_last_apply_timestamp_seconds{apply_id="1",backend="kueue",cluster="seed",'
         'outcome="applied"} 1.735776e+09',
+    ]
+
+
+def test_consumer_lag_in_records_against_a_real_broker(
+    seed_db: Path, tmp_path: Path, kafka_bootstrap: str, kafka_topic: str
+) -> None:
+    from datetime import UTC, datetime
+
+    import duckdb
+    from kafka import KafkaProducer
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from taskgov.serve.metrics import RecordCollector
+
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    # One record per batch: the local Tansu broker answers "latest" with the last batch's base
+    # offset + 1 (Apache Kafka: the last record's offset + 1), the same only for such batches.
+    for _ in range(5):
+        producer.send(kafka_topic, value=b"x", partition=0)
+        producer.flush()
+    producer.close()
+    copy = tmp_path / "consumed.duckdb"
+    shutil.copy(seed_db, copy)
+    with duckdb.connect(str(copy)) as conn:
+        # The worker stored the first 2 records of partition 0.
+        conn.execute("INSERT INTO applied_offsets VALUES ($topic, 0, 2)", {"topic": kafka_topic})
+    registry = CollectorRegistry()
+    registry.register(
+        RecordCollector(copy, lambda: datetime(2025, 1, 2, tzinfo=UTC), kafka_bootstrap)
+    )
+    lines = generate_latest(registry).decode().splitlines()
+    assert [line for line in lines if line.startswith("taskgov_consumer_lag_records")] == [
+        f'taskgov_consumer_lag_records{{partition="0",topic="{kafka_topic}"}} 3.0'
     ]

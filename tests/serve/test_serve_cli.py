@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import urllib.error
@@ -117,6 +118,21 @@ def test_readyz_fails_without_a_record(tmp_path: Path) -> None:
     try:
         status, payload = _get(url + "readyz")
         assert (status, payload["status"]) == (400, 400)
+        assert _get(url + "healthz") == (200, "ok\n")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+
+
+def test_serve_takes_host_and_port_from_the_environment(seed_db: Path) -> None:
+    env = {**os.environ, "TASKGOV_SERVE_PORT": "0", "TASKGOV_SERVE_HOST": "127.0.0.1"}
+    process = subprocess.Popen(  # noqa: S603
+        [TASKGOV, "serve", "--db", str(seed_db)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    assert process.stdout is not None
+    url = process.stdout.readline().strip()
+    try:
+        assert url.startswith("http://127.0.0.1:") and not url.endswith(":8000/")
         assert _get(url + "healthz") == (200, "ok\n")
     finally:
         process.send_signal(signal.SIGTERM)

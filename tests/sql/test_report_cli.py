@@ -107,7 +107,7 @@ def test_report_parquet_without_out_is_refused(database: Path) -> None:
         ),
         pytest.param((), "name a report: idle_capacity", id="no report named"),
         pytest.param(
-            ("utilization", "--since", "yesterday"), "expected an ISO 8601", id="bad time"
+            ("utilization", "--since", "yesterday"), "(e.g. 720h) or an ISO 8601", id="bad time"
         ),
         pytest.param(
             ("utilization", "--db", "/nonexistent/x.duckdb"), "no such database", id="no db"

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -22,11 +22,20 @@ import pytest
 from pydantic import ValidationError
 
 from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
+from streams.poison import (
+    POISON,
+    KafkaRecord,
+    dead_letter_position,
+    queue_document,
+    stored_event_ids,
+    topics,
+    workload_document,
+)
+from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import ensure_topics
 from taskgov.store import SQL_DIR
 from tests.streams.helpers import end_offsets, produce
-from tests.streams.poison import POISON, KafkaRecord, queue_document, workload_document
-from tests.streams.test_worker import WorkerLog, start_worker, stored_offsets, wait_for
+from tests.streams.worker_runs import store_until
 
 FUZZ_SEED = 20261204
 FUZZ_RECORDS = 300
@@ -118,34 +127,16 @@ def stream_run(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -
     records = [records[i] for i in order]
 
     prefix = f"p{uuid.uuid4().hex[:10]}"
-    topics = {f"{prefix}.workload-events": 3, f"{prefix}.clusterqueue-events": 1}
-    ensure_topics(kafka_bootstrap, {**topics, f"{prefix}.dead-letter": 1})
+    ensure_topics(kafka_bootstrap, topics(prefix))
     positions = produce(kafka_bootstrap, prefix, records)
-    ends = end_offsets(positions)
-
     tmp = tmp_path_factory.mktemp("poison-stream")
-    db, log_path = tmp / "worker.duckdb", tmp / "worker.log"
-    log = WorkerLog(log_path)
-    process = start_worker(kafka_bootstrap, prefix, db, log_path, f"poison-{prefix}")
-    reached: dict[tuple[str, int], int] = {}
-    try:
-        while any(reached.get(tp, 0) < end for tp, end in ends.items()):
-            for tp, offset in stored_offsets(wait_for(log, process, "batch_stored", 120)).items():
-                reached[tp] = max(reached.get(tp, 0), offset)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
+    db = tmp / "worker.duckdb"
+    store_until(kafka_bootstrap, prefix, db, tmp / "worker.log", end_offsets(positions))
     with duckdb.connect(str(db), read_only=True) as conn:
-        ids = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT event_id FROM workload_events UNION ALL "
-                "SELECT event_id FROM cluster_queue_events"
-            ).fetchall()
-        ]
+        ids = stored_event_ids(conn)
         letters: dict[str, tuple[str, str]] = {}
         for reason, raw in conn.execute("SELECT reason, raw FROM dead_letters").fetchall():
-            where = str(reason).rsplit("(at ", 1)[-1].rstrip(")")
+            where = dead_letter_position(str(reason))
             assert where not in letters, f"two dead letters for {where}"
             letters[where] = (str(reason), str(raw))
         audits = {
@@ -210,3 +201,33 @@ def test_worker_audits_find_nothing_but_the_fuzzer_s_contradictions(stream_run: 
     fuzzed_keys = {key for kind, key, _ in stream_run.fuzzed if kind == "workload-events"}
     assert contradicted <= fuzzed_keys
     assert stream_run.audits == dict.fromkeys(stream_run.audits, [])
+
+
+def test_worker_splits_out_records_the_database_refuses_and_stores_the_rest_once(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The general mechanism, whatever the bounds miss: a database whose priority column is
+    narrower than the schema's (SMALLINT) refuses two valid records; the batch is split down
+    to them, they become dead letters with the database's reason, the 60 others are stored."""
+    db, log_path = tmp_path / "narrow.duckdb", tmp_path / "worker.log"
+    DuckDBSink(db, keep_open=False)
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("ALTER TABLE workload_events ALTER COLUMN priority TYPE SMALLINT")
+    documents = [
+        workload_document(2000 + n, priority=40_000 if n in (7, 41) else n) for n in range(62)
+    ]
+    records = [("workload-events", d["uid"], json.dumps(d).encode()) for d in documents]
+    prefix = f"n{uuid.uuid4().hex[:10]}"
+    ensure_topics(kafka_bootstrap, topics(prefix))
+    positions = produce(kafka_bootstrap, prefix, records)
+    store_until(kafka_bootstrap, prefix, db, log_path, end_offsets(positions))
+    with duckdb.connect(str(db), read_only=True) as conn:
+        ids = [r[0] for r in conn.execute("SELECT event_id FROM workload_events").fetchall()]
+        reasons = sorted(r[0] for r in conn.execute("SELECT reason FROM dead_letters").fetchall())
+    assert sorted(ids) == sorted(d["event_id"] for n, d in enumerate(documents) if n not in (7, 41))
+    want = sorted(f"{t}[{p}]@{o}" for n, (t, p, o) in enumerate(positions) if n in (7, 41))
+    assert [dead_letter_position(r) for r in reasons] == want
+    assert all(
+        r.startswith("cannot be stored: Conversion Error: Type INT32 with value 40000")
+        for r in reasons
+    )

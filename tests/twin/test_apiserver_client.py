@@ -241,11 +241,18 @@ def test_a_continue_token_of_another_list_is_rejected(served: Served) -> None:
 
 
 @pytest.mark.parametrize(
-    "method", [pytest.param(m, id=m) for m in ("POST", "PUT", "PATCH", "DELETE")]
+    ("method", "path"),
+    [
+        pytest.param("POST", "clusterqueues/cq-a", id="POST"),
+        pytest.param("PUT", "clusterqueues/cq-a", id="PUT"),
+        # ClusterQueues take PATCH (the apply issue); other kinds do not.
+        pytest.param("PATCH", "resourceflavors/default", id="PATCH"),
+        pytest.param("DELETE", "clusterqueues/cq-a", id="DELETE"),
+    ],
 )
-def test_writes_get_a_method_not_allowed_status(served: Served, method: str) -> None:
+def test_writes_get_a_method_not_allowed_status(served: Served, method: str, path: str) -> None:
     request = urllib.request.Request(
-        f"{served.server.url}/apis/{GROUP}/v1beta2/clusterqueues/cq-a",
+        f"{served.server.url}/apis/{GROUP}/v1beta2/{path}",
         data=b"{}",
         method=method,
         headers={"Content-Type": "application/merge-patch+json"},

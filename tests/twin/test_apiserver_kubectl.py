@@ -129,6 +129,14 @@ def test_get_by_short_names_lists_every_kind(served: Served) -> None:
         pytest.param(
             ("wpc",), [{"NAME": "high", "VALUE": "1000"}], id="priority classes show their value"
         ),
+        pytest.param(
+            ("cq", "--sort-by=.spec.queueingStrategy"),
+            [
+                {"NAME": "cq-b", "COHORT": "pool", "PENDING WORKLOADS": "1"},
+                {"NAME": "cq-a", "COHORT": "pool", "PENDING WORKLOADS": "1"},
+            ],
+            id="sorting by a spec field gets whole objects in the rows",
+        ),
     ],
 )
 def test_get_prints_kueue_printer_columns(

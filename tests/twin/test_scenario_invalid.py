@@ -6,6 +6,10 @@ listed (exit code 2), never with a crash, a hang or a silent acceptance.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from taskgov.errors import InputError
@@ -384,3 +388,20 @@ def test_cohort_chain_3000_deep_admits_without_recursion() -> None:
     twin.run(None)
     assert finished_and_cpu_in_use(twin) == ({"ns/wl"}, 1000)
     assert twin.nodes["cq"].path().count("/") == depth + 1
+
+
+def test_twin_run_exits_2_naming_a_cohort_cycle(tmp_path: Path) -> None:
+    """Through the installed script: the cycle that used to hang ``quota.py`` forever."""
+    scenario = tmp_path / "cycle.yaml"
+    scenario.write_text(SOUND + "---\n" + cohorts(("pool", "root"), ("root", "pool")))
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("taskgov")), "twin", "run", str(scenario)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stderr.strip(), done.stdout) == (
+        2,
+        f"error: {scenario}#5, Cohort pool: field spec.parentName: cohorts form a cycle: pool -> root -> pool",
+        "",
+    )

@@ -2,7 +2,7 @@
 
 ``POISON`` is the catalogue: ``case.record(n)`` is the n-th record of a kind (distinct for
 each n, so a stream with many of them expects as many dead letters), as (topic kind, key,
-value) for ``helpers.produce``. Shared by ``tests/streams/test_poison*.py`` and
+value) for ``streams.synthetic.produce``. Shared by ``tests/streams/test_poison*.py`` and
 ``bench/poison.py``.
 """
 
@@ -16,6 +16,7 @@ from typing import Any
 from faust.types import Message
 
 from streams.events import event_id
+from taskgov.store import Connection
 
 KafkaRecord = tuple[str, str, bytes]
 _TIME = "2025-01-01T00:00:00Z"
@@ -87,7 +88,7 @@ def _nested(n: int) -> KafkaRecord:
     return ("workload-events", f"deep-{n}", b'{"n": %d, "a": ' % n + b"[" * depth + b"]" * depth)
 
 
-def _garbage(n: int, size: int) -> KafkaRecord:
+def garbage(n: int, size: int) -> KafkaRecord:
     """``size`` bytes, the first 100,000 the same for every n (only the tail differs)."""
     head = b"\x00garbage" * (100_000 // 8)
     tail = (b"%08d" % n) * ((size - len(head)) // 8)
@@ -172,11 +173,11 @@ POISON: list[Poison] = [
     ),
     Poison(
         "1 MB of garbage sharing its first 100 KB with the others",
-        lambda n: _garbage(n, 1_000_000),
+        lambda n: garbage(n, 1_000_000),
         "unreadable record: record: Invalid JSON",
     ),
     Poison(
-        "a dead letter whose time cannot be made UTC",
+        "a dead letter dated in the year 1, east of UTC",
         lambda n: (
             "dead-letter",
             f"letter-{n}",
@@ -190,6 +191,29 @@ POISON: list[Poison] = [
                 }
             ).encode(),
         ),
-        "cannot be stored: OverflowError: date value out of range",
+        "implausible time: observed_at 0001-01-01T00:00:00+05:00 is before 2015-01-01",
     ),
 ]
+
+
+# Reading back -------------------------------------------------------------------------------
+
+TOPIC_PARTITIONS = {"workload-events": 3, "clusterqueue-events": 1, "dead-letter": 1}
+
+
+def topics(prefix: str) -> dict[str, int]:
+    """The worker's three topics under ``prefix`` and their partitions."""
+    return {f"{prefix}.{kind}": count for kind, count in TOPIC_PARTITIONS.items()}
+
+
+def stored_event_ids(conn: Connection) -> list[str]:
+    """Every stored Workload and ClusterQueue event id, once per stored row."""
+    rows = conn.execute(
+        "SELECT event_id FROM workload_events UNION ALL SELECT event_id FROM cluster_queue_events"
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def dead_letter_position(reason: str) -> str:
+    """The ``topic[partition]@offset`` a worker's dead letter names at the end of its reason."""
+    return reason.rsplit("(at ", 1)[-1].rstrip(")")
