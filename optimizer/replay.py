@@ -63,7 +63,8 @@ class ReplayResult:
         name: the label of the policy, e.g. ``current`` or ``proposed``.
         policy: the policy played.
         history: the jobs as the twin ran them (:data:`optimizer.demand.JOB_COLUMNS`, plus
-            ``preemptions`` and ``run_s``).
+            ``preemptions``, ``run_s`` and ``preempted_run_s``: run time lost to preemption,
+            each time from the victim's last admission to its preemption).
     """
 
     name: str
@@ -163,13 +164,20 @@ def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: s
     scenario = scenario_for(workloads, policy, cluster)
     twin = Twin(scenario)
     twin.run()
-    started: dict[str, int] = {}
+    admitted: dict[str, list[int]] = {}
     for change in twin.ledger:
         if change.type == "Admitted" and change.status == "True":
-            started.setdefault(change.workload, change.time_ms)
+            admitted.setdefault(change.workload, []).append(change.time_ms)
+    started = {key: times[0] for key, times in admitted.items()}
     preempted: dict[str, int] = {}
+    lost_ms: dict[str, int] = {}
     for preemption in twin.preemptions:
-        preempted[preemption.victim] = preempted.get(preemption.victim, 0) + 1
+        victim = preemption.victim
+        preempted[victim] = preempted.get(victim, 0) + 1
+        # Work lost: the run since the victim's last admission before it was preempted.
+        last = max((t for t in admitted.get(victim, ()) if t <= preemption.time_ms), default=None)
+        if last is not None:
+            lost_ms[victim] = lost_ms.get(victim, 0) + preemption.time_ms - last
     keys = [f"{namespace_name(team)}/job-{n}" for n, team in enumerate(workloads["team"])]
     runs = [twin.runs.get(key) for key in keys]
     history = workloads.with_columns(
@@ -178,8 +186,11 @@ def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: s
             [_seconds(run.finished_ms if run else None) for run in runs], dtype=pl.Float64
         ),
         preemptions=pl.Series([preempted.get(key, 0) for key in keys], dtype=pl.Int64),
+        preempted_run_s=pl.Series([lost_ms.get(key, 0) / 1000 for key in keys], dtype=pl.Float64),
     )
-    return ReplayResult(name, policy, history.select(*JOB_COLUMNS, "preemptions", "run_s"))
+    return ReplayResult(
+        name, policy, history.select(*JOB_COLUMNS, "preemptions", "run_s", "preempted_run_s")
+    )
 
 
 def _seconds(ms: int | None) -> float | None:
