@@ -1,6 +1,6 @@
 """Events per second from Kafka into DuckDB through the worker: Faust agent, then the sink.
 
-The records are a realistic replay (``tests/streams/helpers.replay``: one contended twin run
+The records are a realistic replay (``streams.synthetic.replay``: one contended twin run
 rendered and normalized like the watcher does, repeated as several clusters), produced to
 fresh topics first. Then, on those topics and in the same run:
 

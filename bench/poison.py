@@ -2,9 +2,9 @@
 
 Two measurements, in the same run, on a local broker:
 
-1. **Throughput**: the same replay (``tests/streams/helpers.replay``) produced twice to fresh
+1. **Throughput**: the same replay (``streams.synthetic.replay``) produced twice to fresh
    topics, once clean and once with 1 % poison records of every kind in
-   ``tests/streams/poison.POISON`` among it (the 1 MB garbage records shortened to
+   ``streams.poison.POISON`` among it (the 1 MB garbage records shortened to
    ``--garbage-bytes``, still equal in their first 100 KB). ``taskgov worker`` stores each from
    an empty DuckDB file; the sustained rates (records/s, start-up excluded, as
    ``bench/pipeline.py`` measures them) give the ratio poisoned / clean.
