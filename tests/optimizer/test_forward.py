@@ -181,7 +181,7 @@ def test_recommend_plans_a_starved_team_exactly() -> None:
             "team": "team-a",
             "nominal": "ml.p4d.24xlarge 2",
             "borrow limit %": "0 -> 10000",
-            "weight": "None",
+            "weight": "-",
             # a millisecond longer: not worse.
             "wait p95": "0.0 h",
             "why": "BorrowLimit 0% -> 10000%: it may borrow any idle capacity (its owners "
@@ -191,7 +191,7 @@ def test_recommend_plans_a_starved_team_exactly() -> None:
             "team": "team-b",
             "nominal": "ml.p4d.24xlarge 1",
             "borrow limit %": "0 -> 10000",
-            "weight": "None",
+            "weight": "-",
             # out of sample: 16 h under today's BorrowLimit 0, none borrowing.
             "wait p95": "16.0 h -> 0.0 h",
             "why": "BorrowLimit 0% -> 10000%: it may borrow any idle capacity (its owners "
