@@ -1,7 +1,7 @@
 """What-if: replay recorded demand on the twin under a policy, and compare policies per team.
 
-A policy is compiled exactly as HyperPod task governance compiles it
-(``taskgov.policy.compile``) and played on the twin (``taskgov.twin``) together with the
+A policy is compiled exactly as HyperPod task governance compiles it, to typed Kueue objects
+(``taskgov.policy.compile.compile_objects``), and played on the twin (``taskgov.twin``) with the
 jobs: each job becomes a Workload in its team's namespace and LocalQueue, asking for its
 accelerators on its instance type (a nodeSelector on ``node.kubernetes.io/instance-type``).
 Jobs of teams without an active ComputeQuota, or on instance types the cluster lacks, never
@@ -26,18 +26,12 @@ from optimizer.demand import (
     rank_percentile,
 )
 from taskgov.catalog import instance_catalog
-from taskgov.policy.compile import (
-    INSTANCE_TYPE_LABEL,
-    compile_policy,
-    local_queue_name,
-    namespace_name,
-    priority_class_name,
-)
-from taskgov.policy.load import Document
+from taskgov.kueue.hyperpod import local_queue_name, namespace_name, priority_class_name
+from taskgov.policy.compile import INSTANCE_TYPE_LABEL, compile_objects
 from taskgov.policy.model import Cluster, Policy
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import PodSet, WorkloadSpec
-from taskgov.twin.scenario import Scenario, build_scenario, stable_uid
+from taskgov.twin.scenario import Scenario, stable_uid
 
 # What to replay: one row per job, with its run time once admitted.
 WORKLOAD_COLUMNS: dict[str, type[pl.DataType]] = {
@@ -119,9 +113,8 @@ def scenario_for(workloads: pl.DataFrame, policy: Policy, cluster: Cluster) -> S
 
     Workload ``job-<n>`` is row n (from 0) of ``workloads``.
     """
-    objects = compile_policy(policy, cluster, f"Policy {policy.name}")
-    scenario = build_scenario([Document("replay", n, body) for n, body in enumerate(objects)])
-    scenario.fair_sharing = policy.scheduler_config.fair_share == "Enabled"
+    compiled = compile_objects(policy, cluster, f"Policy {policy.name}")
+    scenario = Scenario.from_objects(compiled.kueue)
     classes = {pc.name: pc.weight for pc in policy.scheduler_config.priority_classes}
     catalog = instance_catalog()
     types = set(cluster.instance_counts())
