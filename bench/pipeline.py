@@ -1,6 +1,6 @@
 """Events per second from Kafka into DuckDB through the worker: Faust agent, then the sink.
 
-The records are a realistic replay (``tests/streams/helpers.replay``: one contended twin run
+The records are a realistic replay (``streams.synthetic.replay``: one contended twin run
 rendered and normalized like the watcher does, repeated as several clusters), produced to
 fresh topics first. Then, on those topics and in the same run:
 
@@ -48,6 +48,7 @@ from kafka import KafkaConsumer  # noqa: E402
 
 from bench.reports import DAYS, generate  # noqa: E402
 from streams.app import BATCH_SIZE, TOPIC_KINDS  # noqa: E402
+from streams.synthetic import produce, replay  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
 from taskgov.store import (  # noqa: E402
     SQL_DIR,
@@ -57,7 +58,6 @@ from taskgov.store import (  # noqa: E402
     rebuild_aggregates,
 )
 from taskgov.twin.render import EPOCH  # noqa: E402
-from tests.streams.helpers import produce, replay  # noqa: E402
 
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 _STORED = re.compile(r"event=batch_stored .*?records=(\d+) .*?seconds=([0-9.]+)")

@@ -2,9 +2,9 @@
 
 Two measurements, in the same run, on a local broker:
 
-1. **Throughput**: the same replay (``tests/streams/helpers.replay``) produced twice to fresh
+1. **Throughput**: the same replay (``streams.synthetic.replay``) produced twice to fresh
    topics, once clean and once with 1 % poison records of every kind in
-   ``tests/streams/poison.POISON`` among it (the 1 MB garbage records shortened to
+   ``streams.poison.POISON`` among it (the 1 MB garbage records shortened to
    ``--garbage-bytes``, still equal in their first 100 KB). ``taskgov worker`` stores each from
    an empty DuckDB file; the sustained rates (records/s, start-up excluded, as
    ``bench/pipeline.py`` measures them) give the ratio poisoned / clean.
@@ -42,11 +42,7 @@ from aiokafka import AIOKafkaProducer  # noqa: E402
 from bench.pipeline import check as check_counts_and_audits  # noqa: E402
 from bench.pipeline import run_worker  # noqa: E402
 from streams.events import WorkloadEvent, event_id  # noqa: E402
-from taskgov.broker import ensure_topics, local_broker  # noqa: E402
-from taskgov.errors import TaskgovError  # noqa: E402
-from taskgov.store import QueryError, connect_read_only  # noqa: E402
-from tests.streams.helpers import Replay, moved, produce, replay  # noqa: E402
-from tests.streams.poison import (  # noqa: E402
+from streams.poison import (  # noqa: E402
     POISON,
     KafkaRecord,
     Poison,
@@ -55,6 +51,10 @@ from tests.streams.poison import (  # noqa: E402
     stored_event_ids,
     topics,
 )
+from streams.synthetic import Replay, moved, produce, replay  # noqa: E402
+from taskgov.broker import ensure_topics, local_broker  # noqa: E402
+from taskgov.errors import TaskgovError  # noqa: E402
+from taskgov.store import QueryError, connect_read_only  # noqa: E402
 
 POISON_EVERY = 100  # 1 %
 

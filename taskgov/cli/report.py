@@ -19,8 +19,6 @@ import polars as pl
 
 from taskgov.cli.options import db_option, output_option, time_bound_options
 from taskgov.cli.output import render_rows
-from taskgov.cli.times import parse_instant as parse_instant  # re-exported for serve, why
-from taskgov.cli.times import parse_time_bound
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
 from taskgov.store import (
@@ -35,6 +33,7 @@ from taskgov.store import (
 )
 from taskgov.store.lake import lake_at, open_lake
 from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
+from taskgov.times import parse_time_bound
 
 _POLARS_TYPES: dict[str, Any] = {
     "BOOLEAN": pl.Boolean,

@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from taskgov.cli.report import parse_instant
 from taskgov.errors import Fault, InputError
 from taskgov.serve.records import QUERIES, REPORTS, Rows, has_table, run
 from taskgov.serve.why import explain
 from taskgov.store import Connection
+from taskgov.times import parse_instant
 
 Parameters = dict[str, object]
 Payload = dict[str, Any]

@@ -28,7 +28,7 @@ from optimizer.store import open_store, read_run
 from streams.sink_duckdb import DuckDBSink
 from taskgov.governance import connect, governance_for
 from taskgov.policy.load import read_documents
-from taskgov.twin.scenario import build_scenario
+from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.serve import RunningTwinServer, serve_twin
 
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
@@ -184,7 +184,7 @@ def loop(tmp_path: Path, recorded: Path) -> Iterator[Loop]:
     governance = governance_for(documents, frozenset({"admin", "operator"}))
     assert governance is not None
     server = serve_twin(
-        build_scenario(documents),
+        scenario_from_documents(documents),
         kubeconfig=tmp_path / "kubeconfig",
         speed=1.0,
         sagemaker=governance[0],
