@@ -20,9 +20,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from streams.sink_duckdb import DuckDBSink
+from streams.synthetic import replay
 from taskgov.store import load_reports, open_read_only, run_report, watermark
 from taskgov.store.lake import export_lake, lake_at, open_lake
-from streams.synthetic import replay
 
 REPORTS = sorted(load_reports())
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
