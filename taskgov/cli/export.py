@@ -14,9 +14,9 @@ import click
 from taskgov.cli.options import db_option, output_option
 from taskgov.cli.output import render_rows
 from taskgov.cli.report import _database
-from taskgov.cli.times import parse_instant
 from taskgov.store import open_read_only
 from taskgov.store.lake import export_lake, lake_at
+from taskgov.times import parse_instant
 
 
 @click.command("export")
