@@ -1,6 +1,6 @@
 """Events per second from Kafka into DuckDB through the worker: Faust agent, then the sink.
 
-The records are a realistic replay (``tests/streams/helpers.replay``: one contended twin run
+The records are a realistic replay (``streams.synthetic.replay``: one contended twin run
 rendered and normalized like the watcher does, repeated as several clusters), produced to
 fresh topics first. Then, on those topics and in the same run:
 
@@ -36,14 +36,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import duckdb  # noqa: E402
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 from kafka import KafkaConsumer  # noqa: E402
 
 from streams.app import BATCH_SIZE, TOPIC_KINDS  # noqa: E402
-from streams.migrations import SQL_DIR  # noqa: E402
+from streams.synthetic import produce, replay  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
-from tests.streams.helpers import produce, replay  # noqa: E402
+from taskgov.store import SQL_DIR, connect_read_only  # noqa: E402
 
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 _STORED = re.compile(r"event=batch_stored .*?records=(\d+) .*?seconds=([0-9.]+)")
@@ -173,7 +172,7 @@ def run_worker(
 def check(db: Path, distinct: int) -> list[str]:
     """What is wrong with the stored result: a wrong count or an audit with rows."""
     problems = []
-    with duckdb.connect(str(db), read_only=True) as conn:
+    with connect_read_only(db) as conn:
         row = conn.execute(
             "SELECT (SELECT count(*) FROM workload_events)"
             " + (SELECT count(*) FROM cluster_queue_events)"

@@ -2,9 +2,9 @@
 
 Two measurements, in the same run, on a local broker:
 
-1. **Throughput**: the same replay (``tests/streams/helpers.replay``) produced twice to fresh
+1. **Throughput**: the same replay (``streams.synthetic.replay``) produced twice to fresh
    topics, once clean and once with 1 % poison records of every kind in
-   ``tests/streams/poison.POISON`` among it (the 1 MB garbage records shortened to
+   ``streams.poison.POISON`` among it (the 1 MB garbage records shortened to
    ``--garbage-bytes``, still equal in their first 100 KB). ``taskgov worker`` stores each from
    an empty DuckDB file; the sustained rates (records/s, start-up excluded, as
    ``bench/pipeline.py`` measures them) give the ratio poisoned / clean.
@@ -37,15 +37,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import duckdb  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from bench.pipeline import check as check_counts_and_audits  # noqa: E402
 from bench.pipeline import run_worker  # noqa: E402
 from streams.events import WorkloadEvent, event_id  # noqa: E402
-from taskgov.broker import ensure_topics, local_broker  # noqa: E402
-from tests.streams.helpers import Replay, moved, produce, replay  # noqa: E402
-from tests.streams.poison import (  # noqa: E402
+from streams.poison import (  # noqa: E402
     POISON,
     KafkaRecord,
     Poison,
@@ -54,6 +51,10 @@ from tests.streams.poison import (  # noqa: E402
     stored_event_ids,
     topics,
 )
+from streams.synthetic import Replay, moved, produce, replay  # noqa: E402
+from taskgov.broker import ensure_topics, local_broker  # noqa: E402
+from taskgov.errors import TaskgovError  # noqa: E402
+from taskgov.store import QueryError, connect_read_only  # noqa: E402
 
 POISON_EVERY = 100  # 1 %
 
@@ -224,9 +225,9 @@ def start_worker(bootstrap: str, prefix: str, db: Path, log: Path) -> subprocess
 def applied(db: Path) -> dict[tuple[str, int], int]:
     """DuckDB's offsets (read between the worker's transactions; {} while it holds the file)."""
     try:
-        with duckdb.connect(str(db), read_only=True) as conn:
+        with connect_read_only(db, lock_wait_s=0) as conn:
             rows = conn.execute("SELECT * FROM applied_offsets").fetchall()
-    except duckdb.Error:
+    except (TaskgovError, QueryError):
         return {}
     return {(str(t), int(p)): int(o) for t, p, o in rows}
 
@@ -274,7 +275,7 @@ def long_run(bootstrap: str, data: Replay, args: argparse.Namespace, workdir: Pa
 def check(db: Path, expected: Expected) -> list[str]:
     """What is wrong with the stored result (nothing, if all holds)."""
     problems = check_counts_and_audits(db, len(expected.event_ids))
-    with duckdb.connect(str(db), read_only=True) as conn:
+    with connect_read_only(db) as conn:
         ids = set(stored_event_ids(conn))
         if ids != expected.event_ids:
             problems.append(

@@ -17,12 +17,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
 from streams.events import WorkloadEvent, event_id
-from streams.migrations import SQL_DIR, migrate
-from streams.sink_duckdb import DuckDBSink, rebuild_aggregates
-from taskgov.cli.report import load_reports, run_report
+from streams.sink_duckdb import DuckDBSink
+from taskgov.store import (
+    SQL_DIR,
+    Connection,
+    connect_read_write,
+    load_reports,
+    migrate,
+    rebuild_aggregates,
+    run_report,
+)
 
 EVENTS = 10_000_000
 TEAMS = 16
@@ -168,7 +173,7 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def generate(conn: duckdb.DuckDBPyConnection, events: int) -> int:
+def generate(conn: Connection, events: int) -> int:
     """Load about ``events`` synthetic events and rebuild the aggregates; returns the count."""
     workloads = int(events / EVENTS_PER_WORKLOAD)
     params = {"teams": TEAMS, "days": DAYS, "workloads": workloads}
@@ -180,7 +185,7 @@ def generate(conn: duckdb.DuckDBPyConnection, events: int) -> int:
     return int(row[0]) if row else 0
 
 
-def late_batch(conn: duckdb.DuckDBPyConnection, workloads: int) -> list[WorkloadEvent]:
+def late_batch(conn: Connection, workloads: int) -> list[WorkloadEvent]:
     """A worker's batch: ``workloads`` new Workloads' first 5 events, just after the watermark."""
     row = conn.execute("SELECT max(occurred_at) FROM workload_events").fetchone()
     start: datetime = row[0] if row else datetime(2024, 5, 1)
@@ -221,7 +226,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         path = args.db or Path(scratch) / "bench.duckdb"
-        conn = duckdb.connect(str(path))
+        conn = connect_read_write(path)
         migrate(conn)
         baseline = timed(lambda: conn.execute(BASELINE).fetchall())
         count = 0

@@ -20,15 +20,17 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
-import duckdb
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from reports import BASELINE, EVENTS, generate, timed  # noqa: E402
 
-from streams.migrations import migrate  # noqa: E402
-from streams.sink_duckdb import rebuild_aggregates  # noqa: E402
 from taskgov.serve.service import ServeOptions, launch  # noqa: E402
+from taskgov.store import (  # noqa: E402
+    connect_read_only,
+    connect_read_write,
+    migrate,
+    rebuild_aggregates,
+)
 
 # Each page's API calls, in the order its script makes them (pickers first).
 PAGES = {
@@ -53,7 +55,7 @@ def _load(base: str, calls: list[str], query: str) -> float:
 def _database(path: Path, events: int) -> None:
     if path.exists():
         return
-    with duckdb.connect(str(path)) as conn:
+    with connect_read_write(path) as conn:
         migrate(conn)
         count = generate(conn, events)
         rebuild_s = timed(lambda: rebuild_aggregates(conn))
@@ -69,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         path = args.db or Path(scratch) / "bench.duckdb"
         _database(path, args.events)
-        with duckdb.connect(str(path), read_only=True) as conn:
+        with connect_read_only(path) as conn:
             baseline = timed(lambda: conn.execute(BASELINE).fetchall())
             found = conn.execute(
                 "SELECT count(*), max(minute) FROM workload_events, "

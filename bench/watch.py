@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kafka import KafkaProducer  # noqa: E402
 
+from streams.synthetic import busy_cluster  # noqa: E402
 from streams.watcher import Watcher, WatcherConfig  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
 from taskgov.twin.serve import serve_twin  # noqa: E402
-from tests.streams.helpers import busy_cluster  # noqa: E402
 
 
 def raw_produce_rate(bootstrap: str, topic: str, count: int, size: int) -> float:

@@ -2,5 +2,10 @@
 
 Pipeline: ``demand`` (history → demand profile) → ``model/`` (``data → build → solve → read``)
 → ``replay`` (the twin under current and proposed quotas) → ``plan`` (what to change and the
-calls that change it). ``recommend`` runs the whole pipeline.
+calls that change it). ``recommend`` runs the whole pipeline; ``history`` and ``store`` read
+and write DuckDB through ``taskgov.store``; ``appliers/`` hold the only code that changes
+external systems.
+
+May import: ``taskgov.store``, ``taskgov.policy``, ``taskgov.twin``, ``taskgov.kueue``,
+``taskgov.catalog``, ``taskgov.errors``. Never ``taskgov.cli``, and never ``duckdb`` itself.
 """

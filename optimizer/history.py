@@ -23,79 +23,21 @@ for each query and closed after, so the worker can write between.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import polars as pl
 
 from optimizer.demand import JOB_COLUMNS, OPTIONAL_COLUMNS
-from taskgov.errors import DatabaseError, Fault, InputError
+from taskgov.errors import Fault, InputError
+from taskgov.store import LOCK_WAIT_S, Connection, sql_text, watermark
+from taskgov.store import connect_read_only as _connect_read_only
 
 # Tables the history is read from; a database without them was not written by the sink.
 REQUIRED_TABLES = ("workload_events", "workload_intervals", "aggregate_state")
-# How long to wait for another process (the worker's sink flushing) to let go of the file.
-LOCK_WAIT_S = 10.0
-
-_CLUSTERS = """
-SELECT cluster, min(created_at), max(occurred_at), count(DISTINCT uid)
-FROM workload_events
-GROUP BY cluster
-ORDER BY cluster
-"""
-
-_WATERMARK = "SELECT instant FROM aggregate_state WHERE name = 'watermark'"
-
-_JOBS = """
-WITH lives AS (
-    SELECT
-        uid,
-        min(namespace) AS namespace,
-        min(name) AS name,
-        arg_max(team, occurred_at) AS team,
-        arg_max(accelerators, occurred_at) AS accelerators,
-        arg_max(priority_class, occurred_at) AS priority_class,
-        arg_max(instance_type, occurred_at) FILTER (
-            WHERE event_type = 'admitted' AND instance_type IS NOT NULL
-        ) AS admitted_type,
-        min(created_at) AS submitted_at,
-        min(occurred_at) FILTER (WHERE event_type = 'admitted') AS started_at,
-        max(occurred_at) FILTER (WHERE event_type = 'admitted') AS last_admitted_at,
-        min(occurred_at) FILTER (WHERE event_type IN ('finished', 'deleted')) AS ended_at,
-        min(occurred_at) FILTER (WHERE event_type = 'finished') AS finished_at,
-        count(*) FILTER (WHERE event_type = 'preempted') AS preemptions
-    FROM workload_events
-    WHERE cluster = $cluster
-    GROUP BY uid
-),
-named AS (
-    SELECT uid, arg_max(instance_type, start_at) AS known_type
-    FROM workload_intervals
-    WHERE cluster = $cluster AND instance_type IS NOT NULL
-    GROUP BY uid
-)
-SELECT
-    l.team,
-    coalesce(l.admitted_type, n.known_type) AS instance_type,
-    l.accelerators,
-    date_diff('microsecond', $origin::TIMESTAMP, l.submitted_at) / 1e6 AS submit_s,
-    date_diff('microsecond', $origin::TIMESTAMP, l.started_at) / 1e6 AS start_s,
-    date_diff('microsecond', $origin::TIMESTAMP, l.ended_at) / 1e6 AS end_s,
-    l.priority_class,
-    l.preemptions,
-    CASE WHEN l.finished_at IS NOT NULL AND l.last_admitted_at <= l.finished_at
-        THEN date_diff('microsecond', l.last_admitted_at, l.finished_at) / 1e6
-    END AS run_s
-FROM lives AS l
-LEFT JOIN named AS n USING (uid)
-WHERE $since::TIMESTAMP IS NULL OR l.submitted_at >= $since::TIMESTAMP
-ORDER BY l.submitted_at, l.namespace, l.name, l.uid
-"""
-
 _SCHEMA: dict[str, Any] = {**JOB_COLUMNS, **OPTIONAL_COLUMNS}
 _SELECTED = [
     "team",
@@ -127,34 +69,7 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def connect(
-    path: Path, *, read_only: bool, lock_wait_s: float = LOCK_WAIT_S
-) -> duckdb.DuckDBPyConnection:
-    """A connection to ``path``, waiting up to ``lock_wait_s`` while another process holds it.
-
-    Raises:
-        InputError: ``read_only`` and there is no file at ``path``, or it is no DuckDB database.
-        DatabaseError: the file stays locked by another process.
-    """
-    if read_only and not path.is_file():
-        raise InputError([Fault("--db", str(path), "", "no such database")])
-    deadline = time.monotonic() + lock_wait_s
-    while True:
-        try:
-            return duckdb.connect(str(path), read_only=read_only)
-        except duckdb.IOException as error:
-            first = str(error).splitlines()[0]
-            if "lock" not in first.lower():
-                raise InputError([Fault("--db", str(path), "", f"cannot open: {first}")]) from None
-            if time.monotonic() >= deadline:
-                raise DatabaseError(str(path), f"locked by another process: {first}") from None
-            time.sleep(0.1)
-        except duckdb.Error as error:
-            first = str(error).splitlines()[0]
-            raise InputError([Fault("--db", str(path), "", f"cannot open: {first}")]) from None
-
-
-def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
+def connect_read_only(path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> Connection:
     """A read-only connection to a database the sink wrote.
 
     Raises:
@@ -162,20 +77,7 @@ def connect_read_only(path: Path) -> duckdb.DuckDBPyConnection:
             sink's tables (named).
         DatabaseError: the file stays locked by another process.
     """
-    conn = connect(path, read_only=True)
-    found = {
-        str(row[0])
-        for row in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()
-    }
-    missing = [t for t in REQUIRED_TABLES if t not in found]
-    if missing:
-        conn.close()
-        message = (
-            f"not a taskgov database: it lacks {', '.join(missing)} "
-            "(the worker creates them: taskgov worker)"
-        )
-        raise InputError([Fault("--db", str(path), "", message)])
-    return conn
+    return _connect_read_only(path, lock_wait_s=lock_wait_s, require_tables=REQUIRED_TABLES)
 
 
 def recorded_clusters(path: Path) -> list[RecordedCluster]:
@@ -186,7 +88,7 @@ def recorded_clusters(path: Path) -> list[RecordedCluster]:
     """
     conn = connect_read_only(path)
     try:
-        rows = conn.execute(_CLUSTERS).fetchall()
+        rows = conn.execute(sql_text("history/clusters.sql")).fetchall()
     finally:
         conn.close()
     return [RecordedCluster(str(c), first, last, int(n)) for c, first, last, n in rows]
@@ -278,17 +180,17 @@ class HistoryDemandSource:
     def _watermark(self) -> datetime | None:
         conn = connect_read_only(self.path)
         try:
-            row = conn.execute(_WATERMARK).fetchone()
+            return watermark(conn)
         finally:
             conn.close()
-        return row[0] if row else None
 
     def _read(self, since_s: float | None) -> pl.DataFrame:
         since = None if since_s is None else self.instant(since_s)
         conn = connect_read_only(self.path)
         try:
             rows = conn.execute(
-                _JOBS, {"cluster": self.cluster, "origin": self.origin, "since": since}
+                sql_text("history/jobs.sql"),
+                {"cluster": self.cluster, "origin": self.origin, "since": since},
             ).fetchall()
         finally:
             conn.close()

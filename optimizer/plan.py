@@ -12,19 +12,28 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict
 
-from optimizer.model.data import Cell, ModelData, reach_acc, runnable_acc
+from optimizer.evaluate.metrics import JUDGED
+from optimizer.model.data import (
+    MAX_BORROW_LIMIT_PCT,
+    Cell,
+    ModelData,
+    reach_acc,
+    runnable_acc,
+)
 from optimizer.model.read import QuotaValues, TeamProposal
 from optimizer.recommend import Recommendation
-from optimizer.replay import TEAM_METRICS
 from optimizer.settings import OptimizerSettings
 from taskgov.catalog import instance_catalog
 from taskgov.policy.compile import cluster_queue_name, compile_policy
 from taskgov.policy.model import ComputeQuota, ComputeQuotaResource
+
+# A team waits longer when its p95 wait grows by more than this.
+WORSE_BY_S = 60.0
+OVERALL_METRICS = (*JUDGED, "wait_p50_s", "wait_p99_s", "never_started", "utilization")
 
 
 class _Shape(BaseModel):
@@ -72,7 +81,13 @@ class ConflictView(_Shape):
 
 
 class Plan(_Shape):
-    """The whole recommendation."""
+    """The whole recommendation.
+
+    ``overall`` holds, per policy (``current``, ``proposed``), the mean of each judged
+    number over the out-of-sample futures and its range (``<metric>_min``, ``<metric>_max``);
+    ``evidence`` says where those numbers come from; ``warnings`` every team that waits
+    longer and every wait the proposal leaves above the threshold.
+    """
 
     status: str
     phases: list[PhaseView]
@@ -81,6 +96,10 @@ class Plan(_Shape):
     window_s: tuple[float, float]
     overall: dict[str, dict[str, float | int | None]]
     teams: list[TeamPlan]
+    evidence: str = ""
+    warnings: list[str] = []
+    candidates: dict[str, float] = {}
+    chosen: str | None = None
 
 
 def _view(values: QuotaValues) -> QuotaView:
@@ -150,31 +169,61 @@ def _borrow_needs(
 def _why(
     proposal: TeamProposal, data: ModelData, rec: Recommendation, settings: OptimizerSettings
 ) -> list[str]:
-    team = next(t for t in data.teams if t.name == proposal.team)
-    solution = rec.report.solution
-    assert solution is not None
+    team = next((t for t in data.teams if t.name == proposal.team), None)
     reasons = []
     for instance_type, new in proposal.proposed.nominal.items():
-        cell = data.cells[(proposal.team, instance_type)]
-        reason = _why_nominal(cell, new, data.accelerators[instance_type], settings)
+        cell = data.cells.get((proposal.team, instance_type))
+        reason = cell and _why_nominal(cell, new, data.accelerators[instance_type], settings)
         if reason:
             reasons.append(reason)
-    pct = solution.borrow_pct[team.name]
+    if team is None:
+        return reasons or ["today's quota fits its demand"]
+    if (
+        proposal.current.nominal
+        and not rec.profile.by_team.filter(
+            (rec.profile.by_team["team"] == team.name) & (rec.profile.by_team["jobs"] > 0)
+        ).height
+    ):
+        reasons.append("no recorded jobs: keeps its guarantee")
+    pct = proposal.proposed.borrow_limit_pct
+    pct = team.current_borrow_pct if pct is None else pct
     if pct != team.current_borrow_pct:
         peak = f"p{settings.peak_percentile:g}"
-        needs = _borrow_needs(data, team.name, solution.nominal, peak) or ["nothing more"]
-        reasons.append(
-            f"BorrowLimit {team.current_borrow_pct}% -> {pct}%: it must borrow " + "; ".join(needs)
-        )
-    weight = solution.weight[team.name]
+        needs = _borrow_needs(data, team.name, _nominal(data, proposal), peak)
+        change = f"BorrowLimit {team.current_borrow_pct}% -> {pct}%"
+        if pct == MAX_BORROW_LIMIT_PCT:
+            reasons.append(
+                f"{change}: it may borrow any idle capacity (its owners reclaim it when they "
+                "need it)" + ("; it needs " + "; ".join(needs) if needs else "")
+            )
+        else:
+            needs = needs or [
+                f"for a job of {rec.largest_job_acc} accelerators, the largest plausible"
+            ]
+            reasons.append(f"{change}: it must borrow " + "; ".join(needs))
+    weight = proposal.proposed.fair_share_weight or 0
     if weight != team.current_weight:
+        split = rec.choice is not None and not rec.choice.chosen.startswith("cp-sat")
+        basis = (
+            "instances held, the largest holder at 100"
+            if split
+            else "burst demand (peak minus sustained), the burstiest team at 100"
+        )
         reasons.append(
             f"FairShareWeight {team.current_weight} -> {weight}: idle capacity is shared in "
-            "proportion to burst demand (peak minus sustained), the burstiest team at 100"
+            f"proportion to {basis}"
         )
     if not reasons:
         reasons.append("today's quota fits its demand")
     return reasons
+
+
+def _nominal(data: ModelData, proposal: TeamProposal) -> dict[tuple[str, str], int]:
+    """Proposed counts keyed as the model keys them, every team's type (others' at 0)."""
+    counts = {key: 0 for key in data.cells}
+    for instance_type, count in proposal.proposed.nominal.items():
+        counts[(proposal.team, instance_type)] = count
+    return counts
 
 
 def _entry(entry: ComputeQuotaResource) -> str:
@@ -245,13 +294,73 @@ def _patches(rec: Recommendation) -> dict[str, str]:
 
 
 def _effect(rec: Recommendation, team: str) -> dict[str, tuple[float | None, float | None]]:
-    if rec.effect is None:
+    """The team's mean p95 wait over the out-of-sample futures, today and proposed."""
+    if rec.choice is None or not rec.choice.today:
         return {}
-    rows = rec.effect.filter(rec.effect["team"] == team).to_dicts()
-    if not rows:
+    today = [m.team_wait_p95_s.get(team) for m in rec.choice.today]
+    proposed = [m.team_wait_p95_s.get(team) for m in rec.choice.proposed]
+    return {"wait_p95_s": (_mean(today), _mean(proposed))}
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def _overall(rec: Recommendation) -> dict[str, dict[str, float | int | None]]:
+    """Per policy: each judged number's mean, least and most over the report futures."""
+    if rec.choice is None or not rec.choice.today:
         return {}
-    row: dict[str, Any] = rows[0]
-    return {m: (row.get(f"{m}_current"), row.get(f"{m}_proposed")) for m in TEAM_METRICS}
+    overall: dict[str, dict[str, float | int | None]] = {}
+    for name, runs in (("current", rec.choice.today), ("proposed", rec.choice.proposed)):
+        numbers: dict[str, float | int | None] = {}
+        for metric in OVERALL_METRICS:
+            values = [float(getattr(m, metric)) for m in runs]
+            numbers[metric] = sum(values) / len(values)
+            numbers[f"{metric}_min"] = min(values)
+            numbers[f"{metric}_max"] = max(values)
+        overall[name] = numbers
+    return overall
+
+
+def _evidence(rec: Recommendation, settings: OptimizerSettings) -> str:
+    if rec.choice is None:
+        return "not replayed: no effect measured"
+    forward = settings.forward
+    if not rec.choice.today:
+        return "too little history to replay: no effect measured"
+    return (
+        f"out of sample: the candidates were fitted on the history minus its last "
+        f"{forward.holdout_days:g} days and chosen by replays of those days (as they were and "
+        f"under twice the load); the effect is the mean (range) over {len(rec.choice.today)} "
+        f"replays of {forward.future_days}-day futures resampled by day from them, each with "
+        f"one job per team of {rec.largest_job_acc} accelerators: days the solver did not see"
+    )
+
+
+def warnings(
+    plan_overall: Mapping[str, Mapping[str, float | int | None]],
+    teams: list[TeamPlan],
+    settings: OptimizerSettings,
+) -> list[str]:
+    """Every team whose p95 wait grows (by more than a minute), and a p95 wait the proposal
+    leaves above the threshold."""
+    found = []
+    for team in teams:
+        before, after = team.effect.get("wait_p95_s", (None, None))
+        if before is not None and after is not None and after > before + WORSE_BY_S:
+            found.append(
+                f"team {team.team} waits longer: p95 {human_hours(before)} -> {human_hours(after)}"
+            )
+    proposed = plan_overall.get("proposed", {})
+    limit_s = settings.forward.wait_warning_h * 3600
+    wait = proposed.get("wait_p95_s")
+    if isinstance(wait, float | int) and wait > limit_s:
+        found.append(
+            f"the proposal still leaves a p95 wait of {human_hours(wait)} "
+            f"(above {human_hours(limit_s)}): the cluster is short of capacity"
+        )
+    return found
 
 
 def build_plan(rec: Recommendation, settings: OptimizerSettings) -> Plan:
@@ -294,23 +403,66 @@ def build_plan(rec: Recommendation, settings: OptimizerSettings) -> Plan:
                 )
             )
     window = rec.profile.window
+    overall = _overall(rec)
     return Plan(
         status=report.status,
         phases=phases,
         solver_parameters=report.parameters,
         conflicts=conflicts,
         window_s=(window.start_s, window.end_s),
-        overall=rec.overall or {},
+        overall=overall,
         teams=teams,
+        evidence=_evidence(rec, settings),
+        warnings=warnings(overall, teams, settings),
+        candidates=dict(rec.choice.scores) if rec.choice else {},
+        chosen=rec.choice.chosen if rec.choice else None,
     )
 
 
 def _arrow(before: object, after: object) -> str:
-    return str(after) if before == after else f"{before} -> {after}"
+    """``after``, or ``before -> after``; a value not set shows as ``-``, never ``None``."""
+    old, new = ("-" if v is None else str(v) for v in (before, after))
+    return new if before == after else f"{old} -> {new}"
 
 
-def _hours(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 3600:.1f}h"
+def human_hours(seconds: float | None) -> str:
+    """Seconds as hours or minutes people read: ``12.5 h``, ``45 min``, ``0.0 h`` (under a
+    minute)."""
+    if seconds is None:
+        return "-"
+    if 60 <= seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:,.1f} h"
+
+
+def overall_lines(plan: Plan) -> list[str]:
+    """The effect in human units, where it comes from, and the warnings."""
+    lines = []
+    if plan.evidence:
+        lines.append(f"effect ({plan.evidence}):")
+    labels = {"wait_p95_s": "p95 wait", "starved_team_h": "starved", "preempted_gpu_h": "preempted"}
+    for name, numbers in plan.overall.items():
+        shown = []
+        for metric, label in labels.items():
+            value = numbers.get(metric)
+            if value is None:
+                continue
+            low, high = numbers.get(f"{metric}_min"), numbers.get(f"{metric}_max")
+            unit = _unit_text(metric)
+            shown.append(f"{label} {unit(value)} ({unit(low)} to {unit(high)})")
+        lines.append(f"  {name}: " + ", ".join(shown))
+    lines += [f"warning: {w}" for w in plan.warnings]
+    return lines
+
+
+def _unit_text(metric: str) -> Callable[[float | int | None], str]:
+    if metric.endswith("_s"):
+        return human_hours
+    suffix = " team-h" if metric == "starved_team_h" else " GPU-h"
+    return lambda v: "-" if v is None else f"{v:,.1f}{suffix}"
+
+
+_hours = human_hours
 
 
 def plan_rows(plan: Plan) -> list[dict[str, str]]:
@@ -323,7 +475,6 @@ def plan_rows(plan: Plan) -> list[dict[str, str]]:
             if n or team.current.nominal.get(t, 0)
         )
         wait = team.effect.get("wait_p95_s", (None, None))
-        starved = team.effect.get("starved_h", (None, None))
         rows.append(
             {
                 "team": team.team,
@@ -333,11 +484,10 @@ def plan_rows(plan: Plan) -> list[dict[str, str]]:
                 ),
                 "weight": _arrow(team.current.fair_share_weight, team.proposed.fair_share_weight),
                 "wait p95": _arrow(_hours(wait[0]), _hours(wait[1])),
-                "starved h": _arrow(*(("-" if h is None else f"{h:.1f}") for h in starved)),
                 "why": "; ".join(team.why),
             }
         )
     return rows
 
 
-PLAN_COLUMNS = ["team", "nominal", "borrow limit %", "weight", "wait p95", "starved h", "why"]
+PLAN_COLUMNS = ["team", "nominal", "borrow limit %", "weight", "wait p95", "why"]

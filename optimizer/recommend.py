@@ -1,21 +1,35 @@
-"""The recommendation pipeline: 1. demand, 2. model data, 3. solve, 4. read, 5. replay."""
+"""The recommendation pipeline: 1. demand, 2. model data, 3. solve, 4. candidates, 5. choose.
+
+CP-SAT on the whole history says whether the constraints can be met at all (and names the
+conflict when not). The proposal itself is chosen forward: candidates fitted on the history
+minus its last days (CP-SAT at several sustained percentiles, simple splits; all guarded, see
+``optimizer.candidates``) are replayed on the twin over futures resampled from those last
+days, and the one with the best robust score is proposed (``optimizer.robust``). Its effect
+is measured on other resampled days than the ones it was chosen on: out of sample.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
-from optimizer.demand import DemandProfile, DemandSource, check_jobs, profile_demand
-from optimizer.model.data import ModelData, model_data
-from optimizer.model.read import TeamProposal, proposals, proposed_policy
-from optimizer.model.solve import SolveReport, solve
-from optimizer.replay import (
-    capacity_accelerators,
-    compare,
-    nominal_accelerators,
-    workloads_from_history,
+from optimizer.candidates import (
+    candidate_policies,
+    guarded,
+    largest_job,
+    pinned,
+    with_pins,
 )
+from optimizer.demand import DemandProfile, DemandSource, check_jobs, profile_demand
+from optimizer.evaluate.policies import NO_VALUES, team_values, with_values
+from optimizer.model.data import ModelData, model_data
+from optimizer.model.read import QuotaValues, TeamProposal, proposals
+from optimizer.model.solve import SolveReport, solve
+from optimizer.replay import capacity_accelerators, nominal_accelerators, workloads_from_history
+from optimizer.resample import DAY_S, futures, split_holdout
+from optimizer.robust import Choice, choose
 from optimizer.settings import OptimizerSettings
 from taskgov.errors import InputError
 from taskgov.policy.checks import policy_faults
@@ -31,13 +45,14 @@ class Recommendation:
     Attributes:
         policy: today's policy.
         cluster: the cluster.
-        profile: the demand profile the model read.
-        data: the model's input.
-        report: the solver's status, phases and, if infeasible, the conflicting constraints.
+        profile: the demand profile of the whole history.
+        data: the model's input (whole history).
+        report: the solver's status on the whole history; if infeasible, the conflicts.
         proposals: per team, current and proposed values (empty unless solved).
         proposed: the policy with every proposal applied (``None`` unless solved).
-        effect: per team, replay metrics ``<metric>_current`` and ``<metric>_proposed``.
-        overall: per policy (``current``, ``proposed``), cluster-wide replay numbers.
+        choice: the candidates' scores and the out-of-sample replays (``None`` without
+            replays).
+        largest_job_acc: the largest job every BorrowLimit lets run, accelerators.
     """
 
     policy: Policy
@@ -47,8 +62,17 @@ class Recommendation:
     report: SolveReport
     proposals: tuple[TeamProposal, ...] = ()
     proposed: Policy | None = None
-    effect: pl.DataFrame | None = None
-    overall: dict[str, ClusterNumbers] | None = None
+    choice: Choice | None = None
+    largest_job_acc: int = 0
+
+
+def team_proposals(policy: Policy, proposed: Policy) -> tuple[TeamProposal, ...]:
+    """Per team of either policy, in name order: today's values and the proposed ones."""
+    today, new = team_values(policy), team_values(proposed)
+    return tuple(
+        TeamProposal(team, today.get(team, NO_VALUES), new.get(team, NO_VALUES))
+        for team in sorted(set(today) | set(new))
+    )
 
 
 def recommend(
@@ -66,9 +90,10 @@ def recommend(
         source: where the recorded jobs come from.
         policy: today's policy (the quotas to change).
         cluster: the instances the quotas divide.
-        settings: percentiles, bounds, change caps and solver parameters.
+        settings: percentiles, bounds, change caps, solver and forward settings.
         since_s: use only jobs submitted at or after this time.
-        replay: prove the proposal on the twin (current vs proposed).
+        replay: choose among candidates by replays on resampled futures; without it the
+            proposal is CP-SAT's on the whole history (guarded).
 
     Returns:
         The recommendation; ``report.status`` says whether it is optimal, feasible or
@@ -89,23 +114,70 @@ def recommend(
         percentiles=settings.percentiles(),
         teams=[q.compute_quota_target.team_name for q in policy.active_quotas()],
     )
-    # 2. Model data, 3. solve (lexicographic; explains infeasibility).
-    data = model_data(profile, policy, cluster, settings)
+    # 2. Model data (teams without history pinned), 3. solve on the whole history.
+    pins = pinned(policy, cluster, set(history["team"]), settings)
+    data = model_data(profile, policy, cluster, with_pins(settings, pins))
     report = solve(data, settings.solver)
+    largest = largest_job(history, settings)
     if report.solution is None:
-        return Recommendation(policy, cluster, profile, data, report)
-    # 4. Read the solution back into ComputeQuotas.
-    team_proposals = tuple(proposals(data, policy, report.solution))
-    proposed = proposed_policy(policy, list(team_proposals))
+        return Recommendation(policy, cluster, profile, data, report, largest_job_acc=largest)
     if not replay:
-        return Recommendation(policy, cluster, profile, data, report, team_proposals, proposed)
-    # 5. Replay the recorded demand under both policies on the twin.
-    effect, overall = compare(
-        workloads_from_history(history),
-        {"current": policy, "proposed": proposed},
-        cluster,
-        percentiles=settings.percentiles(),
-    )
+        values = {p.team: p.proposed for p in proposals(data, policy, report.solution)}
+        proposed = _guarded_policy(policy, cluster, values, largest)
+        return Recommendation(
+            policy,
+            cluster,
+            profile,
+            data,
+            report,
+            team_proposals(policy, proposed),
+            proposed,
+            None,
+            largest,
+        )
+    # 4. Candidates fitted on the history minus its last days, 5. chosen on those days.
+    choice, proposed = _choose_forward(history, policy, cluster, settings, largest, pins)
     return Recommendation(
-        policy, cluster, profile, data, report, team_proposals, proposed, effect, overall
+        policy,
+        cluster,
+        profile,
+        data,
+        report,
+        team_proposals(policy, proposed),
+        proposed,
+        choice,
+        largest,
     )
+
+
+def _guarded_policy(
+    policy: Policy, cluster: Cluster, values: Mapping[str, QuotaValues], largest: int
+) -> Policy:
+    fair_share = policy.scheduler_config.fair_share == "Enabled"
+    safe = guarded(
+        values, team_values(policy), cluster=cluster, largest_acc=largest, fair_share=fair_share
+    )
+    return with_values(policy, safe, name=policy.name, fair_share=fair_share)
+
+
+def _choose_forward(
+    history: pl.DataFrame,
+    policy: Policy,
+    cluster: Cluster,
+    settings: OptimizerSettings,
+    largest: int,
+    pins: Mapping[str, Mapping[str, int]],
+) -> tuple[Choice, Policy]:
+    forward = settings.forward
+    fit, holdout = split_holdout(history, forward.holdout_days * DAY_S)
+    candidates = candidate_policies(fit, policy, cluster, settings, largest_acc=largest, pins=pins)
+    drawn = futures(
+        workloads_from_history(holdout),
+        count=forward.futures,
+        length_days=forward.future_days,
+        largest_acc=largest,
+        seed=forward.seed,
+    )
+    choice = choose(candidates, policy, cluster, drawn.choose, drawn.report)
+    by_name = {c.name: c.policy for c in candidates}
+    return choice, by_name[choice.chosen]

@@ -1,7 +1,7 @@
 """What-if: replay recorded demand on the twin under a policy, and compare policies per team.
 
-A policy is compiled exactly as HyperPod task governance compiles it
-(``taskgov.policy.compile``) and played on the twin (``taskgov.twin``) together with the
+A policy is compiled exactly as HyperPod task governance compiles it, to typed Kueue objects
+(``taskgov.policy.compile.compile_objects``), and played on the twin (``taskgov.twin``) with the
 jobs: each job becomes a Workload in its team's namespace and LocalQueue, asking for its
 accelerators on its instance type (a nodeSelector on ``node.kubernetes.io/instance-type``).
 Jobs of teams without an active ComputeQuota, or on instance types the cluster lacks, never
@@ -26,18 +26,12 @@ from optimizer.demand import (
     rank_percentile,
 )
 from taskgov.catalog import instance_catalog
-from taskgov.policy.compile import (
-    INSTANCE_TYPE_LABEL,
-    compile_policy,
-    local_queue_name,
-    namespace_name,
-    priority_class_name,
-)
-from taskgov.policy.load import Document
+from taskgov.kueue.hyperpod import local_queue_name, namespace_name, priority_class_name
+from taskgov.policy.compile import INSTANCE_TYPE_LABEL, compile_objects
 from taskgov.policy.model import Cluster, Policy
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import PodSet, WorkloadSpec
-from taskgov.twin.scenario import Scenario, build_scenario, stable_uid
+from taskgov.twin.scenario import Scenario, stable_uid
 
 # What to replay: one row per job, with its run time once admitted.
 WORKLOAD_COLUMNS: dict[str, type[pl.DataType]] = {
@@ -69,7 +63,8 @@ class ReplayResult:
         name: the label of the policy, e.g. ``current`` or ``proposed``.
         policy: the policy played.
         history: the jobs as the twin ran them (:data:`optimizer.demand.JOB_COLUMNS`, plus
-            ``preemptions`` and ``run_s``).
+            ``preemptions``, ``run_s`` and ``preempted_run_s``: run time lost to preemption,
+            each time from the victim's last admission to its preemption).
     """
 
     name: str
@@ -118,9 +113,8 @@ def scenario_for(workloads: pl.DataFrame, policy: Policy, cluster: Cluster) -> S
 
     Workload ``job-<n>`` is row n (from 0) of ``workloads``.
     """
-    objects = compile_policy(policy, cluster, f"Policy {policy.name}")
-    scenario = build_scenario([Document("replay", n, body) for n, body in enumerate(objects)])
-    scenario.fair_sharing = policy.scheduler_config.fair_share == "Enabled"
+    compiled = compile_objects(policy, cluster, f"Policy {policy.name}")
+    scenario = Scenario.from_objects(compiled.kueue)
     classes = {pc.name: pc.weight for pc in policy.scheduler_config.priority_classes}
     catalog = instance_catalog()
     types = set(cluster.instance_counts())
@@ -170,13 +164,20 @@ def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: s
     scenario = scenario_for(workloads, policy, cluster)
     twin = Twin(scenario)
     twin.run()
-    started: dict[str, int] = {}
+    admitted: dict[str, list[int]] = {}
     for change in twin.ledger:
         if change.type == "Admitted" and change.status == "True":
-            started.setdefault(change.workload, change.time_ms)
+            admitted.setdefault(change.workload, []).append(change.time_ms)
+    started = {key: times[0] for key, times in admitted.items()}
     preempted: dict[str, int] = {}
+    lost_ms: dict[str, int] = {}
     for preemption in twin.preemptions:
-        preempted[preemption.victim] = preempted.get(preemption.victim, 0) + 1
+        victim = preemption.victim
+        preempted[victim] = preempted.get(victim, 0) + 1
+        # Work lost: the run since the victim's last admission before it was preempted.
+        last = max((t for t in admitted.get(victim, ()) if t <= preemption.time_ms), default=None)
+        if last is not None:
+            lost_ms[victim] = lost_ms.get(victim, 0) + preemption.time_ms - last
     keys = [f"{namespace_name(team)}/job-{n}" for n, team in enumerate(workloads["team"])]
     runs = [twin.runs.get(key) for key in keys]
     history = workloads.with_columns(
@@ -185,8 +186,11 @@ def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: s
             [_seconds(run.finished_ms if run else None) for run in runs], dtype=pl.Float64
         ),
         preemptions=pl.Series([preempted.get(key, 0) for key in keys], dtype=pl.Int64),
+        preempted_run_s=pl.Series([lost_ms.get(key, 0) / 1000 for key in keys], dtype=pl.Float64),
     )
-    return ReplayResult(name, policy, history.select(*JOB_COLUMNS, "preemptions", "run_s"))
+    return ReplayResult(
+        name, policy, history.select(*JOB_COLUMNS, "preemptions", "run_s", "preempted_run_s")
+    )
 
 
 def _seconds(ms: int | None) -> float | None:

@@ -37,6 +37,32 @@ class SolverSettings(BaseModel):
     params: str = ""
 
 
+class ForwardSettings(BaseModel):
+    """How candidates are judged on futures the solver did not see (``optimizer.robust``).
+
+    Attributes:
+        holdout_days: the history's last days, kept from the solver to judge candidates on.
+        futures: resampled futures that report the chosen candidate's effect.
+        future_days: days per resampled future.
+        sustained_percentiles: the sustained percentiles CP-SAT proposes a candidate for.
+        largest_job_acc: the largest job any team may plausibly submit, accelerators; every
+            BorrowLimit lets such a job run, capacity permitting. ``None``: the largest job
+            any team submitted.
+        wait_warning_h: the plan warns when the proposal's p95 wait stays above this.
+        seed: the resampling's random seed.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    holdout_days: Annotated[float, Field(gt=0)] = 7.0
+    futures: Annotated[int, Field(ge=1, le=20)] = 1
+    future_days: Annotated[int, Field(ge=1, le=60)] = 7
+    sustained_percentiles: tuple[Percentile, ...] = (50.0, 75.0)
+    largest_job_acc: Annotated[int, Field(ge=0)] | None = None
+    wait_warning_h: Annotated[float, Field(ge=0)] = 24.0
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
 class OptimizerSettings(BaseModel):
     """What the recommendation must respect and how it weighs demand.
 
@@ -55,6 +81,7 @@ class OptimizerSettings(BaseModel):
         max_borrow_limit_change_pct: largest BorrowLimit change per run; ``None`` is no cap.
         max_weight_change: largest FairShareWeight change per run; ``None`` is no cap.
         solver: CP-SAT parameters.
+        forward: how candidates are judged on resampled futures.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -70,6 +97,7 @@ class OptimizerSettings(BaseModel):
     max_borrow_limit_change_pct: Annotated[int, Field(ge=0, le=10_000)] | None = None
     max_weight_change: Annotated[int, Field(ge=0, le=100)] | None = None
     solver: SolverSettings = SolverSettings()
+    forward: ForwardSettings = ForwardSettings()
 
     @model_validator(mode="after")
     def _peak_above_sustained(self) -> OptimizerSettings:

@@ -3,7 +3,8 @@
 :func:`save_run` writes one run in one transaction to the tables of
 ``sql/schema/003_recommendations.sql``; :func:`read_run` reads it back (the plan exactly as it
 was built, so ``taskgov recommend --show`` prints what the run printed) and :func:`list_runs`
-summarizes them. Open the database with :func:`open_store`, which migrates it first.
+summarizes them. Open the database with :func:`open_store`: a writer applies the optimizer's own
+schema files (never the worker's, so no run rebuilds the aggregates). SQL: ``sql/recommendations``.
 """
 
 from __future__ import annotations
@@ -16,17 +17,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import duckdb
 import polars as pl
 
-from optimizer.history import LOCK_WAIT_S, DatabaseError, connect, naive_utc
+from optimizer.history import naive_utc
 from optimizer.model.data import Cell
 from optimizer.plan import ConflictView, PhaseView, Plan, QuotaView, TeamPlan
 from optimizer.recommend import Recommendation
 from optimizer.settings import OptimizerSettings
-from streams.migrations import migrate
-from taskgov.errors import Fault, InputError
+from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.policy.model import Cluster, Policy
+from taskgov.store import (
+    LOCK_WAIT_S,
+    Connection,
+    Owner,
+    QueryError,
+    connect_read_only,
+    connect_read_write,
+    database_path,
+    migrate,
+    sql_text,
+    table_names,
+    transaction,
+)
 
 SourceKind = Literal["duckdb", "trace"]
 # The evidence a run keeps, long: one number a row.
@@ -107,18 +119,24 @@ class RunSummary:
 @contextmanager
 def open_store(
     path: Path, *, read_only: bool = False, lock_wait_s: float = LOCK_WAIT_S
-) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection to the database at ``path`` (created and migrated unless ``read_only``),
-    closed on exit. A writer waits up to ``lock_wait_s`` for another process to let go.
+) -> Iterator[Connection]:
+    """A connection to the database at ``path``, closed on exit. Both wait up to ``lock_wait_s``
+    for another process to let go of the file.
+
+    A writer creates the database if needed and applies the optimizer's own schema files
+    (the recommendation tables) only: the worker's tables and aggregates are the worker's.
 
     Raises:
         InputError: ``read_only`` and there is no database at ``path``, or it is none.
         DatabaseError: the file stays locked by another process.
     """
-    conn = connect(path, read_only=read_only, lock_wait_s=lock_wait_s)
+    if read_only:
+        conn = connect_read_only(path, lock_wait_s=lock_wait_s)
+    else:
+        conn = connect_read_write(path, lock_wait_s=lock_wait_s)
     try:
         if not read_only:
-            migrate(conn)
+            migrate(conn, owner=Owner.OPTIMIZER)
         yield conn
     finally:
         conn.close()
@@ -159,7 +177,7 @@ def _numbers(cell: Cell) -> list[tuple[str, float | None]]:
 
 
 def save_run(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     rec: Recommendation,
     plan: Plan,
     settings: OptimizerSettings,
@@ -184,33 +202,20 @@ def save_run(
         DatabaseError: the database refused the write; nothing was stored.
     """
     moment = naive_utc(created_at or datetime.now(UTC))
-    conn.execute("BEGIN TRANSACTION")
     try:
-        row = conn.execute(
-            "SELECT coalesce(max(run_id), 0) + 1 FROM recommendation_runs"
-        ).fetchone()
-        run_id = int(row[0]) if row else 1
-        _insert_run(conn, run_id, moment, rec, plan, settings, source)
-        _insert_details(conn, run_id, rec, plan)
-        conn.execute("COMMIT")
-    except duckdb.Error as error:
-        conn.execute("ROLLBACK")
-        raise DatabaseError(_where(conn), f"cannot store the run: {error}") from None
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        with transaction(conn):
+            row = conn.execute(sql_text("recommendations/next_run_id.sql")).fetchone()
+            run_id = int(row[0]) if row else 1
+            _insert_run(conn, run_id, moment, rec, plan, settings, source)
+            _insert_details(conn, run_id, rec, plan)
+    except QueryError as error:
+        where = database_path(conn)
+        raise DatabaseError(where, f"cannot store the run: {error}") from None
     return run_id
 
 
-def _where(conn: duckdb.DuckDBPyConnection) -> str:
-    row = conn.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    return str(row[0]) if row and row[0] else ":memory:"
-
-
 def _insert_run(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     run_id: int,
     created_at: datetime,
     rec: Recommendation,
@@ -219,13 +224,7 @@ def _insert_run(
     source: RunSource,
 ) -> None:
     conn.execute(
-        """
-        INSERT INTO recommendation_runs VALUES (
-            $run_id, $created_at, $kind, $location, $cluster, $origin, $since_s, $jobs,
-            $window_start_s, $window_end_s, $policy_name, $policy, $cluster_spec, $settings,
-            $status, $solver_parameters, $proposed
-        )
-        """,
+        sql_text("recommendations/insert_run.sql"),
         {
             "run_id": run_id,
             "created_at": created_at,
@@ -248,89 +247,60 @@ def _insert_run(
     )
 
 
-def _insert_details(
-    conn: duckdb.DuckDBPyConnection, run_id: int, rec: Recommendation, plan: Plan
-) -> None:
+def _insert_details(conn: Connection, run_id: int, rec: Recommendation, plan: Plan) -> None:
     for n, p in enumerate(plan.phases):
         conn.execute(
-            "INSERT INTO recommendation_phases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            sql_text("recommendations/insert_phase.sql"),
             [run_id, n, p.objective, p.description, p.status, p.value, p.bound, p.gap, p.wall_s],
         )
     for n, c in enumerate(plan.conflicts):
         conn.execute(
-            "INSERT INTO recommendation_conflicts VALUES (?, ?, ?, ?)",
-            [run_id, n, c.constraint, c.detail],
+            sql_text("recommendations/insert_conflict.sql"), [run_id, n, c.constraint, c.detail]
         )
     evidence = evidence_rows(rec)
     if evidence.height:
         columns = {name: evidence[name].to_list() for name in EVIDENCE_SCHEMA}
-        conn.execute(
-            """
-            INSERT INTO recommendation_evidence
-            SELECT $run_id, unnest($basis::VARCHAR[]), unnest($team::VARCHAR[]),
-                unnest($instance_type::VARCHAR[]), unnest($metric::VARCHAR[]),
-                unnest($value::DOUBLE[])
-            """,
-            {"run_id": run_id, **columns},
-        )
-    position = 0
-    for n, t in enumerate(plan.teams):
-        conn.execute(
-            """
-            INSERT INTO recommendation_teams VALUES (
-                ?, ?, ?, ?, map(?::VARCHAR[], ?::BIGINT[]), map(?::VARCHAR[], ?::BIGINT[]),
-                ?, ?, ?, ?, ?, ?, ?
-            )
-            """,
-            [
-                run_id,
-                n,
-                t.team,
-                t.changed,
-                list(t.current.nominal),
-                list(t.current.nominal.values()),
-                list(t.proposed.nominal),
-                list(t.proposed.nominal.values()),
-                t.current.borrow_limit_pct,
-                t.proposed.borrow_limit_pct,
-                t.current.fair_share_weight,
-                t.proposed.fair_share_weight,
-                list(t.why),
-                t.aws_cli,
-                t.kueue_patch,
-            ],
-        )
-        for metric, (current, proposed) in t.effect.items():
-            conn.execute(
-                "INSERT INTO recommendation_effects VALUES (?, ?, ?, ?, ?, ?)",
-                [run_id, t.team, position, metric, current, proposed],
-            )
-            position += 1
+        conn.execute(sql_text("recommendations/insert_evidence.sql"), {"run_id": run_id, **columns})
+    _insert_teams(conn, run_id, plan.teams)
     position = 0
     for policy, numbers in plan.overall.items():
         for metric, value in numbers.items():
             whole = isinstance(value, int) and not isinstance(value, bool)
             conn.execute(
-                "INSERT INTO recommendation_replay VALUES (?, ?, ?, ?, ?, ?)",
+                sql_text("recommendations/insert_replay.sql"),
                 [run_id, policy, position, metric, value, whole],
             )
             position += 1
 
 
-def list_runs(conn: duckdb.DuckDBPyConnection) -> list[RunSummary]:
+def _insert_teams(conn: Connection, run_id: int, teams: list[TeamPlan]) -> None:
+    position = 0
+    for n, t in enumerate(teams):
+        current, proposed = t.current, t.proposed
+        conn.execute(
+            sql_text("recommendations/insert_team.sql"),
+            [
+                *(run_id, n, t.team, t.changed),
+                *(list(current.nominal), list(current.nominal.values())),
+                *(list(proposed.nominal), list(proposed.nominal.values())),
+                *(current.borrow_limit_pct, proposed.borrow_limit_pct),
+                *(current.fair_share_weight, proposed.fair_share_weight),
+                *(list(t.why), t.aws_cli, t.kueue_patch),
+            ],
+        )
+        for metric, (before, after) in t.effect.items():
+            conn.execute(
+                sql_text("recommendations/insert_effect.sql"),
+                [run_id, t.team, position, metric, before, after],
+            )
+            position += 1
+
+
+def list_runs(conn: Connection) -> list[RunSummary]:
     """Every stored run, oldest first (none when the tables do not exist yet)."""
     if not _has_runs_table(conn):
         return []
-    rows = conn.execute(
-        """
-        SELECT r.run_id, r.created_at, r.source_kind, r.source, r.cluster, r.origin, r.since_s,
-            r.jobs, r.status, count(t.team) FILTER (WHERE t.changed)
-        FROM recommendation_runs AS r
-        LEFT JOIN recommendation_teams AS t USING (run_id)
-        GROUP BY ALL
-        ORDER BY r.run_id
-        """
-    ).fetchall()
+    rows = conn.execute(sql_text("recommendations/list_runs.sql")).fetchall()
     return [
         RunSummary(
             int(run_id),
@@ -348,54 +318,29 @@ def list_runs(conn: duckdb.DuckDBPyConnection) -> list[RunSummary]:
     ]
 
 
-def _has_runs_table(conn: duckdb.DuckDBPyConnection) -> bool:
-    row = conn.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'recommendation_runs'"
-    ).fetchone()
-    return bool(row and row[0])
+def _has_runs_table(conn: Connection) -> bool:
+    return "recommendation_runs" in table_names(conn)
 
 
-def read_run(conn: duckdb.DuckDBPyConnection, run_id: int) -> StoredRun:
+def read_run(conn: Connection, run_id: int) -> StoredRun:
     """The stored run ``run_id``.
 
     Raises:
         InputError: there is no such run (the message names the runs there are).
     """
+    found = _has_runs_table(conn)
     row = (
-        conn.execute(
-            """
-            SELECT run_id, created_at, source_kind, source, cluster, origin, since_s, jobs,
-                window_start_s, window_end_s, policy_json, cluster_json, settings_json, status,
-                solver_parameters, proposed_policy_json
-            FROM recommendation_runs WHERE run_id = ?
-            """,
-            [run_id],
-        ).fetchone()
-        if _has_runs_table(conn)
+        conn.execute(sql_text("recommendations/read_run.sql"), [run_id]).fetchone()
+        if found
         else None
     )
     if row is None:
         known = [r.run_id for r in list_runs(conn)]
         have = f"stored runs: {', '.join(map(str, known))}" if known else "no runs are stored"
         raise InputError([Fault("--show", str(run_id), "", f"no such run ({have})")])
-    (
-        _,
-        created_at,
-        kind,
-        location,
-        cluster_name,
-        origin,
-        since_s,
-        jobs,
-        window_start,
-        window_end,
-        policy_json,
-        cluster_json,
-        settings_json,
-        status,
-        parameters,
-        proposed_json,
-    ) = row
+    (_, created_at, kind, location, cluster_name, origin, since_s, jobs, *rest) = row
+    window_start, window_end, policy_json, cluster_json, settings_json, *solved = rest
+    status, parameters, proposed_json = solved
     plan = Plan(
         status=status,
         phases=_phases(conn, run_id),
@@ -403,20 +348,14 @@ def read_run(conn: duckdb.DuckDBPyConnection, run_id: int) -> StoredRun:
         conflicts=[
             ConflictView(constraint=c, detail=d)
             for c, d in conn.execute(
-                "SELECT constraint_name, detail FROM recommendation_conflicts"
-                " WHERE run_id = ? ORDER BY position",
-                [run_id],
+                sql_text("recommendations/read_conflicts.sql"), [run_id]
             ).fetchall()
         ],
         window_s=(window_start, window_end),
         overall=_overall(conn, run_id),
         teams=_teams(conn, run_id),
     )
-    evidence_rows_ = conn.execute(
-        "SELECT basis, team, instance_type, metric, value FROM recommendation_evidence"
-        " WHERE run_id = ? ORDER BY basis, team, instance_type, metric",
-        [run_id],
-    ).fetchall()
+    evidence = conn.execute(sql_text("recommendations/read_evidence.sql"), [run_id]).fetchall()
     return StoredRun(
         run_id=run_id,
         created_at=created_at,
@@ -427,54 +366,34 @@ def read_run(conn: duckdb.DuckDBPyConnection, run_id: int) -> StoredRun:
         settings=OptimizerSettings.model_validate_json(settings_json),
         plan=plan,
         proposed=Policy.model_validate_json(proposed_json) if proposed_json else None,
-        evidence=pl.DataFrame(evidence_rows_, schema=EVIDENCE_SCHEMA, orient="row"),
+        evidence=pl.DataFrame(evidence, schema=EVIDENCE_SCHEMA, orient="row"),
     )
 
 
-def _phases(conn: duckdb.DuckDBPyConnection, run_id: int) -> list[PhaseView]:
-    rows = conn.execute(
-        "SELECT objective, description, status, value, bound, gap, wall_s"
-        " FROM recommendation_phases WHERE run_id = ? ORDER BY position",
-        [run_id],
-    ).fetchall()
+def _phases(conn: Connection, run_id: int) -> list[PhaseView]:
+    rows = conn.execute(sql_text("recommendations/read_phases.sql"), [run_id]).fetchall()
     return [
         PhaseView(objective=o, description=d, status=s, value=v, bound=b, gap=g, wall_s=w)
         for o, d, s, v, b, g, w in rows
     ]
 
 
-def _overall(
-    conn: duckdb.DuckDBPyConnection, run_id: int
-) -> dict[str, dict[str, float | int | None]]:
+def _overall(conn: Connection, run_id: int) -> dict[str, dict[str, float | int | None]]:
     overall: dict[str, dict[str, float | int | None]] = {}
-    rows = conn.execute(
-        "SELECT policy, metric, value, whole FROM recommendation_replay"
-        " WHERE run_id = ? ORDER BY position",
-        [run_id],
-    ).fetchall()
+    rows = conn.execute(sql_text("recommendations/read_replay.sql"), [run_id]).fetchall()
     for policy, metric, value, whole in rows:
         number = int(value) if whole and value is not None and math.isfinite(value) else value
         overall.setdefault(policy, {})[metric] = number
     return overall
 
 
-def _teams(conn: duckdb.DuckDBPyConnection, run_id: int) -> list[TeamPlan]:
+def _teams(conn: Connection, run_id: int) -> list[TeamPlan]:
     effects: dict[str, dict[str, tuple[float | None, float | None]]] = {}
     for team, metric, current, proposed in conn.execute(
-        "SELECT team, metric, current_value, proposed_value FROM recommendation_effects"
-        " WHERE run_id = ? ORDER BY position",
-        [run_id],
+        sql_text("recommendations/read_effects.sql"), [run_id]
     ).fetchall():
         effects.setdefault(team, {})[metric] = (current, proposed)
-    rows = conn.execute(
-        """
-        SELECT team, changed, current_nominal, proposed_nominal, current_borrow_limit_pct,
-            proposed_borrow_limit_pct, current_fair_share_weight, proposed_fair_share_weight,
-            why, aws_cli, kueue_patch
-        FROM recommendation_teams WHERE run_id = ? ORDER BY position
-        """,
-        [run_id],
-    ).fetchall()
+    rows = conn.execute(sql_text("recommendations/read_teams.sql"), [run_id]).fetchall()
     return [
         TeamPlan(
             team=team,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
+from optimizer.openb import is_openb, read_openb
 from optimizer.replay import WORKLOAD_COLUMNS, replay
 from taskgov.errors import Fault, InputError
 from taskgov.policy.model import Cluster, Policy
@@ -46,9 +47,14 @@ def read_trace(
 ) -> pl.DataFrame:
     """The trace's jobs as workloads (:data:`optimizer.replay.WORKLOAD_COLUMNS`).
 
+    An Alibaba PAI ``openb`` pod list (``optimizer.openb``) is recognised by its columns;
+    any other file is read by ``taskgov.twin.trace.load_trace`` with ``columns``.
+
     Raises:
         InputError: the file or a cell is bad (named by file, row and column).
     """
+    if is_openb(path):
+        return read_openb(path, instance_type=instance_type, limit=limit)
     scenario = load_trace(path, {}, columns=columns, limit=limit)
     rows = [
         (

@@ -15,13 +15,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-import duckdb
 from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
 from taskgov.broker import BrokerError
-from taskgov.cli.report import load_reports, run_report
+from taskgov.store import Connection, load_reports, run_report, watermark
 
 ALERT_COLUMNS = [
     "team",
@@ -61,14 +60,8 @@ class AlertDeliveryError(BrokerError):
         super().__init__(f"cannot use alerts topic {topic!r} on broker {bootstrap}: {reason}")
 
 
-def watermark(conn: duckdb.DuckDBPyConnection) -> datetime | None:
-    """The instant the aggregates are built to (None: nothing stored yet)."""
-    row = conn.execute("SELECT instant FROM aggregate_state WHERE name = 'watermark'").fetchone()
-    return row[0] if row else None
-
-
 def ongoing_starvation(
-    conn: duckdb.DuckDBPyConnection, *, min_minutes: int, lookback: timedelta
+    conn: Connection, *, min_minutes: int, lookback: timedelta
 ) -> list[StarvationAlert]:
     """Episodes still going on at the watermark that have lasted at least ``min_minutes``.
 

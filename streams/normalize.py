@@ -2,7 +2,9 @@
 
 Transitions are counted from the object itself (conditions plus ``schedulingStats.evictions``),
 so a relist after a broken watch or a restart still yields every transition exactly once:
-the n-th admission of a workload always has the same event id.
+the n-th admission of a workload always has the same event id. Requests and quotas are read
+by ``taskgov.kueue.read``, the reader the twin uses too, so both count a pod as Kueue does
+(limits where nothing is requested, at least the largest init container).
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from streams.events import (
     WorkloadEventType,
     event_id,
 )
-from taskgov.kueue.quantity import QuantityError, to_amount
+from taskgov.errors import Fault
+from taskgov.kueue.hyperpod import team_of_cluster_queue, team_of_namespace
+from taskgov.kueue.objects import ClusterQueue
+from taskgov.kueue.read import KUEUE_API_VERSIONS, FieldReader, read_cluster_queue, read_pod_sets
 
-KUEUE_API_VERSIONS = ("kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2")
 ACCELERATOR_RESOURCES = ("nvidia.com/gpu", "aws.amazon.com/neurondevice")
-TEAM_PREFIX = "hyperpod-ns-"
 
 
 class MalformedObject(ValueError):
@@ -51,11 +54,6 @@ def pending_digest(message: str) -> str:
     return hashlib.sha256(message.encode()).hexdigest()[:16]
 
 
-def team_of(namespace: str) -> str:
-    """Team ``t`` lives in namespace ``hyperpod-ns-t``; elsewhere the namespace is the team."""
-    return namespace.removeprefix(TEAM_PREFIX) if namespace.startswith(TEAM_PREFIX) else namespace
-
-
 def parse_time(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
         raise MalformedObject(f"{where} must be an RFC 3339 time, got {value!r}")
@@ -77,30 +75,21 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
+def _read(read: Any, kind: str, obj: dict[str, Any], *args: Any) -> Any:
+    """Read with ``taskgov.kueue.read`` (Kueue's semantics); its first fault is ours."""
+    faults: list[Fault] = []
+    result = read(FieldReader("watch", kind, faults), obj, *args)
+    if faults:
+        raise MalformedObject(f"{faults[0].field}: {faults[0].message}")
+    return result
+
+
 def _requests(spec: dict[str, Any]) -> dict[str, int]:
+    """Total requests over the Workload's pod sets, as Kueue counts them."""
     totals: dict[str, int] = {}
-    for p, pod_set in enumerate(_list(spec.get("podSets"), "spec.podSets")):
-        where = f"spec.podSets[{p}]"
-        pod_set = _mapping(pod_set, where)
-        count = pod_set.get("count", 1)
-        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
-            raise MalformedObject(f"{where}.count must be a non-negative integer, got {count!r}")
-        template = _mapping(pod_set.get("template", {}), f"{where}.template")
-        pod_spec = _mapping(template.get("spec", {}), f"{where}.template.spec")
-        for c, container in enumerate(
-            _list(pod_spec.get("containers", []), f"{where}.template.spec.containers")
-        ):
-            resources = _mapping(
-                _mapping(container, f"{where}.containers[{c}]").get("resources", {}), "resources"
-            )
-            for resource, value in (resources.get("requests") or {}).items():
-                try:
-                    amount = to_amount(resource, value)
-                except QuantityError as error:
-                    raise MalformedObject(
-                        f"{where}.containers[{c}].resources.requests.{resource}: {error}"
-                    ) from None
-                totals[resource] = totals.get(resource, 0) + amount * count
+    for pod_set in _read(read_pod_sets, "Workload", spec):
+        for resource, amount in pod_set.requests.items():
+            totals[resource] = totals.get(resource, 0) + amount
     return totals
 
 
@@ -187,11 +176,32 @@ def normalize_workload(
     for key in ("name", "namespace", "uid"):
         if not isinstance(metadata.get(key), str) or not metadata.get(key):
             raise MalformedObject(f"metadata.{key} is missing")
-    created = parse_time(metadata.get("creationTimestamp"), "metadata.creationTimestamp")
     spec = _mapping(obj.get("spec"), "spec")
-    requests = _requests(spec)
     status = _mapping(obj.get("status", {}) or {}, "status")
+    base = _workload_fields(metadata, spec, status, cluster, observed_at)
     conditions = _conditions(status)
+    targets = _target_counts(conditions, status)
+    if deleted:
+        targets["deleted"] = 1
+    events = _transitions(targets, conditions, memory, base)
+    reserved = conditions.get("QuotaReserved")
+    if reserved and reserved.status == "False" and not deleted:
+        pending = _pending(reserved, memory, base)
+        if pending is not None:
+            events.append(pending)
+    return events
+
+
+def _workload_fields(
+    metadata: dict[str, Any],
+    spec: dict[str, Any],
+    status: dict[str, Any],
+    cluster: str,
+    observed_at: datetime,
+) -> dict[str, Any]:
+    """What every event of the Workload states about it."""
+    created = parse_time(metadata.get("creationTimestamp"), "metadata.creationTimestamp")
+    requests = _requests(spec)
     admission = _mapping(status.get("admission", {}) or {}, "status.admission")
     instance_type = None
     for assignment in _list(
@@ -202,13 +212,13 @@ def normalize_workload(
             (flavors[r] for r in ACCELERATOR_RESOURCES if r in flavors), None
         )
     priority = spec.get("priority", 0)
-    base = {
+    return {
         "cluster": cluster,
         "observed_at": observed_at,
         "namespace": metadata["namespace"],
         "name": metadata["name"],
         "uid": metadata["uid"],
-        "team": team_of(metadata["namespace"]),
+        "team": team_of_namespace(metadata["namespace"]),
         "local_queue": str(spec.get("queueName", "")),
         "cluster_queue": admission.get("clusterQueue"),
         "priority": priority if isinstance(priority, int) else 0,
@@ -218,9 +228,16 @@ def normalize_workload(
         "accelerators": sum(requests.get(r, 0) for r in ACCELERATOR_RESOURCES),
         "created_at": created,
     }
-    targets = _target_counts(conditions, status)
-    if deleted:
-        targets["deleted"] = 1
+
+
+def _transitions(
+    targets: dict[WorkloadEventType, int],
+    conditions: dict[str, _Condition],
+    memory: WorkloadMemory,
+    base: dict[str, Any],
+) -> list[WorkloadEvent]:
+    """One event per transition the object shows beyond those already sent; the latest of a
+    kind takes its time, reason and message from its condition, earlier ones are inferred."""
     events = []
     for event_type, target in targets.items():
         sent = memory.counts.get(event_type, 0)
@@ -228,48 +245,46 @@ def normalize_workload(
         if condition is not None and condition.status != "True":
             condition = None  # it says the transition was undone, not when it happened
         for ordinal in range(sent + 1, target + 1):
-            latest = ordinal == target
-            when = (
-                created
-                if event_type == "submitted"
-                else (condition.time if condition and latest else observed_at)
-            )
+            told = condition if ordinal == target else None
+            when = told.time if told else base["observed_at"]
             events.append(
                 WorkloadEvent(
-                    event_id=event_id(cluster, metadata["uid"], event_type, ordinal),
+                    event_id=event_id(base["cluster"], base["uid"], event_type, ordinal),
                     event_type=event_type,
                     ordinal=ordinal,
-                    inferred=event_type not in ("submitted", "deleted")
-                    and not (latest and condition),
-                    occurred_at=when,
-                    reason=condition.reason if condition and latest else None,
-                    message=condition.message if condition and latest else None,
-                    preemptor_uid=_preemptor_uid(condition.message)
-                    if condition and latest and event_type in ("evicted", "preempted")
+                    inferred=event_type not in ("submitted", "deleted") and not told,
+                    occurred_at=base["created_at"] if event_type == "submitted" else when,
+                    reason=told.reason if told else None,
+                    message=told.message if told else None,
+                    preemptor_uid=_preemptor_uid(told.message)
+                    if told and event_type in ("evicted", "preempted")
                     else None,
                     **base,
                 )
             )
         memory.counts[event_type] = max(sent, target)
-    reserved = conditions.get("QuotaReserved")
-    if reserved and reserved.status == "False" and not deleted:
-        digest = pending_digest(reserved.message)
-        if digest != memory.pending_digest:
-            memory.pending_digest = digest
-            ordinal = memory.counts.get("pending", 0) + 1
-            memory.counts["pending"] = ordinal
-            events.append(
-                WorkloadEvent(
-                    event_id=event_id(cluster, metadata["uid"], "pending", f"{ordinal}:{digest}"),
-                    event_type="pending",
-                    ordinal=ordinal,
-                    occurred_at=reserved.time,
-                    reason=reserved.reason,
-                    message=reserved.message,
-                    **base,
-                )
-            )
     return events
+
+
+def _pending(
+    reserved: _Condition, memory: WorkloadMemory, base: dict[str, Any]
+) -> WorkloadEvent | None:
+    """A pending event when Kueue gives a reason not sent before (None: already sent)."""
+    digest = pending_digest(reserved.message)
+    if digest == memory.pending_digest:
+        return None
+    memory.pending_digest = digest
+    ordinal = memory.counts.get("pending", 0) + 1
+    memory.counts["pending"] = ordinal
+    return WorkloadEvent(
+        event_id=event_id(base["cluster"], base["uid"], "pending", f"{ordinal}:{digest}"),
+        event_type="pending",
+        ordinal=ordinal,
+        occurred_at=reserved.time,
+        reason=reserved.reason,
+        message=reserved.message,
+        **base,
+    )
 
 
 def _preemptor_uid(message: str) -> str | None:
@@ -293,40 +308,24 @@ def normalize_cluster_queue(
     if not isinstance(name, str) or not name:
         raise MalformedObject("metadata.name is missing")
     spec = _mapping(obj.get("spec", {}), "spec")
-    lines = []
-    for g, group in enumerate(_list(spec.get("resourceGroups", []), "spec.resourceGroups")):
-        for flavor in _list(
-            _mapping(group, f"spec.resourceGroups[{g}]").get("flavors", []), "flavors"
-        ):
-            flavor = _mapping(flavor, "flavor")
-            for quota in _list(flavor.get("resources", []), "resources"):
-                quota = _mapping(quota, "resource")
-                resource = str(quota.get("name"))
-                try:
-                    limits = {
-                        k: None if quota.get(k) is None else to_amount(resource, quota[k])
-                        for k in ("nominalQuota", "borrowingLimit", "lendingLimit")
-                    }
-                except QuantityError as error:
-                    raise MalformedObject(f"spec.resourceGroups[{g}]: {error}") from None
-                lines.append(
-                    QuotaLine(
-                        flavor=str(flavor.get("name")),
-                        resource=resource,
-                        nominal=limits["nominalQuota"] or 0,
-                        borrowing_limit=limits["borrowingLimit"],
-                        lending_limit=limits["lendingLimit"],
-                    )
-                )
-    cohort = spec.get("cohort") or spec.get("cohortName")
+    queue: ClusterQueue = _read(read_cluster_queue, "ClusterQueue", {"spec": spec}, name)
+    lines = [
+        QuotaLine(
+            flavor=flavor.name,
+            resource=resource,
+            nominal=quota.nominal,
+            borrowing_limit=quota.borrowing_limit,
+            lending_limit=quota.lending_limit,
+        )
+        for group in queue.resource_groups
+        for flavor in group.flavors
+        for resource, quota in flavor.resources.items()
+    ]
+    cohort = queue.cohort
     digest = hashlib.sha256(
         json.dumps([cohort, [q.model_dump() for q in lines], deleted]).encode()
     ).hexdigest()[:16]
-    team = (
-        name.removeprefix(TEAM_PREFIX).removesuffix("-clusterqueue")
-        if name.startswith(TEAM_PREFIX)
-        else name
-    )
+    team = team_of_cluster_queue(name)
     return ClusterQueueEvent(
         event_id=event_id(cluster, name, "deleted" if deleted else "quota_changed", digest),
         event_type="deleted" if deleted else "quota_changed",

@@ -1,24 +1,14 @@
-"""The only writer of the DuckDB system of record: batches events, then stores them at once.
+"""The worker's sink: batches events, then has the store write them at once.
 
-``DuckDBSink(path).add(event)`` buffers; ``flush()`` writes the batch in one transaction:
-
-1. stage the batch, one version per event id (exact before inferred, then earliest observed);
-2. store the events that are new, or that beat the stored version of their id, so a batch
-   delivered twice, or replayed in any order, leaves exactly the same tables;
-3. record the Kafka offsets the batch covers (``applied_offsets``), so a restarted worker seeks
-   there whatever the broker remembers (see ``spec/local-kafka.md``);
-4. refresh the aggregates (``sql/schema/002_aggregates.sql``): the Workloads touched by the batch
-   in ``workload_intervals`` and ``workload_waits``, and ``usage_minutes`` from the earliest
-   minute the batch can change (a Workload's state at time t depends only on its events <= t).
-
-The statements below are the sink's own; every derivation lives in ``sql/views``.
+``DuckDBSink(path).add(event)`` buffers; ``flush()`` turns the batch into columns and writes it
+in one transaction through :func:`taskgov.store.event_log.write_batch` (the event log, the
+Kafka offsets the batch covers, and the aggregates it changes). The sink is the worker's
+handle on the store: it migrates the database as its owner when it opens it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,273 +16,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import duckdb
-
 from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
-from streams.migrations import SQL_DIR, migrate
 from taskgov.errors import TaskgovError
+from taskgov.store import (
+    SQL_DIR,
+    Connection,
+    QueryError,
+    connect_read_write,
+    is_database_fault,
+    migrate,
+    transaction,
+)
+from taskgov.store.event_log import EventBatch, applied_offsets, write_batch
 
 Event = WorkloadEvent | ClusterQueueEvent | DeadLetter
-
-# Above this many Workloads touched by one batch, rebuilding the per-Workload tables whole is
-# cheaper than filtering the views by a list of uids.
-FULL_REFRESH_UIDS = 20_000
-
-# How the staging statement reads ``WorkloadEvent.model_dump_json()``: one string per event is
-# all that crosses from Python (cheap), and DuckDB parses it (fast, without the GIL).
-_WORKLOAD_JSON = json.dumps(
-    {
-        "event_id": "VARCHAR",
-        "schema_version": "INTEGER",
-        "cluster": "VARCHAR",
-        "occurred_at": "VARCHAR",
-        "observed_at": "VARCHAR",
-        "event_type": "VARCHAR",
-        "ordinal": "INTEGER",
-        "inferred": "BOOLEAN",
-        "namespace": "VARCHAR",
-        "name": "VARCHAR",
-        "uid": "VARCHAR",
-        "team": "VARCHAR",
-        "local_queue": "VARCHAR",
-        "cluster_queue": "VARCHAR",
-        "priority": "INTEGER",
-        "priority_class": "VARCHAR",
-        "instance_type": "VARCHAR",
-        "requests": "MAP(VARCHAR, BIGINT)",
-        "accelerators": "BIGINT",
-        "reason": "VARCHAR",
-        "message": "VARCHAR",
-        "preemptor_uid": "VARCHAR",
-        "created_at": "VARCHAR",
-    }
-)
-
-
-def _utc_sql(text: str) -> str:
-    """SQL for a pydantic datetime string as naive UTC: with a zone it is converted, without
-    one it is UTC already (as ``_utc`` does), whatever the session's TimeZone."""
-    return (
-        f"CASE WHEN regexp_matches({text}, '(Z|[+-][0-9][0-9]:?[0-9][0-9])$')"
-        f" THEN timezone('UTC', CAST({text} AS TIMESTAMPTZ)) ELSE CAST({text} AS TIMESTAMP) END"
-    )
-
-
-# Built from the constants above only.
-_STAGE_WORKLOADS = f"""
-CREATE OR REPLACE TEMP TABLE staged_workload_events AS
-WITH parsed AS (
-    SELECT from_json(doc, '{_WORKLOAD_JSON}') AS e
-    FROM (SELECT unnest($events::VARCHAR[]) AS doc)
-)
-SELECT * FROM (
-SELECT
-    e.event_id,
-    e.schema_version,
-    e.cluster,
-    {_utc_sql("e.occurred_at")} AS occurred_at,
-    {_utc_sql("e.observed_at")} AS observed_at,
-    e.event_type,
-    e.ordinal,
-    e.inferred,
-    e.namespace,
-    e.name,
-    e.uid,
-    e.team,
-    e.local_queue,
-    e.cluster_queue,
-    e.priority,
-    e.priority_class,
-    e.instance_type,
-    map_from_entries(list_sort(map_entries(e.requests))) AS requests,
-    e.accelerators,
-    coalesce(e.requests['cpu'], 0) AS cpu_millis,
-    coalesce(e.requests['memory'], 0) AS memory_bytes,
-    e.reason,
-    e.message,
-    e.preemptor_uid,
-    {_utc_sql("e.created_at")} AS created_at
-FROM parsed
-)
-QUALIFY row_number() OVER (
-    PARTITION BY event_id ORDER BY inferred, observed_at, occurred_at
-) = 1
-"""  # noqa: S608
-# The same when the batch holds each id once (the usual case): no window over the batch.
-_STAGE_UNIQUE_WORKLOADS = _STAGE_WORKLOADS[: _STAGE_WORKLOADS.index("QUALIFY")]
-
-# New ids, and ids whose stored version is beaten (exact before inferred, then earliest seen).
-_CHANGED_WORKLOADS = """
-CREATE OR REPLACE TEMP TABLE changed_workload_events AS
-SELECT s.*, e.occurred_at AS stored_occurred_at
-FROM staged_workload_events AS s
-LEFT JOIN workload_events AS e ON e.event_id = s.event_id
-WHERE e.event_id IS NULL
-    OR (s.inferred, s.observed_at, s.occurred_at) < (e.inferred, e.observed_at, e.occurred_at)
-"""
-
-_STORE_WORKLOADS = (
-    """
-    DELETE FROM workload_events
-    WHERE event_id IN (
-        SELECT event_id FROM changed_workload_events WHERE stored_occurred_at IS NOT NULL
-    )
-    """,
-    """
-    INSERT INTO workload_events
-    SELECT * EXCLUDE (stored_occurred_at) FROM changed_workload_events
-    """,
-)
-
-_STAGE_CLUSTER_QUEUES = """
-CREATE OR REPLACE TEMP TABLE staged_cluster_queue_events AS
-SELECT * FROM (
-    SELECT
-        unnest($position::INTEGER[]) AS position,
-        unnest($event_id::VARCHAR[]) AS event_id,
-        unnest($schema_version::INTEGER[]) AS schema_version,
-        unnest($cluster::VARCHAR[]) AS cluster,
-        unnest($occurred_at::TIMESTAMP[]) AS occurred_at,
-        unnest($observed_at::TIMESTAMP[]) AS observed_at,
-        unnest($event_type::VARCHAR[]) AS event_type,
-        unnest($name::VARCHAR[]) AS name,
-        unnest($team::VARCHAR[]) AS team,
-        unnest($cohort::VARCHAR[]) AS cohort,
-        unnest($resource_version::VARCHAR[]) AS resource_version
-)
-QUALIFY row_number() OVER (
-    PARTITION BY event_id ORDER BY observed_at, occurred_at, position
-) = 1
-"""
-
-_STAGE_QUOTAS = """
-CREATE OR REPLACE TEMP TABLE staged_cluster_queue_quotas AS
-SELECT
-    unnest($position::INTEGER[]) AS position,
-    unnest($event_id::VARCHAR[]) AS event_id,
-    unnest($flavor::VARCHAR[]) AS flavor,
-    unnest($resource::VARCHAR[]) AS resource,
-    unnest($nominal::BIGINT[]) AS nominal,
-    unnest($borrowing_limit::BIGINT[]) AS borrowing_limit,
-    unnest($lending_limit::BIGINT[]) AS lending_limit
-"""
-
-_CHANGED_CLUSTER_QUEUES = """
-CREATE OR REPLACE TEMP TABLE changed_cluster_queue_events AS
-SELECT s.*, e.occurred_at AS stored_occurred_at
-FROM staged_cluster_queue_events AS s
-LEFT JOIN cluster_queue_events AS e ON e.event_id = s.event_id
-WHERE e.event_id IS NULL OR (s.observed_at, s.occurred_at) < (e.observed_at, e.occurred_at)
-"""
-
-_STORE_CLUSTER_QUEUES = (
-    """
-    DELETE FROM cluster_queue_quotas
-    WHERE event_id IN (SELECT event_id FROM changed_cluster_queue_events)
-    """,
-    """
-    DELETE FROM cluster_queue_events
-    WHERE event_id IN (
-        SELECT event_id FROM changed_cluster_queue_events WHERE stored_occurred_at IS NOT NULL
-    )
-    """,
-    """
-    INSERT INTO cluster_queue_events
-    SELECT * EXCLUDE (position, stored_occurred_at) FROM changed_cluster_queue_events
-    """,
-    """
-    INSERT INTO cluster_queue_quotas
-    SELECT q.event_id, q.flavor, q.resource, q.nominal, q.borrowing_limit, q.lending_limit
-    FROM staged_cluster_queue_quotas AS q
-    JOIN changed_cluster_queue_events AS c ON c.event_id = q.event_id AND c.position = q.position
-    """,
-)
-
-_STORE_DEAD_LETTERS = """
-INSERT INTO dead_letters
-SELECT * FROM (
-    SELECT
-        unnest($dead_letter_id::VARCHAR[]) AS dead_letter_id,
-        unnest($schema_version::INTEGER[]) AS schema_version,
-        unnest($cluster::VARCHAR[]) AS cluster,
-        unnest($kind::VARCHAR[]) AS kind,
-        unnest($reason::VARCHAR[]) AS reason,
-        unnest($raw::VARCHAR[]) AS raw,
-        unnest($observed_at::TIMESTAMP[]) AS observed_at
-)
-QUALIFY row_number() OVER (PARTITION BY dead_letter_id ORDER BY observed_at) = 1
-ON CONFLICT (dead_letter_id) DO UPDATE
-    SET observed_at = least(dead_letters.observed_at, excluded.observed_at)
-"""
-
-_STORE_OFFSETS = """
-INSERT INTO applied_offsets
-SELECT unnest($topic::VARCHAR[]), unnest($partition::INTEGER[]), unnest($next_offset::BIGINT[])
-ON CONFLICT (topic, topic_partition) DO UPDATE
-    SET next_offset = greatest(applied_offsets.next_offset, excluded.next_offset)
-"""
-
-_CHANGES = """
-SELECT
-    (SELECT list(DISTINCT uid) FROM changed_workload_events) AS uids,
-    least(
-        (SELECT min(least(occurred_at, coalesce(stored_occurred_at, occurred_at)))
-         FROM changed_workload_events),
-        (SELECT min(least(occurred_at, coalesce(stored_occurred_at, occurred_at)))
-         FROM changed_cluster_queue_events)
-    ) AS since
-"""
-
-_WATERMARK = """
-SELECT
-    greatest(
-        (SELECT max(occurred_at) FROM workload_events),
-        (SELECT max(occurred_at) FROM cluster_queue_events)
-    ),
-    least(
-        (SELECT min(occurred_at) FROM workload_events),
-        (SELECT min(occurred_at) FROM cluster_queue_events)
-    ),
-    (SELECT instant FROM aggregate_state WHERE name = 'watermark')
-"""
-
-_SET_WATERMARK = """
-INSERT OR REPLACE INTO aggregate_state VALUES ('watermark', $watermark::TIMESTAMP)
-"""
-
-_REFRESH_SOME_WORKLOADS = (
-    "DELETE FROM workload_intervals WHERE list_contains($uids::VARCHAR[], uid)",
-    """
-    INSERT INTO workload_intervals
-    SELECT * FROM v_workload_intervals WHERE list_contains($uids::VARCHAR[], uid)
-    """,
-    "DELETE FROM workload_waits WHERE list_contains($uids::VARCHAR[], uid)",
-    """
-    INSERT INTO workload_waits
-    SELECT * FROM v_workload_waits WHERE list_contains($uids::VARCHAR[], uid)
-    """,
-)
-
-_REFRESH_ALL_WORKLOADS = (
-    "DELETE FROM workload_intervals",
-    "INSERT INTO workload_intervals SELECT * FROM v_workload_intervals",
-    "DELETE FROM workload_waits",
-    "INSERT INTO workload_waits SELECT * FROM v_workload_waits",
-)
-
-# usage_steps must be filled in key and minute order: usage_minutes_from_steps reads it in one
-# running pass (see sql/views/usage_minutes_from_steps.sql).
-_REFRESH_MINUTES = (
-    "DELETE FROM usage_steps",
-    """
-    INSERT INTO usage_steps
-    SELECT * FROM usage_steps_between($since::TIMESTAMP, $until::TIMESTAMP)
-    ORDER BY cluster, team, instance_type, minute
-    """,
-    "DELETE FROM usage_minutes WHERE minute >= date_trunc('minute', $since::TIMESTAMP)",
-    "INSERT INTO usage_minutes SELECT * FROM usage_minutes_from_steps($until::TIMESTAMP)",
-    "DELETE FROM usage_steps",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,11 +66,14 @@ class SinkError(TaskgovError):
         path: the database.
         batch_size: events in the batch.
         cause: the database's error message.
+        database_at_fault: the database failed (opening it, a lock, the disk, a conflict), not
+            the records: the same write may succeed later.
     """
 
     path: str
     batch_size: int
     cause: str
+    database_at_fault: bool = True
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -363,7 +103,7 @@ class DuckDBSink:
         self._cluster_queues: list[ClusterQueueEvent] = []
         self._dead_letters: list[DeadLetter] = []
         self._offsets: dict[tuple[str, int], int] = {}
-        self._conn: duckdb.DuckDBPyConnection | None = duckdb.connect(self.path)
+        self._conn: Connection | None = connect_read_write(self.path, lock_wait_s=0)
         migrate(self._conn, sql_dir=sql_dir)
         if not keep_open:
             self.close()
@@ -387,10 +127,14 @@ class DuckDBSink:
         return len(self._workloads) + len(self._cluster_queues) + len(self._dead_letters)
 
     @property
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """The open connection, for reads in this process (opened if needed)."""
+    def connection(self) -> Connection:
+        """The open connection, for reads in this process (opened if needed).
+
+        Raises:
+            DatabaseError: another process holds the file.
+        """
         if self._conn is None:
-            self._conn = duckdb.connect(self.path)
+            self._conn = connect_read_write(self.path, lock_wait_s=0)
         return self._conn
 
     def add(self, event: Event, *, source: SourceOffset | None = None) -> None:
@@ -442,22 +186,18 @@ class DuckDBSink:
             return FlushResult(0, 0, 0, None)
         try:  # opening fails while another process holds the file (e.g. a report)
             conn = self.connection
-        except duckdb.Error as error:
+        except TaskgovError as error:
             raise SinkError(self.path, len(self), str(error)) from error
         try:
-            conn.execute("BEGIN TRANSACTION")
-            stored, refreshed_from = self._write(conn, watermark)
-            conn.execute("COMMIT")
-        except duckdb.Error as error:
-            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has rolled back already
-                conn.execute("ROLLBACK")
-            raise SinkError(self.path, len(self), str(error)) from error
+            with transaction(conn):
+                clock = watermark and _utc(watermark)
+                stored, refreshed_from = write_batch(conn, self._batch(), clock)
+        except QueryError as error:
+            transient = is_database_fault(error)
+            raise SinkError(self.path, len(self), str(error), transient) from error
         finally:
             if not self._keep_open and not stay_open:
-                # Committed is durable (in the WAL) even if the checkpoint on close fails.
-                with contextlib.suppress(duckdb.Error):
-                    self.close()
-                self._conn = None
+                self._close_quietly()
         result = FlushResult(events, stored, len(self._dead_letters), refreshed_from)
         self._workloads, self._cluster_queues, self._dead_letters = [], [], []
         self._offsets = {}
@@ -469,13 +209,18 @@ class DuckDBSink:
         self._offsets = {}
 
     def applied_offsets(self) -> dict[tuple[str, int], int]:
-        """The next offset to consume per (topic, partition), as committed with the events."""
-        rows = self.connection.execute(
-            "SELECT topic, topic_partition, next_offset FROM applied_offsets"
-        ).fetchall()
-        if not self._keep_open:
-            self.close()
-        return {(str(topic), int(partition)): int(offset) for topic, partition, offset in rows}
+        """The next offset to consume per (topic, partition), as committed with the events.
+
+        Raises:
+            SinkError: the database could not be opened or read.
+        """
+        try:
+            return applied_offsets(self.connection)
+        except (TaskgovError, QueryError) as error:
+            raise SinkError(self.path, len(self), str(error)) from error
+        finally:
+            if not self._keep_open:
+                self._close_quietly()
 
     def close(self) -> None:
         """Close the connection (buffered events stay buffered)."""
@@ -483,96 +228,31 @@ class DuckDBSink:
             self._conn.close()
             self._conn = None
 
-    def _write(
-        self, conn: duckdb.DuckDBPyConnection, watermark: datetime | None
-    ) -> tuple[int, datetime | None]:
+    def _close_quietly(self) -> None:
+        # Committed is durable (in the WAL) even if the checkpoint on close fails.
+        try:
+            self.close()
+        except QueryError:
+            self._conn = None
+
+    def _batch(self) -> EventBatch:
         ids = {e.event_id for e in self._workloads}
-        conn.execute(
-            _STAGE_WORKLOADS if len(ids) < len(self._workloads) else _STAGE_UNIQUE_WORKLOADS,
-            {"events": [e.model_dump_json() for e in self._workloads]},
-        )
-        conn.execute(_CHANGED_WORKLOADS)
-        for statement in _STORE_WORKLOADS:
-            conn.execute(statement)
         queues, quotas = _cluster_queue_columns(self._cluster_queues)
-        conn.execute(_STAGE_CLUSTER_QUEUES, queues)
-        conn.execute(_STAGE_QUOTAS, quotas)
-        conn.execute(_CHANGED_CLUSTER_QUEUES)
-        for statement in _STORE_CLUSTER_QUEUES:
-            conn.execute(statement)
-        if self._dead_letters:
-            conn.execute(_STORE_DEAD_LETTERS, _dead_letter_columns(self._dead_letters))
-        if self._offsets:
-            keys = sorted(self._offsets)
-            conn.execute(
-                _STORE_OFFSETS,
-                {
-                    "topic": [topic for topic, _ in keys],
-                    "partition": [partition for _, partition in keys],
-                    "next_offset": [self._offsets[key] for key in keys],
-                },
-            )
-        counted = conn.execute(
-            "SELECT (SELECT count(*) FROM changed_workload_events)"
-            " + (SELECT count(*) FROM changed_cluster_queue_events)"
-        ).fetchone()
-        stored = int(counted[0]) if counted else 0
-        changes = conn.execute(_CHANGES).fetchone()
-        uids: list[str] = list(changes[0] or []) if changes else []
-        since: datetime | None = changes[1] if changes else None
-        if since is None and watermark is None:
-            return stored, None
-        chosen = uids if len(uids) <= FULL_REFRESH_UIDS else None
-        return stored, _refresh(conn, chosen, since, watermark and _utc(watermark))
-
-
-def rebuild_aggregates(conn: duckdb.DuckDBPyConnection) -> datetime | None:
-    """Rebuild every aggregate from the event log, e.g. after loading events in bulk.
-
-    Args:
-        conn: a migrated, writable connection; the caller owns the transaction, if any.
-
-    Returns:
-        The first minute rebuilt, or None when the log is empty.
-    """
-    return _refresh(conn, None, None, None, rebuild=True)
-
-
-def _refresh(
-    conn: duckdb.DuckDBPyConnection,
-    uids: list[str] | None,
-    since: datetime | None,
-    clock: datetime | None,
-    *,
-    rebuild: bool = False,
-) -> datetime | None:
-    """Refresh the per-Workload tables for ``uids`` (None: all), and minutes from ``since`` on.
-
-    The watermark moves to the latest event or ``clock``, whichever is later, never back;
-    minutes are refreshed from ``since`` or the previous watermark, whichever is earlier
-    (from the first event when ``rebuild``).
-    """
-    row = conn.execute(_WATERMARK).fetchone()
-    latest, earliest, previous = row if row else (None, None, None)
-    if latest is None:
-        for statement in (*_REFRESH_ALL_WORKLOADS, "DELETE FROM usage_minutes"):
-            conn.execute(statement)
-        conn.execute("DELETE FROM aggregate_state WHERE name = 'watermark'")
-        return None
-    watermark = max(t for t in (latest, previous, clock) if t is not None)
-    conn.execute(_SET_WATERMARK, {"watermark": watermark})
-    if uids is None or rebuild:
-        for statement in _REFRESH_ALL_WORKLOADS:
-            conn.execute(statement)
-    elif uids:
-        for statement in _REFRESH_SOME_WORKLOADS:
-            conn.execute(statement, {"uids": uids})
-    starts = (earliest, previous) if rebuild else (since, previous)
-    start: datetime = min(t for t in (*starts, watermark) if t is not None)
-    params = {"since": start, "until": watermark}
-    for statement in _REFRESH_MINUTES:
-        conn.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
-    return start.replace(second=0, microsecond=0)
+        keys = sorted(self._offsets)
+        return EventBatch(
+            workload_events=[e.model_dump_json() for e in self._workloads],
+            repeats_ids=len(ids) < len(self._workloads),
+            cluster_queues=queues,
+            quotas=quotas,
+            dead_letters=_dead_letter_columns(self._dead_letters) if self._dead_letters else {},
+            offsets={
+                "topic": [topic for topic, _ in keys],
+                "partition": [partition for _, partition in keys],
+                "next_offset": [self._offsets[key] for key in keys],
+            }
+            if keys
+            else {},
+        )
 
 
 def _utc(moment: datetime) -> datetime:

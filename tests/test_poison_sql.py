@@ -191,3 +191,28 @@ def test_sql_command_exits_2_on_a_write_hidden_in_a_cte_and_on_a_timeout(databas
             "(--timeout, setting sql_timeout_s)",
         ),
     ]
+
+
+# Holds the database read-write, as the worker's sink does while it flushes, then lets go.
+_HOLDER = (
+    "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+    " time.sleep(1.0); c.close()"
+)
+
+
+def test_sql_waits_for_the_writer_instead_of_failing_on_its_lock(database: Path) -> None:
+    """Issue 17, item 8, through the script: a reader started while the writer holds the file
+    waits (the store's bounded retry) and answers, instead of failing on DuckDB's lock."""
+    holder = subprocess.Popen(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", _HOLDER, str(database)], stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    try:
+        done = subprocess.run(
+            [TASKGOV, "sql", "SELECT count(*) AS n FROM usage_minutes", "-o", "csv",
+             "--db", str(database)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        holder.wait(timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "n\n0\n", "")

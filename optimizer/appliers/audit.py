@@ -13,11 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from optimizer.appliers.base import Backend, Outcome
 from optimizer.appliers.engine import ApplyReport
 from taskgov.errors import Fault, InputError
+from taskgov.store import Connection
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql" / "apply"
 
@@ -57,7 +56,7 @@ class RecordedObject:
     error: str | None
 
 
-def record(conn: duckdb.DuckDBPyConnection, info: AttemptInfo, report: ApplyReport) -> int:
+def record(conn: Connection, info: AttemptInfo, report: ApplyReport) -> int:
     """Write one attempt; its ``apply_id``."""
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -114,21 +113,19 @@ def _json(value: dict[str, Any] | None) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
-def last_applied(conn: duckdb.DuckDBPyConnection) -> dict[str, datetime]:
+def last_applied(conn: Connection) -> dict[str, datetime]:
     """Per team, when an apply last changed it."""
     return {team: at for team, at in conn.execute(_sql("last_applied.sql")).fetchall()}
 
 
-def history(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def history(conn: Connection) -> list[dict[str, Any]]:
     """Every attempt, newest first."""
     cursor = conn.execute(_sql("history.sql"))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def attempt(
-    conn: duckdb.DuckDBPyConnection, apply_id: int
-) -> tuple[dict[str, Any], list[RecordedObject]]:
+def attempt(conn: Connection, apply_id: int) -> tuple[dict[str, Any], list[RecordedObject]]:
     """One recorded attempt and its objects.
 
     Raises:

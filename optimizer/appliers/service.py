@@ -6,13 +6,12 @@ Each is one function the CLI calls: 1. read the record, 2. build what each team 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import duckdb
 
 from optimizer.appliers import audit
 from optimizer.appliers.base import Applier, ApplyError, Desired, LiveState
@@ -21,6 +20,7 @@ from optimizer.appliers.guardrails import ApplyContext, GuardrailSettings
 from optimizer.appliers.quotas import TeamQuota, changed_teams, team_quotas
 from optimizer.store import StoredRun, open_store, read_run
 from taskgov.errors import Fault, InputError
+from taskgov.store import Connection, open_read_only, watermark
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ def _caller(applier: Applier) -> str:
 
 
 def _record(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     applier: Applier,
     report: ApplyReport,
     *,
@@ -111,7 +111,7 @@ def apply_run(
         )
 
 
-def _original_run(conn: duckdb.DuckDBPyConnection, row: Mapping[str, Any]) -> StoredRun:
+def _original_run(conn: Connection, row: Mapping[str, Any]) -> StoredRun:
     """The recommendation an apply (or a chain of rollbacks) started from."""
     while row["run_id"] is None:
         row, _ = audit.attempt(conn, int(row["rollback_of"]))
@@ -176,19 +176,18 @@ def verify(db: Path, apply_id: int, window: timedelta | None = None) -> list[dic
     Raises:
         InputError: no such apply, or it applied nothing.
     """
-    with open_store(db, read_only=True) as conn:
+    # The worker's record (its aggregates) must be there: open_read_only says so if not.
+    with contextlib.closing(open_read_only(db)) as conn:
         row, objects = audit.attempt(conn, apply_id)
         if not audit.restorable(objects):
             fault = Fault("APPLY_ID", str(apply_id), "", f"apply {apply_id} changed nothing")
             raise InputError([fault])
         at: datetime = row["created_at"]
-        found = conn.execute("SELECT instant FROM aggregate_state WHERE name = 'watermark'")
-        mark = found.fetchone()
-        watermark = mark[0] if mark else at
-        span = window or max(watermark - at, timedelta(minutes=1))
+        mark = watermark(conn) or at
+        span = window or max(mark - at, timedelta(minutes=1))
         cursor = conn.execute(
             (audit.SQL_DIR / "verify.sql").read_text(),
-            {"before_start": at - span, "at": at, "after_end": min(at + span, watermark)},
+            {"before_start": at - span, "at": at, "after_end": min(at + span, mark)},
         )
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
@@ -200,9 +199,7 @@ def verify(db: Path, apply_id: int, window: timedelta | None = None) -> list[dic
         return rows
 
 
-def _predicted(
-    conn: duckdb.DuckDBPyConnection, row: Mapping[str, Any]
-) -> dict[str, dict[str, Any]]:
+def _predicted(conn: Connection, row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """The what-if effect the recommendation printed, per team (proposed side)."""
     if row["run_id"] is None:
         return {}

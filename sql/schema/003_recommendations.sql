@@ -1,3 +1,4 @@
+-- owner: optimizer
 -- Recommendation runs (`taskgov recommend`): what went in, the demand evidence the model read,
 -- what the solver found, the plan per team and the what-if replay of current vs proposed.
 -- Written by optimizer/store.py, one transaction per run; read by `taskgov recommend --list`

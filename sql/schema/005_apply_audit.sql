@@ -1,3 +1,4 @@
+-- owner: optimizer
 -- Applies of recommendations (and rollbacks) to a governance API: `taskgov apply`,
 -- `taskgov rollback`. One row per attempt in apply_runs (dry runs and refusals too), one per
 -- object call in apply_objects with the exact request and response and the object before and

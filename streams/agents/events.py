@@ -28,7 +28,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import duckdb
 import faust
 from faust.types import Message
 from mode import CrashingSupervisor
@@ -80,7 +79,7 @@ class BatchWriter:
             while True:
                 try:
                     return await asyncio.to_thread(self._in_thread, self.sink.applied_offsets)
-                except duckdb.Error as error:
+                except SinkError as error:
                     log.error("event=offsets_unreadable retry_in_s=%.1f error=%r", wait, str(error))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_S)
@@ -221,8 +220,7 @@ def _always() -> bool:
 def _database_at_fault(error: SinkError) -> bool:
     """True when a write failed because of the database (opening it, a lock, the disk, a
     conflict), not because of the records: then the same write is tried again later."""
-    cause = error.__cause__
-    return cause is None or isinstance(cause, duckdb.OperationalError) or not error.batch_size
+    return error.database_at_fault or not error.batch_size
 
 
 def _offsets(records: list[Record]) -> list[tuple[tuple[str, int], int]]:

@@ -13,9 +13,9 @@ from streams.alerts import ALERT_COLUMNS, new_alerts, ongoing_starvation, read_s
 from taskgov.broker import ensure_topics, resolve_bootstrap
 from taskgov.cli.options import db_option, output_option, state_dir_option, topic_prefix_option
 from taskgov.cli.output import render_rows
-from taskgov.cli.report import open_read_only
 from taskgov.errors import Fault, InputError
 from taskgov.settings import load_settings
+from taskgov.store import open_read_only
 from taskgov.twin.durations import parse_duration_ms
 
 

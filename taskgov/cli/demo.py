@@ -23,11 +23,12 @@ from taskgov.cli.output import render_rows
 from taskgov.cli.report import report_command
 from taskgov.errors import Fault, InputError
 from taskgov.policy.load import Document, policy_and_cluster, read_documents
+from taskgov.scenarios import scenario_from_documents
 from taskgov.settings import PHILLY_JOBS, PHILLY_NODES, data_file, load_settings
 from taskgov.twin.durations import format_duration_ms
 from taskgov.twin.engine import Twin
 from taskgov.twin.render import TABLE_COLUMNS, workload_rows
-from taskgov.twin.scenario import Scenario, build_scenario
+from taskgov.twin.scenario import Scenario
 from taskgov.twin.trace import load_trace, philly_quotas
 
 DEFAULT_SPEED = 300.0
@@ -126,11 +127,11 @@ def demo_command(
         return
     record = None if offline else _demo_database(db or settings.duckdb_path, state_dir)
     documents = read_documents(seed_scenario_text(), f"taskgov:{SEED_SCENARIO}")
-    _narrate(build_scenario(documents), documents)
+    _narrate(scenario_from_documents(documents), documents)
     if record is None:
         return
     click.echo("== The same scenario, live: twin API server -> watcher -> Kafka -> worker")
-    count = play_live(build_scenario(documents), speed, record, state_dir)
+    count = play_live(scenario_from_documents(documents), speed, record, state_dir)
     click.echo(f"== {count} workload events reached Kafka")
     _show_reports(record, settings.duckdb_path, SEED_REPORTS)
     _next_commands(record, settings.duckdb_path, SEED_REPORTS)

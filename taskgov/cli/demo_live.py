@@ -12,12 +12,13 @@ import uuid
 from pathlib import Path
 
 import click
-import duckdb
 from kafka import KafkaConsumer
 
 from streams.events import WorkloadEvent
 from streams.watcher import Watcher, WatcherConfig
 from taskgov.broker import ensure_topics, local_broker
+from taskgov.errors import TaskgovError
+from taskgov.store import QueryError, connect_read_only
 from taskgov.twin.scenario import Scenario
 from taskgov.twin.serve import serve_twin
 
@@ -57,9 +58,9 @@ def _stored(db_path: Path) -> int:
     if not db_path.exists():
         return 0
     try:
-        with duckdb.connect(str(db_path), read_only=True) as conn:
+        with connect_read_only(db_path, lock_wait_s=0) as conn:
             row = conn.execute("SELECT count(*) FROM workload_events").fetchone()
-    except duckdb.Error:
+    except (TaskgovError, QueryError):
         return 0
     return int(row[0]) if row else 0
 

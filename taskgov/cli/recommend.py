@@ -20,8 +20,8 @@ from typing import Any
 import click
 import yaml
 
-from optimizer.history import DatabaseError, HistoryDemandSource
-from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, plan_rows
+from optimizer.history import HistoryDemandSource
+from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, overall_lines, plan_rows
 from optimizer.recommend import Recommendation, recommend
 from optimizer.settings import OptimizerSettings
 from optimizer.store import RunSource, RunSummary, list_runs, open_store, read_run, save_run
@@ -35,7 +35,7 @@ from taskgov.cli.recommend_inputs import (
     read_policy,
     recommend_options,
 )
-from taskgov.errors import InputError, TaskgovError
+from taskgov.errors import DatabaseError, InputError, TaskgovError
 from taskgov.policy.model import Cluster, Policy
 
 EXIT_NO_SOLUTION = 1
@@ -116,11 +116,7 @@ def _render(plan: Plan, output: str, run: _Run | None = None) -> str:
         lines += [f"  {c.constraint}: {c.detail}" for c in plan.conflicts]
     if plan.teams:
         lines.append(render_rows(plan_rows(plan), PLAN_COLUMNS, output).rstrip("\n"))  # type: ignore[arg-type]
-    for name, numbers in plan.overall.items():
-        shown = ", ".join(
-            f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in numbers.items()
-        )
-        lines.append(f"replay {name}: {shown}")
+    lines += overall_lines(plan)
     commands = [(t.team, t.aws_cli, t.kueue_patch) for t in plan.teams if t.aws_cli]
     if commands:
         lines += ["", "# Apply with the SageMaker API (or, on plain Kueue, the merge patch):"]

@@ -21,12 +21,12 @@ from optimizer.store import RunSource
 from optimizer.trace import TraceDemandSource, trace_instance_type
 from taskgov.cli.options import db_option, output_option
 from taskgov.cli.policy import read_files
-from taskgov.cli.times import time_bound
 from taskgov.errors import Fault, InputError
 from taskgov.policy.compile import priority_class_name
 from taskgov.policy.load import policy_and_cluster
 from taskgov.policy.model import Cluster, Policy
 from taskgov.settings import load_settings
+from taskgov.times import time_bound
 from taskgov.twin.durations import parse_duration_ms
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -2,37 +2,37 @@
 
 Reports are the files in ``sql/reports``: a header of ``--`` lines (the first says what the
 report answers, then its ``$since``, ``$until``, ``$team`` parameters, all nullable) and one
-SELECT. The database is opened read-only; only the worker's sink writes it.
+SELECT. The database is opened read-only (``taskgov.store``); only the worker's sink writes it.
 
 Parquet is binary, so ``-o parquet`` writes only to ``--out FILE``, never to the terminal.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
-import duckdb
 import polars as pl
 
-from streams.migrations import SQL_DIR, pending_versions
 from taskgov.cli.options import db_option, output_option, time_bound_options
 from taskgov.cli.output import render_rows
-from taskgov.cli.times import parse_instant as parse_instant  # re-exported for serve, why
-from taskgov.cli.times import parse_time_bound
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
+from taskgov.store import (
+    QueryError,
+    Result,
+    load_reports,
+    open_read_only,
+    run_report,
+    run_select,
+    watermark,
+)
 from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
+from taskgov.times import parse_time_bound
 
-REPORTS_DIR = SQL_DIR / "reports"
-_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
-_LINE_COMMENT = re.compile(r"--[^\n]*")
-_ORDER = {"since": 0, "until": 1, "team": 2}
 _POLARS_TYPES: dict[str, Any] = {
     "BOOLEAN": pl.Boolean,
     "TINYINT": pl.Int8,
@@ -51,115 +51,6 @@ _POLARS_TYPES: dict[str, Any] = {
     "TIMESTAMP": pl.Datetime("us"),
     "TIME": pl.Time,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """One file of ``sql/reports``.
-
-    Attributes:
-        name: the file name without ``.sql``.
-        description: the header's first line: what the report answers.
-        parameters: the ``$name`` parameters its SQL uses (since, until, team first).
-        sql: the file's text.
-    """
-
-    name: str
-    description: str
-    parameters: tuple[str, ...]
-    sql: str
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """Rows of a query with their column names and DuckDB type names."""
-
-    columns: tuple[str, ...]
-    types: tuple[str, ...]
-    rows: list[tuple[Any, ...]]
-
-
-def load_reports(reports_dir: Path = REPORTS_DIR) -> dict[str, Report]:
-    """Every report in ``reports_dir``, by name."""
-    reports = {}
-    for path in sorted(reports_dir.glob("*.sql")):
-        text = path.read_text()
-        header = []
-        for line in text.splitlines():
-            if not line.startswith("--"):
-                break
-            header.append(line[2:].strip())
-        code = _LINE_COMMENT.sub("", text)
-        used = set(_PARAMETER.findall(code))
-        parameters = tuple(sorted(used, key=lambda p: (_ORDER.get(p, len(_ORDER)), p)))
-        reports[path.stem] = Report(path.stem, header[0] if header else "", parameters, text)
-    return reports
-
-
-def run_report(
-    conn: duckdb.DuckDBPyConnection,
-    report: Report,
-    *,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    team: str | None = None,
-) -> Result:
-    """Run ``report`` on ``conn`` with the parameters it uses (None: no bound).
-
-    Raises:
-        duckdb.Error: the query failed.
-    """
-    given: dict[str, object] = {"since": since, "until": until, "team": team}
-    unknown = [name for name in report.parameters if name not in given]
-    if unknown:
-        raise InputError(
-            [Fault(f"sql/reports/{report.name}.sql", "", "", f"unknown parameter ${unknown[0]}")]
-        )
-    cursor = conn.execute(report.sql, {name: given[name] for name in report.parameters})
-    return _result(cursor)
-
-
-def open_read_only(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection to a migrated database, with file access turned off.
-
-    Raises:
-        InputError: there is no database at ``path``.
-        DatabaseError: it is locked by a writer, or its schema is behind this taskgov.
-    """
-    if not path.is_file():
-        raise InputError([Fault("--db", str(path), "", "no such database")])
-    try:
-        conn = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error as error:
-        raise DatabaseError(str(path), f"cannot open read-only: {error}") from None
-    conn.execute("SET enable_external_access = false")
-    behind = pending_versions(conn)
-    if behind:
-        conn.close()
-        raise DatabaseError(
-            str(path), f"schema versions {behind} are not applied; start the worker to migrate"
-        )
-    return conn
-
-
-# The end of the record: the instant the worker built the aggregates to (the store layer's
-# ``watermark`` once report loading moves there).
-_RECORD_END = "SELECT instant FROM aggregate_state WHERE name = 'watermark'"
-
-
-def record_end(conn: duckdb.DuckDBPyConnection) -> datetime | None:
-    """Where durations in ``--since``/``--until`` count back from (None: nothing stored)."""
-    row = conn.execute(_RECORD_END).fetchone()
-    return row[0] if row else None
-
-
-def _result(cursor: duckdb.DuckDBPyConnection) -> Result:
-    description = cursor.description or []
-    return Result(
-        tuple(str(d[0]) for d in description),
-        tuple(str(d[1]) for d in description),
-        cursor.fetchall(),
-    )
 
 
 def _plain(value: object) -> object:
@@ -269,10 +160,10 @@ def report_command(
     conn = open_read_only(path)
     try:
         since_at, until_at = (
-            None if b is None else b.resolve(lambda: record_end(conn)) for b in bounds
+            None if b is None else b.resolve(lambda: watermark(conn)) for b in bounds
         )
         result = run_report(conn, reports[name], since=since_at, until=until_at, team=team)
-    except duckdb.Error as error:
+    except QueryError as error:
         raise DatabaseError(str(path), f"report {name} failed: {error}") from None
     finally:
         conn.close()
@@ -312,7 +203,7 @@ def sql_command(
     conn = open_read_only(_database(context, db))
     try:
         with bounded(conn, limits):
-            result = _result(conn.execute(query))
+            result = run_select(conn, query)
     finally:
         conn.close()
     _write(result, output, out)

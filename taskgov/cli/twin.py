@@ -10,10 +10,10 @@ from taskgov.cli.options import output_option
 from taskgov.cli.output import dump_json, dump_yaml_documents, render_rows
 from taskgov.cli.policy import read_files
 from taskgov.errors import Fault, InputError
+from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.durations import parse_duration_ms
 from taskgov.twin.engine import Twin
 from taskgov.twin.render import TABLE_COLUMNS, event_rows, workload_manifest, workload_rows
-from taskgov.twin.scenario import build_scenario
 from taskgov.twin.serve import serve_twin
 
 
@@ -49,7 +49,7 @@ def run_command(file: Path, until: str | None, events: bool, output: str) -> Non
             until_ms = parse_duration_ms(until)
         except ValueError as error:
             raise InputError([Fault("--until", "", "", str(error))]) from None
-    twin = Twin(build_scenario(read_files((file,))))
+    twin = Twin(scenario_from_documents(read_files((file,))))
     twin.run(until_ms)
     if events:
         rows = event_rows(twin)
@@ -135,7 +135,7 @@ def serve_command(
     documents = read_files((file,))
     governance = governance_for(documents, frozenset(aws_access_keys))
     server = serve_twin(
-        build_scenario(documents),
+        scenario_from_documents(documents),
         kubeconfig=kubeconfig,
         host=host,
         port=port,

@@ -10,11 +10,11 @@ import yaml
 
 from taskgov.cli.options import db_option, output_option
 from taskgov.cli.output import dump_json, render_rows
-from taskgov.cli.report import parse_instant
 from taskgov.errors import Fault, InputError
 from taskgov.serve.records import reading
 from taskgov.serve.why import explain
 from taskgov.settings import load_settings
+from taskgov.times import parse_instant
 from taskgov.twin.durations import parse_duration_ms
 
 

@@ -1,4 +1,8 @@
-"""Compile a HyperPod policy into the Kueue objects task governance creates.
+"""Compile a HyperPod policy into the Kueue objects task governance creates, typed.
+
+:func:`compile_objects` gives ``taskgov.kueue.objects`` (what the twin and the optimizer's
+replays take); :func:`compile_policy` renders them as manifests (``taskgov.policy.render``) for
+``kubectl apply``.
 
 Decisions where AWS documents no mapping (see README, "Policy compilation"):
 - Every team ClusterQueue joins one cohort (``shared-pool`` unless configured).
@@ -16,47 +20,68 @@ Decisions where AWS documents no mapping (see README, "Policy compilation"):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from taskgov.catalog import instance_catalog
 from taskgov.errors import InputError
-from taskgov.kueue.quantity import CPU, MEMORY, format_amount
+from taskgov.kueue.hyperpod import (
+    UNALLOCATED_QUEUE,
+    cluster_queue_name,
+    local_queue_name,
+    namespace_name,
+    priority_class_name,
+)
+from taskgov.kueue.objects import (
+    ClusterQueue,
+    FlavorQuotas,
+    KueueObjects,
+    LocalQueue,
+    Preemption,
+    ResourceFlavor,
+    ResourceGroup,
+    ResourceQuota,
+    WorkloadPriorityClass,
+)
+from taskgov.kueue.quantity import CPU, MEMORY
 from taskgov.policy.amounts import Amounts, entry_amounts, instance_amounts
 from taskgov.policy.checks import policy_faults
-from taskgov.policy.model import NAMESPACE_PREFIX, Cluster, ComputeQuota, Policy
+from taskgov.policy.model import Cluster, ComputeQuota, Policy
+from taskgov.policy.render import (
+    INSTANCE_TYPE_LABEL,
+    CompileOptions,
+    KueueApiVersion,
+    render_manifests,
+)
 
-KueueApiVersion = Literal["v1beta1", "v1beta2"]
-KUEUE_GROUP = "kueue.x-k8s.io"
-INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
-MANAGED_QUEUE_LABEL = "sagemaker.amazonaws.com/sagemaker-managed-queue"
-ALLOCATION_LABEL = "sagemaker.amazonaws.com/quota-allocation-id"
-UNALLOCATED_QUEUE = "hyperpod-unallocated-clusterqueue"
+__all__ = [
+    "INSTANCE_TYPE_LABEL",
+    "UNALLOCATED_QUEUE",
+    "CompileOptions",
+    "CompiledPolicy",
+    "KueueApiVersion",
+    "cluster_queue_name",
+    "compile_objects",
+    "compile_policy",
+    "local_queue_name",
+    "namespace_name",
+    "priority_class_name",
+]
+
 DEFAULT_BORROW_LIMIT_PCT = 50
 MEBIBYTE = 2**20
 
 
 @dataclass(frozen=True, slots=True)
-class CompileOptions:
-    """Choices about the output that the policy itself does not make."""
+class CompiledPolicy:
+    """A policy as Kueue objects, and the teams they were made for.
 
-    cohort_name: str = "shared-pool"
-    api_version: KueueApiVersion = "v1beta1"
+    Attributes:
+        kueue: the objects, in the order they are applied.
+        teams: the teams of the active allocations, in the policy's order.
+    """
 
-
-def namespace_name(team: str) -> str:
-    return f"{NAMESPACE_PREFIX}{team}"
-
-
-def cluster_queue_name(team: str) -> str:
-    return f"{NAMESPACE_PREFIX}{team}-clusterqueue"
-
-
-def local_queue_name(team: str) -> str:
-    return f"{NAMESPACE_PREFIX}{team}-localqueue"
-
-
-def priority_class_name(name: str) -> str:
-    return f"{name}-priority"
+    kueue: KueueObjects
+    teams: tuple[str, ...]
 
 
 def _round_down(resource: str, amount: int) -> int:
@@ -91,80 +116,58 @@ def _resource_groups(
     nominal: dict[str, Amounts],
     borrowing: dict[str, Amounts] | None,
     lending_limit_zero: bool,
-) -> list[dict[str, Any]]:
+) -> tuple[ResourceGroup, ...]:
+    """One group covering cpu, memory and the accelerators of every flavor with quota."""
     flavors = [f for f in flavor_order if f in nominal or (borrowing and f in borrowing)]
     covered = _covered_resources(flavors)
-    group_flavors = []
-    for flavor in flavors:
-        resources = []
-        for resource in covered:
-            quota: dict[str, Any] = {
-                "name": resource,
-                "nominalQuota": format_amount(resource, nominal.get(flavor, {}).get(resource, 0)),
-            }
-            if borrowing is not None:
-                quota["borrowingLimit"] = format_amount(
-                    resource, borrowing.get(flavor, {}).get(resource, 0)
+    quotas = tuple(
+        FlavorQuotas(
+            flavor,
+            {
+                resource: ResourceQuota(
+                    nominal=nominal.get(flavor, {}).get(resource, 0),
+                    borrowing_limit=None
+                    if borrowing is None
+                    else borrowing.get(flavor, {}).get(resource, 0),
+                    lending_limit=0 if lending_limit_zero else None,
                 )
-            if lending_limit_zero:
-                quota["lendingLimit"] = "0"
-            resources.append(quota)
-        group_flavors.append({"name": flavor, "resources": resources})
-    return [{"coveredResources": covered, "flavors": group_flavors}]
+                for resource in covered
+            },
+        )
+        for flavor in flavors
+    )
+    return (ResourceGroup(tuple(covered), quotas),)
 
 
-def _team_objects(
+def _team_queue(
     quota: ComputeQuota, policy: Policy, flavor_order: list[str], options: CompileOptions
-) -> list[dict[str, Any]]:
+) -> ClusterQueue:
     team = quota.compute_quota_target.team_name
     config = quota.compute_quota_config
     nominal = {e.instance_type: entry_amounts(e) for e in config.compute_quota_resources}
-    borrowing = _borrowing_limits(quota, nominal)
     strategy = config.resource_sharing_config.strategy
-    kueue_api = f"{KUEUE_GROUP}/{options.api_version}"
-    cohort_field = "cohort" if options.api_version == "v1beta1" else "cohortName"
-    spec: dict[str, Any] = {
-        cohort_field: options.cohort_name,
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace_name(team)}},
-        "queueingStrategy": "BestEffortFIFO"
+    weight = 1.0
+    if policy.scheduler_config.fair_share == "Enabled":
+        weight = float((quota.compute_quota_target.fair_share_weight or 0) + 1)
+    return ClusterQueue(
+        name=cluster_queue_name(team),
+        cohort=options.cohort_name,
+        resource_groups=_resource_groups(
+            flavor_order, nominal, _borrowing_limits(quota, nominal), strategy == "DontLend"
+        ),
+        queueing_strategy="BestEffortFIFO"
         if policy.scheduler_config.priority_classes
         else "StrictFIFO",
-        "preemption": {
-            "withinClusterQueue": config.preempt_team_tasks,
-            "reclaimWithinCohort": "Any",
-        },
-        "resourceGroups": _resource_groups(
-            flavor_order, nominal, borrowing, strategy == "DontLend"
+        preemption=Preemption(
+            within_cluster_queue=config.preempt_team_tasks, reclaim_within_cohort="Any"
         ),
-    }
-    if policy.scheduler_config.fair_share == "Enabled":
-        weight = quota.compute_quota_target.fair_share_weight or 0
-        spec["fairSharing"] = {"weight": str(weight + 1)}
-    labels = {MANAGED_QUEUE_LABEL: "true", ALLOCATION_LABEL: team}
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": namespace_name(team), "labels": labels},
-        },
-        {
-            "apiVersion": kueue_api,
-            "kind": "ClusterQueue",
-            "metadata": {"name": cluster_queue_name(team), "labels": labels},
-            "spec": spec,
-        },
-        {
-            "apiVersion": kueue_api,
-            "kind": "LocalQueue",
-            "metadata": {"name": local_queue_name(team), "namespace": namespace_name(team)},
-            "spec": {"clusterQueue": cluster_queue_name(team)},
-        },
-    ]
+        fair_sharing_weight=weight,
+    )
 
 
 def _unallocated_queue(
     policy: Policy, cluster: Cluster, options: CompileOptions
-) -> dict[str, Any] | None:
+) -> ClusterQueue | None:
     catalog = instance_catalog()
     free: dict[str, Amounts] = {}
     for instance_type, count in cluster.instance_counts().items():
@@ -176,24 +179,74 @@ def _unallocated_queue(
     free = {flavor: amounts for flavor, amounts in free.items() if any(amounts.values())}
     if not free:
         return None
-    cohort_field = "cohort" if options.api_version == "v1beta1" else "cohortName"
-    return {
-        "apiVersion": f"{KUEUE_GROUP}/{options.api_version}",
-        "kind": "ClusterQueue",
-        "metadata": {"name": UNALLOCATED_QUEUE},
-        "spec": {
-            cohort_field: options.cohort_name,
-            # Matches no namespace: this queue only lends.
-            "namespaceSelector": {"matchLabels": {MANAGED_QUEUE_LABEL: "unallocated"}},
-            "resourceGroups": _resource_groups(list(free), free, None, False),
-        },
+    groups = _resource_groups(list(free), free, None, False)
+    return ClusterQueue(name=UNALLOCATED_QUEUE, cohort=options.cohort_name, resource_groups=groups)
+
+
+def compile_objects(
+    policy: Policy, cluster: Cluster, document: str, options: CompileOptions | None = None
+) -> CompiledPolicy:
+    """The Kueue objects HyperPod task governance creates for a policy.
+
+    Args:
+        policy: the validated policy.
+        cluster: the instances its quotas divide.
+        document: the policy document's label, named by every fault.
+        options: the cohort's name.
+
+    Returns:
+        WorkloadPriorityClasses, a ResourceFlavor per instance type, per team a namespace,
+        ClusterQueue and LocalQueue, and the unallocated capacity's ClusterQueue if shared.
+
+    Raises:
+        InputError: the policy does not fit the cluster or contradicts itself.
+    """
+    options = options or CompileOptions()
+    faults = policy_faults(policy, cluster, document)
+    if faults:
+        raise InputError(faults)
+    classes = {
+        priority_class_name(pc.name): WorkloadPriorityClass(
+            priority_class_name(pc.name),
+            pc.weight,
+            f"HyperPod priority class {pc.name} (weight {pc.weight})",
+        )
+        for pc in policy.scheduler_config.priority_classes
     }
+    flavor_order = list(cluster.instance_counts())
+    flavors = {f: ResourceFlavor(f, {INSTANCE_TYPE_LABEL: f}) for f in flavor_order}
+    teams = tuple(q.compute_quota_target.team_name for q in policy.active_quotas())
+    queues = {
+        q.name: q
+        for q in (
+            _team_queue(quota, policy, flavor_order, options) for quota in policy.active_quotas()
+        )
+    }
+    if policy.scheduler_config.idle_resource_sharing == "Enabled":
+        unallocated = _unallocated_queue(policy, cluster, options)
+        if unallocated:
+            queues[unallocated.name] = unallocated
+    local_queues = {
+        (namespace_name(t), local_queue_name(t)): LocalQueue(
+            namespace_name(t), local_queue_name(t), cluster_queue_name(t)
+        )
+        for t in teams
+    }
+    objects = KueueObjects(
+        flavors=flavors,
+        cluster_queues=queues,
+        local_queues=local_queues,
+        priority_classes=classes,
+        namespaces=tuple(namespace_name(t) for t in teams),
+        fair_sharing=policy.scheduler_config.fair_share == "Enabled",
+    )
+    return CompiledPolicy(objects, teams)
 
 
 def compile_policy(
     policy: Policy, cluster: Cluster, document: str, options: CompileOptions | None = None
 ) -> list[dict[str, Any]]:
-    """The Kueue objects for a policy, in an order ``kubectl apply -f -`` accepts.
+    """The Kueue objects for a policy as manifests, in an order ``kubectl apply -f -`` accepts.
 
     Args:
         policy: the validated policy.
@@ -209,34 +262,5 @@ def compile_policy(
         InputError: the policy does not fit the cluster or contradicts itself.
     """
     options = options or CompileOptions()
-    faults = policy_faults(policy, cluster, document)
-    if faults:
-        raise InputError(faults)
-    kueue_api = f"{KUEUE_GROUP}/{options.api_version}"
-    objects: list[dict[str, Any]] = [
-        {
-            "apiVersion": kueue_api,
-            "kind": "WorkloadPriorityClass",
-            "metadata": {"name": priority_class_name(pc.name)},
-            "value": pc.weight,
-            "description": f"HyperPod priority class {pc.name} (weight {pc.weight})",
-        }
-        for pc in policy.scheduler_config.priority_classes
-    ]
-    flavor_order = list(cluster.instance_counts())
-    objects += [
-        {
-            "apiVersion": kueue_api,
-            "kind": "ResourceFlavor",
-            "metadata": {"name": flavor},
-            "spec": {"nodeLabels": {INSTANCE_TYPE_LABEL: flavor}},
-        }
-        for flavor in flavor_order
-    ]
-    for quota in policy.active_quotas():
-        objects += _team_objects(quota, policy, flavor_order, options)
-    if policy.scheduler_config.idle_resource_sharing == "Enabled":
-        unallocated = _unallocated_queue(policy, cluster, options)
-        if unallocated:
-            objects.append(unallocated)
-    return objects
+    compiled = compile_objects(policy, cluster, document, options)
+    return render_manifests(compiled.kueue, compiled.teams, options)

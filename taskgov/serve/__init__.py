@@ -5,4 +5,7 @@ offline), a JSON API with what the dashboard shows (``api.py``), Prometheus metr
 DuckDB at scrape time (``metrics.py``), ``/healthz`` and ``/readyz``, and runs the scheduled
 jobs it is configured for (``jobs.py``). It never writes DuckDB: scheduled recommendations run
 as their own ``taskgov recommend`` process, which writes through the store.
+
+May import: ``taskgov.store`` (every read), ``streams``, ``optimizer``, ``taskgov.errors``.
+Never ``taskgov.cli`` or ``duckdb`` itself.
 """

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
 from streams.alerts import ongoing_starvation, watermark
-from streams.migrations import SQL_DIR
 from taskgov.serve.records import has_table, load_reports, run
+from taskgov.store import SQL_DIR, Connection
 
 RULES = load_reports(SQL_DIR / "alerts")
 
@@ -56,7 +55,7 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def starvation(conn: duckdb.DuckDBPyConnection, rules: RuleSettings) -> list[Alert]:
+def starvation(conn: Connection, rules: RuleSettings) -> list[Alert]:
     """A team waits while part of its own guarantee is unused (streams.alerts' episodes)."""
     episodes = ongoing_starvation(
         conn,
@@ -81,7 +80,7 @@ def starvation(conn: duckdb.DuckDBPyConnection, rules: RuleSettings) -> list[Ale
     ]
 
 
-def preemption_thrash(conn: duckdb.DuckDBPyConnection, rules: RuleSettings) -> list[Alert]:
+def preemption_thrash(conn: Connection, rules: RuleSettings) -> list[Alert]:
     """A workload preempted ``thrash_count`` times within ``thrash_window_s``."""
     given = {"count": rules.thrash_count, "window_s": rules.thrash_window_s}
     alerts = []
@@ -111,7 +110,7 @@ def preemption_thrash(conn: duckdb.DuckDBPyConnection, rules: RuleSettings) -> l
     return alerts
 
 
-def borrow_blocked(conn: duckdb.DuckDBPyConnection, rules: RuleSettings) -> list[Alert]:
+def borrow_blocked(conn: Connection, rules: RuleSettings) -> list[Alert]:
     """A workload pending only because of its borrowingLimit while the cohort is idle."""
     alerts = []
     for row in run(conn, RULES["borrow_blocked"], {}).records:
@@ -144,9 +143,7 @@ def borrow_blocked(conn: duckdb.DuckDBPyConnection, rules: RuleSettings) -> list
     return alerts
 
 
-def pipeline_lag(
-    conn: duckdb.DuckDBPyConnection, rules: RuleSettings, now: datetime
-) -> list[Alert]:
+def pipeline_lag(conn: Connection, rules: RuleSettings, now: datetime) -> list[Alert]:
     """The record trails the clock by more than ``max_lag_s``."""
     reached = watermark(conn)
     if reached is None:
@@ -169,7 +166,7 @@ def pipeline_lag(
     ]
 
 
-def evaluate(conn: duckdb.DuckDBPyConnection, rules: RuleSettings, now: datetime) -> list[Alert]:
+def evaluate(conn: Connection, rules: RuleSettings, now: datetime) -> list[Alert]:
     """Every alert whose condition holds now, in rule order."""
     if not has_table(conn, "usage_minutes"):
         return []

@@ -12,12 +12,11 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from taskgov.cli.report import parse_instant
 from taskgov.errors import Fault, InputError
 from taskgov.serve.records import QUERIES, REPORTS, Rows, has_table, run
 from taskgov.serve.why import explain
+from taskgov.store import Connection
+from taskgov.times import parse_instant
 
 Parameters = dict[str, object]
 Payload = dict[str, Any]
@@ -47,12 +46,12 @@ def _rows(result: Rows) -> Payload:
     return {"columns": list(result.columns), "rows": result.records}
 
 
-def clusters(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
+def clusters(conn: Connection, given: Parameters) -> Payload:
     """The clusters in the record with their time span, teams and instance types."""
     return _rows(run(conn, QUERIES["clusters"], given))
 
 
-def usage(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
+def usage(conn: Connection, given: Parameters) -> Payload:
     """Per bucket, team and instance type: guarantee, within it, borrowed, lent, idle."""
     return _rows(run(conn, QUERIES["usage_timeline"], given))
 
@@ -61,12 +60,12 @@ def usage(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
 TEAM_REPORTS = ("wait_times", "preemptions", "pending_causes", "starvation")
 
 
-def team(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
+def team(conn: Connection, given: Parameters) -> Payload:
     """Wait percentiles, preemptions by whom, pending causes and starvation episodes."""
     return {name: _rows(run(conn, REPORTS[name], given)) for name in TEAM_REPORTS}
 
 
-def recommendations(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
+def recommendations(conn: Connection, given: Parameters) -> Payload:
     """A run's plan (current vs proposed) and what-if deltas with their spread over runs."""
     if not has_table(conn, "recommendation_runs"):
         empty: Payload = {"columns": [], "rows": []}
@@ -78,7 +77,7 @@ def recommendations(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Paylo
     }
 
 
-def timeline(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
+def timeline(conn: Connection, given: Parameters) -> Payload:
     """Starvation episodes (what the starvation alert fires on), recommendation runs and
     applies, as spans and instants on one time axis."""
     items: list[dict[str, Any]] = []
@@ -119,7 +118,7 @@ def timeline(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
     return {"columns": ["kind", "team", "start", "end", "label"], "rows": items}
 
 
-def why(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
+def why(conn: Connection, given: Parameters) -> Payload:
     """Why the Workload ``workload`` (namespace/name) waits, at ``until`` or the latest."""
     workload = given.get("workload")
     if not isinstance(workload, str):
@@ -129,12 +128,12 @@ def why(conn: duckdb.DuckDBPyConnection, given: Parameters) -> Payload:
     return answer.model_dump(mode="json")
 
 
-def no_alerts(_conn: duckdb.DuckDBPyConnection, _given: Parameters) -> Payload:
+def no_alerts(_conn: Connection, _given: Parameters) -> Payload:
     """``/api/alerts`` when this server evaluates no alert rules (see ``--alert-every``)."""
     return {"active": [], "history": [], "episodes": [], "evaluating": False}
 
 
-Endpoint = Callable[[duckdb.DuckDBPyConnection, Parameters], Payload]
+Endpoint = Callable[[Connection, Parameters], Payload]
 
 ENDPOINTS: dict[str, Endpoint] = {
     "clusters": clusters,

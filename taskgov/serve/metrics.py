@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from kafka import KafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from prometheus_client.core import (
@@ -28,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from taskgov.serve.alert_rules import RULES
 from taskgov.serve.records import QUERIES, REPORTS, has_table, reading, run
+from taskgov.store import Connection
 
 LOG = logging.getLogger("taskgov.serve.metrics")
 # Upper bounds of the wait histogram, seconds: 1 min to 1 day, like Kueue's admission waits.
@@ -83,7 +83,7 @@ class RecordCollector(Collector):
         return iter(())
 
 
-def _usage(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _usage(conn: Connection) -> Iterator[Metric]:
     rows = run(conn, QUERIES["metrics_usage"], {}).records
     for amount, text in USAGE.items():
         family = GaugeMetricFamily(f"taskgov_{amount}_accelerators", text, labels=QUEUE_LABELS)
@@ -92,7 +92,7 @@ def _usage(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
         yield family
 
 
-def _pending(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _pending(conn: Connection) -> Iterator[Metric]:
     labels = [*QUEUE_LABELS, "priority_class"]
     workloads = GaugeMetricFamily(
         "taskgov_pending_workloads", "Workloads pending at the watermark.", labels=labels
@@ -110,7 +110,7 @@ def _pending(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
     yield requested
 
 
-def _waits(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _waits(conn: Connection) -> Iterator[Metric]:
     labels = ["cluster", "team", "priority_class", "wait_kind"]
     family = HistogramMetricFamily(
         "taskgov_workload_wait_seconds",
@@ -132,7 +132,7 @@ def _waits(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
     yield family
 
 
-def _preemptions(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _preemptions(conn: Connection) -> Iterator[Metric]:
     labels = ["cluster", "reason", "team", "priority_class", "preemptor_team"]
     family = CounterMetricFamily(
         "taskgov_preemptions",
@@ -144,7 +144,7 @@ def _preemptions(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
     yield family
 
 
-def _starvation(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _starvation(conn: Connection) -> Iterator[Metric]:
     labels = ["team", "instance_type"]
     total = CounterMetricFamily(
         "taskgov_starvation_seconds",
@@ -174,7 +174,7 @@ def _starvation(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
     yield ongoing
 
 
-def _pipeline(conn: duckdb.DuckDBPyConnection, now: datetime) -> Iterator[Metric]:
+def _pipeline(conn: Connection, now: datetime) -> Iterator[Metric]:
     ingested = CounterMetricFamily(
         "taskgov_events_ingested", "Events stored in the record.", labels=["cluster", "kind"]
     )
@@ -208,7 +208,7 @@ def _pipeline(conn: duckdb.DuckDBPyConnection, now: datetime) -> Iterator[Metric
     )
 
 
-def _recommendations(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _recommendations(conn: Connection) -> Iterator[Metric]:
     if not has_table(conn, "recommendation_runs"):
         return
     runs = CounterMetricFamily(
@@ -228,7 +228,7 @@ def _recommendations(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
     yield last
 
 
-def _borrow_blocked(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _borrow_blocked(conn: Connection) -> Iterator[Metric]:
     family = GaugeMetricFamily(
         "taskgov_borrow_blocked_workloads",
         "Workloads pending only because of their borrowingLimit while the cohort is idle.",
@@ -243,7 +243,7 @@ def _borrow_blocked(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
     yield family
 
 
-def _applies(conn: duckdb.DuckDBPyConnection) -> Iterator[Metric]:
+def _applies(conn: Connection) -> Iterator[Metric]:
     if not has_table(conn, "apply_runs"):
         return
     labels = ["cluster", "backend", "outcome"]

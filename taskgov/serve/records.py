@@ -9,7 +9,6 @@ The queries are ``.sql`` files: the reports in ``sql/reports`` and the server's 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,19 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
-from streams.migrations import SQL_DIR
-from taskgov.cli.report import Report, load_reports, open_read_only
+from taskgov.store import SQL_DIR, Connection, Report, load_reports, open_read_only
 
 __all__ = ["QUERIES", "REPORTS", "Rows", "has_table", "load_reports", "plain", "reading", "run"]
-from taskgov.errors import DatabaseError
 
 REPORTS = load_reports(SQL_DIR / "reports")
 QUERIES = load_reports(SQL_DIR / "serve")
 # How long a read waits for the worker to release its write lock.
 LOCK_WAIT_S = 5.0
-_RETRY_S = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +54,14 @@ def plain(value: object) -> object:
 
 
 @contextmanager
-def reading(path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> Iterator[duckdb.DuckDBPyConnection]:
+def reading(path: Path, *, lock_wait_s: float = LOCK_WAIT_S) -> Iterator[Connection]:
     """A read-only connection to the record at ``path``, closed afterwards.
 
     Raises:
         InputError: there is no database at ``path``.
         DatabaseError: still locked by a writer after ``lock_wait_s``, or not migrated.
     """
-    deadline = time.monotonic() + lock_wait_s
-    while True:
-        try:
-            conn = open_read_only(path)
-            break
-        except DatabaseError as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(_RETRY_S)
+    conn = open_read_only(path, lock_wait_s=lock_wait_s)
     try:
         yield conn
     finally:
@@ -100,7 +86,7 @@ def _converter(duckdb_type: str) -> Callable[[object], object]:
     return plain
 
 
-def run(conn: duckdb.DuckDBPyConnection, query: Report, parameters: Mapping[str, object]) -> Rows:
+def run(conn: Connection, query: Report, parameters: Mapping[str, object]) -> Rows:
     """Run ``query`` with the ``parameters`` its SQL uses (missing ones are NULL)."""
     cursor = conn.execute(query.sql, {name: parameters.get(name) for name in query.parameters})
     description = cursor.description or []
@@ -113,7 +99,7 @@ def run(conn: duckdb.DuckDBPyConnection, query: Report, parameters: Mapping[str,
     return Rows(columns, records)
 
 
-def has_table(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+def has_table(conn: Connection, name: str) -> bool:
     """True when the record has table ``name`` (older records lack newer tables)."""
     found = conn.execute(
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = $name", {"name": name}

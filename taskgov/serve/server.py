@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-import duckdb
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from taskgov.errors import DatabaseError, InputError, TaskgovError
 from taskgov.serve.api import ENDPOINTS, parameters
 from taskgov.serve.metrics import RecordCollector
 from taskgov.serve.records import reading
+from taskgov.store import QueryError
 
 LOG = logging.getLogger("taskgov.serve")
 STATIC = resources.files("taskgov.serve") / "static"
@@ -78,7 +78,7 @@ class Handler(BaseHTTPRequestHandler):
                 self._error(HTTPStatus.NOT_FOUND, f"no such page: {route}")
         except InputError as error:
             self._error(HTTPStatus.BAD_REQUEST, "; ".join(str(f) for f in error.faults))
-        except (DatabaseError, duckdb.Error) as error:
+        except (DatabaseError, QueryError) as error:
             self._error(HTTPStatus.SERVICE_UNAVAILABLE, str(error))
         except TaskgovError as error:
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(error))

@@ -11,12 +11,12 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import duckdb
 from pydantic import BaseModel, ConfigDict
 
 from taskgov.errors import Fault, InputError
 from taskgov.serve.forward import forecast
 from taskgov.serve.records import QUERIES, run
+from taskgov.store import Connection
 
 _SHORT = re.compile(r"insufficient unused quota for (\S+) in flavor (\S+), (\d+) more needed")
 _MAXIMUM = re.compile(
@@ -137,7 +137,7 @@ def _borrowers(
 
 
 def explain(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     workload: str,
     *,
     at: datetime | None = None,

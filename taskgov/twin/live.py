@@ -258,9 +258,10 @@ def replay_epoch(scenario: Scenario, speed: float, now: datetime) -> datetime:
     At ``speed`` s, a Workload submitted at simulated ``t`` is published at wall time
     ``start + t / s``; with time 0 at ``start``, its creationTimestamp ``start + t`` would be
     ahead of the wall clock (kubectl's AGE ``<invalid>``). Setting time 0 back by
-    ``T * (1 - 1/s)``, T the last submission (or the scenario's end), keeps every
-    creationTimestamp at or before the moment it is published: the replayed history lies in
-    the recent past, and the last submission is stamped the moment it is published.
+    ``T * (1 - 1/s)``, T the last submission or the last planned finish (submission plus
+    run time; or the scenario's end), keeps every creationTimestamp, and every finish that no
+    wait delays, at or before the moment it is published: the replayed history lies in the
+    recent past, never days ahead (which the worker would rightly refuse).
 
     Sped up, time 0 is then moved back to the start of its hour: the per-minute aggregates see
     the scenario's own figures (a job submitted at 5m covers whole minutes), and a scenario
@@ -269,7 +270,7 @@ def replay_epoch(scenario: Scenario, speed: float, now: datetime) -> datetime:
     start = now.replace(microsecond=0)
     if speed <= 1:
         return start
-    horizon_ms = max((w.submit_at_ms for w in scenario.workloads), default=0)
+    horizon_ms = max((w.submit_at_ms + (w.run_for_ms or 0) for w in scenario.workloads), default=0)
     horizon_ms = max(horizon_ms, scenario.until_ms or 0)
     lead_ms = int(horizon_ms * (1 - 1 / speed))
     epoch = start - timedelta(milliseconds=-(-lead_ms // 1000) * 1000)

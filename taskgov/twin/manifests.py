@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from taskgov.kueue.quantity import format_amount
+from taskgov.kueue.render import resource_groups_manifest
 from taskgov.twin.objects import ClusterQueue, LocalQueue, ResourceFlavor
 from taskgov.twin.render import EPOCH, timestamp
 from taskgov.twin.scenario import Scenario, stable_uid
@@ -28,24 +28,8 @@ def _metadata(kind: str, name: str, epoch: datetime, namespace: str = "") -> dic
 
 def cluster_queue_manifest(queue: ClusterQueue, epoch: datetime = EPOCH) -> dict[str, Any]:
     """A ClusterQueue of the twin with its quotas, limits, cohort and policies."""
-    groups = []
-    for group in queue.resource_groups:
-        flavors = []
-        for flavor in group.flavors:
-            resources = []
-            for resource, quota in flavor.resources.items():
-                line = {"name": resource, "nominalQuota": format_amount(resource, quota.nominal)}
-                for key, limit in (
-                    ("borrowingLimit", quota.borrowing_limit),
-                    ("lendingLimit", quota.lending_limit),
-                ):
-                    if limit is not None:
-                        line[key] = format_amount(resource, limit)
-                resources.append(line)
-            flavors.append({"name": flavor.name, "resources": resources})
-        groups.append({"coveredResources": list(group.covered_resources), "flavors": flavors})
     spec: dict[str, Any] = {
-        "resourceGroups": groups,
+        "resourceGroups": resource_groups_manifest(queue.resource_groups),
         "queueingStrategy": queue.queueing_strategy,
         "preemption": {
             "withinClusterQueue": queue.preemption.within_cluster_queue,

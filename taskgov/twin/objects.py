@@ -1,120 +1,41 @@
-"""Kueue objects as the twin reads them: frozen, validated once, at the edge.
-
-Field names follow the Kueue API (v1beta1 and v1beta2); amounts are Kueue's integers
-(millicores for CPU, whole units otherwise), see ``taskgov.kueue.quantity``.
+"""The twin's view of Kueue's objects: those of ``taskgov.kueue.objects``, and a Workload as
+submitted to the twin, with its timing annotations resolved.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Literal
 
-FlavorResource = tuple[str, str]
-QueueingStrategy = Literal["StrictFIFO", "BestEffortFIFO"]
+from taskgov.kueue.objects import (
+    ClusterQueue,
+    Cohort,
+    FlavorQuotas,
+    FlavorResource,
+    FungibilityPreference,
+    LocalQueue,
+    PodSet,
+    Preemption,
+    QueueingStrategy,
+    ResourceFlavor,
+    ResourceGroup,
+    ResourceQuota,
+)
 
-
-class FungibilityPreference(StrEnum):
-    """``spec.flavorFungibility.preference`` (Kueue >= 0.15, KEP-582 flavor fungibility).
-
-    Which flavor wins when every candidate needs borrowing, preemption, or both.
-    """
-
-    # Least borrowing distance first, then the better preemption mode (the default).
-    BORROWING_OVER_PREEMPTION = "BorrowingOverPreemption"
-    # Better preemption mode first (reclaim over preemption in the ClusterQueue), then borrowing.
-    PREEMPTION_OVER_BORROWING = "PreemptionOverBorrowing"
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceFlavor:
-    name: str
-    node_labels: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceQuota:
-    """One resource of one flavor of a ClusterQueue or Cohort; ``None`` limits are unlimited."""
-
-    nominal: int
-    borrowing_limit: int | None = None
-    lending_limit: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FlavorQuotas:
-    name: str
-    resources: dict[str, ResourceQuota]
-
-
-@dataclass(frozen=True, slots=True)
-class ResourceGroup:
-    covered_resources: tuple[str, ...]
-    flavors: tuple[FlavorQuotas, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Preemption:
-    """``spec.preemption`` of a ClusterQueue, with Kueue's defaults."""
-
-    within_cluster_queue: str = "Never"
-    reclaim_within_cohort: str = "Never"
-    borrow_within_cohort: str = "Never"
-    max_priority_threshold: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ClusterQueue:
-    name: str
-    cohort: str | None
-    resource_groups: tuple[ResourceGroup, ...]
-    queueing_strategy: QueueingStrategy = "BestEffortFIFO"
-    preemption: Preemption = Preemption()
-    when_can_borrow: str = "Borrow"
-    when_can_preempt: str = "TryNextFlavor"
-    fungibility_preference: FungibilityPreference | None = None
-    fair_sharing_weight: float = 1.0
-    stopped: bool = False
-
-    def quota(self, flavor: str, resource: str) -> ResourceQuota | None:
-        for group in self.resource_groups:
-            for flavor_quotas in group.flavors:
-                if flavor_quotas.name == flavor:
-                    return flavor_quotas.resources.get(resource)
-        return None
-
-    def flavor_resources(self) -> list[FlavorResource]:
-        return [
-            (fq.name, resource)
-            for group in self.resource_groups
-            for fq in group.flavors
-            for resource in fq.resources
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class Cohort:
-    name: str
-    parent: str | None = None
-    resource_groups: tuple[ResourceGroup, ...] = ()
-    fair_sharing_weight: float = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class LocalQueue:
-    namespace: str
-    name: str
-    cluster_queue: str
-
-
-@dataclass(frozen=True, slots=True)
-class PodSet:
-    """A pod set with its total requests (per-pod requests times count)."""
-
-    name: str
-    count: int
-    requests: dict[str, int]
-    node_selector: dict[str, str] = field(default_factory=dict)
+__all__ = [
+    "ClusterQueue",
+    "Cohort",
+    "FlavorQuotas",
+    "FlavorResource",
+    "FungibilityPreference",
+    "LocalQueue",
+    "PodSet",
+    "Preemption",
+    "QueueingStrategy",
+    "ResourceFlavor",
+    "ResourceGroup",
+    "ResourceQuota",
+    "WorkloadSpec",
+]
 
 
 @dataclass(frozen=True, slots=True)

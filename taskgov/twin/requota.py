@@ -9,10 +9,11 @@ reclaim by preemption what the changed queue borrows beyond its new limits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from taskgov.errors import Fault
+from taskgov.kueue.read import FieldReader, subject_of
+from taskgov.kueue.read import read_cluster_queue as read_kueue_cluster_queue
 from taskgov.twin.engine import Twin
 from taskgov.twin.events import EventKind
 from taskgov.twin.objects import ClusterQueue
@@ -51,30 +52,15 @@ def update_cluster_queue(twin: Twin, queue: ClusterQueue) -> None:
 
 
 def read_cluster_queue(manifest: dict[str, Any]) -> ClusterQueue:
-    """A patched ClusterQueue manifest read as the twin reads a scenario's.
+    """A patched ClusterQueue manifest read as the twin reads a scenario's (``taskgov.kueue``).
 
     Raises:
         ValueError: a field the twin cannot read, named.
     """
-    from taskgov.twin.scenario import _cluster_queue, _Reader
-
     faults: list[Fault] = []
     name = str((manifest.get("metadata") or {}).get("name", ""))
-    reader = _Reader(cast(Any, _Document("patch", 0, manifest)), faults)
-    queue = _cluster_queue(reader, manifest, name)
+    reader = FieldReader("patch", subject_of("ClusterQueue", manifest), faults)
+    queue = read_kueue_cluster_queue(reader, manifest, name)
     if faults:
         raise ValueError("; ".join(f"{f.field}: {f.message}" for f in faults))
     return queue
-
-
-@dataclass(frozen=True, slots=True)
-class _Document:
-    """A patched object where the reader expects a scenario document."""
-
-    source: str
-    index: int
-    body: Any
-
-    @property
-    def kind(self) -> str:
-        return str(self.body.get("kind", "ClusterQueue"))

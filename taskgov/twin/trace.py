@@ -183,8 +183,51 @@ def load_trace(
             each fault names the file, the row (``row N``) and the column, up to 20 faults.
     """
     path = Path(path)
-    table = _read_table(path)
     classes = dict(priority_classes or {})
+    jobs = _read_jobs(path, columns, classes)
+    jobs = jobs[:limit] if limit is not None else jobs
+    teams = sorted({job[0] for job in jobs} | set(quotas))
+    scenario = Scenario(priority_classes=classes)
+    scenario.flavors[flavor] = ResourceFlavor(flavor)
+    scenario.cohorts[cohort] = Cohort(cohort)
+    for team in teams:
+        nominal = quotas.get(team, default_quota)
+        scenario.cluster_queues[team] = _cluster_queue(team, nominal, cohort, flavor)
+        scenario.local_queues[(team, team)] = LocalQueue(team, team, team)
+        scenario.sources[f"ClusterQueue {team}"] = str(path)
+    scenario.workloads += [_workload(job, gpus_per_unit) for job in jobs]
+    return scenario
+
+
+_Job = tuple[str, int, int, int, int, str | None, int]
+
+
+def _workload(job: _Job, gpus_per_unit: int) -> WorkloadSpec:
+    """Job ``job-<row>`` in its team's namespace and LocalQueue (both named as the team)."""
+    team, gpus, submit_ms, run_ms, priority, class_name, number = job
+    name = f"job-{number}"
+    return WorkloadSpec(
+        namespace=team,
+        name=name,
+        uid=stable_uid(team, name),
+        queue_name=team,
+        priority=priority,
+        priority_class=class_name,
+        pod_sets=(PodSet("main", 1, {GPU: gpus * gpus_per_unit}),),
+        submit_at_ms=submit_ms,
+        run_for_ms=run_ms,
+        document=number,
+    )
+
+
+def _read_jobs(path: Path, columns: TraceColumns, classes: dict[str, int]) -> list[_Job]:
+    """The trace's jobs (team, GPUs, submit ms, run ms, priority, class, row) by submission,
+    ties in file order.
+
+    Raises:
+        InputError: the file cannot be read, lacks a column, or has bad cells (up to 20).
+    """
+    table = _read_table(path)
     wanted = [columns.team, columns.submit, columns.gpus, columns.duration, columns.priority]
     missing = [c for c in wanted if c is not None and c not in table.columns]
     if missing:
@@ -193,7 +236,7 @@ def load_trace(
             [Fault(str(path), "", c, f"column is missing (the file has: {have})") for c in missing]
         )
     faults: list[Fault] = []
-    jobs: list[tuple[str, int, int, int, int, str | None, int]] = []
+    jobs: list[_Job] = []
     for number, row in enumerate(table.select([c for c in wanted if c]).iter_rows(named=True), 1):
 
         def fault(column: str, message: str, number: int = number) -> None:
@@ -207,33 +250,7 @@ def load_trace(
     if faults:
         raise InputError(faults[:MAX_FAULTS])
     jobs.sort(key=lambda job: (job[2], job[6]))
-    jobs = jobs[:limit] if limit is not None else jobs
-    teams = sorted({job[0] for job in jobs} | set(quotas))
-    scenario = Scenario(priority_classes=classes)
-    scenario.flavors[flavor] = ResourceFlavor(flavor)
-    scenario.cohorts[cohort] = Cohort(cohort)
-    for team in teams:
-        nominal = quotas.get(team, default_quota)
-        scenario.cluster_queues[team] = _cluster_queue(team, nominal, cohort, flavor)
-        scenario.local_queues[(team, team)] = LocalQueue(team, team, team)
-        scenario.sources[f"ClusterQueue {team}"] = str(path)
-    for team, gpus, submit_ms, run_ms, priority, class_name, number in jobs:
-        name = f"job-{number}"
-        scenario.workloads.append(
-            WorkloadSpec(
-                namespace=team,
-                name=name,
-                uid=stable_uid(team, name),
-                queue_name=team,
-                priority=priority,
-                priority_class=class_name,
-                pod_sets=(PodSet("main", 1, {GPU: gpus * gpus_per_unit}),),
-                submit_at_ms=submit_ms,
-                run_for_ms=run_ms,
-                document=number,
-            )
-        )
-    return scenario
+    return jobs
 
 
 def philly_quotas(path: str | Path, gpus_per_node: int = PHILLY_GPUS_PER_NODE) -> dict[str, int]:

@@ -25,9 +25,10 @@ from optimizer.appliers.engine import run_apply
 from optimizer.appliers.guardrails import ApplyContext, GuardrailSettings
 from optimizer.appliers.sagemaker import SageMakerApplier, SageMakerTarget
 from optimizer.store import open_store, read_run
+from streams.sink_duckdb import DuckDBSink
 from taskgov.governance import connect, governance_for
 from taskgov.policy.load import read_documents
-from taskgov.twin.scenario import build_scenario
+from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.serve import RunningTwinServer, serve_twin
 
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
@@ -151,6 +152,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("recorded")
     trace, policy, _ = _write_inputs(folder)
     db = folder / "record.duckdb"
+    DuckDBSink(db).close()  # the worker's record (its tables) the run is stored beside
     done = subprocess.run(  # noqa: S603 - our own console script
         [
             TASKGOV,
@@ -182,7 +184,7 @@ def loop(tmp_path: Path, recorded: Path) -> Iterator[Loop]:
     governance = governance_for(documents, frozenset({"admin", "operator"}))
     assert governance is not None
     server = serve_twin(
-        build_scenario(documents),
+        scenario_from_documents(documents),
         kubeconfig=tmp_path / "kubeconfig",
         speed=1.0,
         sagemaker=governance[0],

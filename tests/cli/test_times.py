@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from taskgov.cli.times import time_bound
 from taskgov.errors import InputError
+from taskgov.times import time_bound
 
 END = datetime(2025, 1, 1, 0, 10)
 

@@ -116,7 +116,6 @@ def test_plan_rows_show_current_to_proposed_and_why() -> None:
             "borrow limit %": "0",
             "weight": "0",
             "wait p95": "-",
-            "starved h": "-",
             "why": "ml.p4d.24xlarge: p75 demand 8 GPUs needs 1 of its 2 instances; "
             "lends 1 to teams short of quota",
         },
@@ -126,7 +125,6 @@ def test_plan_rows_show_current_to_proposed_and_why() -> None:
             "borrow limit %": "0",
             "weight": "0",
             "wait p95": "-",
-            "starved h": "-",
             "why": "ml.p4d.24xlarge: p75 demand 24 GPUs exceeds the 8 guaranteed; "
             "nominal 1 -> 2 instances",
         },

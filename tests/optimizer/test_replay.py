@@ -27,11 +27,35 @@ REPLAY_CASES = [
         [("a", 8, 0, 2), ("a", 8, 0, 1), ("b", 8, 1, 1), ("nobody", 8, 0, 1)],
         [
             # a runs one job at a time on its 8 GPUs: it may not borrow b's idle ones.
-            {"team": "a", "start_s": 0.0, "end_s": 2 * HOUR, "preemptions": 0},
-            {"team": "a", "start_s": 2 * HOUR, "end_s": 3 * HOUR, "preemptions": 0},
-            {"team": "b", "start_s": 1 * HOUR, "end_s": 2 * HOUR, "preemptions": 0},
+            {
+                "team": "a",
+                "start_s": 0.0,
+                "end_s": 2 * HOUR,
+                "preemptions": 0,
+                "preempted_run_s": 0.0,
+            },
+            {
+                "team": "a",
+                "start_s": 2 * HOUR,
+                "end_s": 3 * HOUR,
+                "preemptions": 0,
+                "preempted_run_s": 0.0,
+            },
+            {
+                "team": "b",
+                "start_s": 1 * HOUR,
+                "end_s": 2 * HOUR,
+                "preemptions": 0,
+                "preempted_run_s": 0.0,
+            },
             # a team without an allocation has no queue: its job never starts.
-            {"team": "nobody", "start_s": None, "end_s": None, "preemptions": 0},
+            {
+                "team": "nobody",
+                "start_s": None,
+                "end_s": None,
+                "preemptions": 0,
+                "preempted_run_s": 0.0,
+            },
         ],
         id="BorrowLimit 0 queues a team's second job and a team without quota never runs",
     ),
@@ -39,11 +63,31 @@ REPLAY_CASES = [
         make_policy().team("a", count=1, borrow_limit=100).team("b", count=2).build(),
         [("a", 8, 0, 2), ("a", 8, 0.5, 2), ("b", 16, 1, 1)],
         [
-            {"team": "a", "start_s": 0.0, "end_s": 2 * HOUR, "preemptions": 0},
+            {
+                "team": "a",
+                "start_s": 0.0,
+                "end_s": 2 * HOUR,
+                "preemptions": 0,
+                "preempted_run_s": 0.0,
+            },
             # borrowed from b, reclaimed by b at 1h (the newest admission goes first), and
             # run again from 2h, after b's job.
-            {"team": "a", "start_s": 0.5 * HOUR, "end_s": 4 * HOUR, "preemptions": 1},
-            {"team": "b", "start_s": 1 * HOUR, "end_s": 2 * HOUR, "preemptions": 0},
+            {
+                "team": "a",
+                "start_s": 0.5 * HOUR,
+                "end_s": 4 * HOUR,
+                "preemptions": 1,
+                # the half hour it ran before the reclaim is lost.
+                "preempted_run_s": 0.5 * HOUR,
+            },
+            # admitted in the cycle after its victim is evicted: 1 ms later.
+            {
+                "team": "b",
+                "start_s": 1 * HOUR + 0.001,
+                "end_s": 2 * HOUR + 0.001,
+                "preemptions": 0,
+                "preempted_run_s": 0.0,
+            },
         ],
         id="a borrowed job is reclaimed when the lender needs its quota",
     ),
@@ -55,7 +99,9 @@ def test_replay_records_what_the_twin_did(
     policy: Policy, jobs: list[tuple[str, int, float, float]], want_history: list[dict[str, Any]]
 ) -> None:
     result = replay(_workloads(*jobs), policy, make_cluster(3), name="current")
-    got = result.history.select("team", "start_s", "end_s", "preemptions").to_dicts()
+    got = result.history.select(
+        "team", "start_s", "end_s", "preemptions", "preempted_run_s"
+    ).to_dicts()
     assert got == want_history
 
 

@@ -13,7 +13,6 @@ import polars as pl
 import pytest
 
 from optimizer.demand import FrameDemandSource
-from optimizer.history import DatabaseError
 from optimizer.plan import build_plan
 from optimizer.recommend import Recommendation, recommend
 from optimizer.settings import OptimizerSettings, SolverSettings
@@ -26,8 +25,8 @@ from optimizer.store import (
     read_run,
     save_run,
 )
-from streams.migrations import SQL_DIR, migrate, pending_versions
-from taskgov.errors import InputError
+from taskgov.errors import DatabaseError, InputError
+from taskgov.store import SQL_DIR, migrate, pending_versions
 from tests.optimizer.builders import P4D, daily, history, make_cluster, make_policy
 
 SETTINGS = OptimizerSettings(solver=SolverSettings(num_workers=1))

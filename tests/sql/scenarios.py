@@ -9,9 +9,9 @@ from streams.events import ClusterQueueEvent, WorkloadEvent
 from streams.normalize import normalize_cluster_queue
 from taskgov.cli.demo import SEED_SCENARIO, seed_scenario_text
 from taskgov.policy.load import read_documents
+from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.manifests import cluster_queue_manifest
 from taskgov.twin.render import EPOCH
-from taskgov.twin.scenario import build_scenario
 from tests.sql.builders import DAY, make_cluster_queue, make_workload
 from tests.streams.helpers import twin_events
 
@@ -88,7 +88,7 @@ def _life(rng: random.Random, name: str, others: list[str]) -> list[WorkloadEven
 
 def seed_events() -> list[WorkloadEvent | ClusterQueueEvent]:
     """The seed's scenario (HyperPod's example) as the watcher sends it: queues, then jobs."""
-    scenario = build_scenario(read_documents(seed_scenario_text(), SEED_SCENARIO))
+    scenario = scenario_from_documents(read_documents(seed_scenario_text(), SEED_SCENARIO))
     _, events = twin_events(scenario, "seed")
     queues = [
         normalize_cluster_queue(cluster_queue_manifest(queue), "seed", EPOCH)

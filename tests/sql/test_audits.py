@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.migrations import SQL_DIR
 from streams.sink_duckdb import DuckDBSink
+from taskgov.store import SQL_DIR
 from tests.sql.fixtures import load_cases
 from tests.sql.scenarios import random_events
 

@@ -1,4 +1,4 @@
-"""streams.migrations: numbered schema files once, views every time, in dependency order."""
+"""taskgov.store.migrations: numbered schema files once, views every time, in dependency order."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from streams.migrations import (
-    SQL_DIR,
+from streams.sink_duckdb import DuckDBSink
+from taskgov.store import SQL_DIR
+from taskgov.store.migrations import (
     MigrationError,
     derived_files,
     migrate,
     pending_versions,
     schema_migrations,
 )
-from streams.sink_duckdb import DuckDBSink
 from tests.sql.scenarios import random_events
 
 

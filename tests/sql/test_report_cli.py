@@ -11,8 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from streams.sink_duckdb import DuckDBSink
-from taskgov.cli.report import load_reports, report_command, sql_command
+from taskgov.cli.report import report_command, sql_command
 from taskgov.errors import InputError
+from taskgov.store import load_reports
 from tests.sql.fixtures import load_cases
 
 

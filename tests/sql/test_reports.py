@@ -8,7 +8,7 @@ import re
 import pytest
 
 from streams.sink_duckdb import DuckDBSink
-from taskgov.cli.report import REPORTS_DIR, load_reports, run_report
+from taskgov.store import REPORTS_DIR, load_reports, run_report
 from tests.sql.fixtures import FIXTURES, Case, load_cases, normalize
 
 CASES = load_cases()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from streams.sink_duckdb import DuckDBSink
-from taskgov.cli.report import load_reports, run_report
+from taskgov.store import load_reports, run_report
 from tests.sql.scenarios import seed_events
 
 DAY = date(2025, 1, 1)

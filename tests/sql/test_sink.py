@@ -16,8 +16,8 @@ from streams.sink_duckdb import (
     Event,
     SinkError,
     SourceOffset,
-    rebuild_aggregates,
 )
+from taskgov.store import rebuild_aggregates
 from tests.sql.builders import DAY, make_cluster_queue, make_workload
 from tests.sql.scenarios import random_events
 

@@ -10,7 +10,7 @@ import pytest
 
 from streams.normalize import normalize_cluster_queue
 from streams.sink_duckdb import DuckDBSink
-from taskgov.cli.report import load_reports, run_report
+from taskgov.store import load_reports, run_report
 from taskgov.twin.engine import Twin
 from taskgov.twin.manifests import cluster_queue_manifest
 from taskgov.twin.render import EPOCH

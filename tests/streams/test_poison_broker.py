@@ -23,9 +23,9 @@ import duckdb
 import pytest
 from kafka import KafkaAdminClient
 
+from streams.poison import KafkaRecord, topics, workload_document
 from taskgov.broker import BrokerError, ensure_topics, start_broker, stop_broker
 from tests.streams.helpers import end_offsets, produce
-from tests.streams.poison import KafkaRecord, topics, workload_document
 from tests.streams.test_worker import WorkerLog, wait_for
 from tests.streams.worker_runs import private_broker, store_until
 

@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from streams.agents.events import BatchWriter
 from streams.agents.records import Record, TimeWindow, parse_batch
 from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
+from streams.poison import kafka_message
 from streams.sink_duckdb import DuckDBSink, SourceOffset
 from tests.sql.builders import DAY, make_cluster_queue, make_workload
-from tests.streams.poison import kafka_message
 
 TOPIC = "t.workload-events"
 QUEUES = "t.clusterqueue-events"

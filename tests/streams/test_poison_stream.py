@@ -22,11 +22,7 @@ import pytest
 from pydantic import ValidationError
 
 from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
-from streams.migrations import SQL_DIR
-from streams.sink_duckdb import DuckDBSink
-from taskgov.broker import ensure_topics
-from tests.streams.helpers import end_offsets, produce
-from tests.streams.poison import (
+from streams.poison import (
     POISON,
     KafkaRecord,
     dead_letter_position,
@@ -35,6 +31,10 @@ from tests.streams.poison import (
     topics,
     workload_document,
 )
+from streams.sink_duckdb import DuckDBSink
+from taskgov.broker import ensure_topics
+from taskgov.store import SQL_DIR
+from tests.streams.helpers import end_offsets, produce
 from tests.streams.worker_runs import store_until
 
 FUZZ_SEED = 20261204

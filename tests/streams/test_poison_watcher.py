@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from streams.broker_health import BrokerUnreachable
+from streams.poison import POISON, workload_document
 from streams.watcher import Watcher, WatcherConfig
 from taskgov.broker import ensure_topics, stop_broker
 from tests.streams.helpers import produce
-from tests.streams.poison import POISON, workload_document
 from tests.streams.worker_runs import private_broker
 
 KUBECONFIG = """\

@@ -16,9 +16,9 @@ from streams.events import COUNTED_TYPES
 from streams.watcher import Watcher, WatcherConfig
 from taskgov.broker import ensure_topics
 from taskgov.policy.load import read_documents
+from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.apiserver import Chaos
 from taskgov.twin.render import timestamp
-from taskgov.twin.scenario import build_scenario
 from taskgov.twin.serve import serve_twin
 from tests.streams.helpers import busy_cluster, expected_ids, ledger_transitions, read_topic
 
@@ -68,7 +68,7 @@ def test_watcher_events_equal_the_seed_ledger_one_for_one(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     names = topics(kafka_bootstrap)
-    scenario = build_scenario(read_documents(SEED.read_text(), "seed.yaml"))
+    scenario = scenario_from_documents(read_documents(SEED.read_text(), "seed.yaml"))
     server = serve_twin(scenario, kubeconfig=tmp_path / "kubeconfig", speed=300, paused=True)
     watcher = Watcher(watcher_config(kafka_bootstrap, names, tmp_path, server.kubeconfig))
     stop, synced = threading.Event(), threading.Event()
@@ -105,7 +105,7 @@ def test_watcher_sends_malformed_workloads_to_the_dead_letter_topic(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     names = topics(kafka_bootstrap)
-    scenario = build_scenario(read_documents(SEED.read_text(), "seed.yaml"))
+    scenario = scenario_from_documents(read_documents(SEED.read_text(), "seed.yaml"))
     server = serve_twin(scenario, kubeconfig=tmp_path / "kubeconfig", speed=1000, malformed=200)
     watcher = Watcher(watcher_config(kafka_bootstrap, names, tmp_path, server.kubeconfig))
     stop = threading.Event()
@@ -130,18 +130,18 @@ def test_watcher_sends_malformed_workloads_to_the_dead_letter_topic(
     reasons = Counter(letter["reason"] for letter in letters)
     assert reasons == {
         "spec must be a mapping, got NoneType": 25,
-        "spec.podSets must be a list, got str": 25,
-        "spec.podSets[0].count must be a non-negative integer, got 'two'": 25,
+        "spec.podSets: must be a list, got str": 25,
+        "spec.podSets[0].count: must be an integer, got str": 25,
         "apiVersion 'kueue.x-k8s.io/v9' is not one of kueue.x-k8s.io/v1beta1, kueue.x-k8s.io/v1beta2": 25,
         "status.conditions must be a list, got str": 25,
         "metadata.uid is missing": 25,
-        "spec.podSets[0].containers[0].resources.requests.cpu: 'lots' is not a quantity": 25,
+        "spec.podSets[0].template.spec.containers[0].resources.requests.cpu: 'lots' is not a quantity": 25,
         "status.conditions[0].lastTransitionTime must be an RFC 3339 time, got 'yesterday'": 25,
     }
 
 
 def test_kubectl_lists_the_twins_workloads(tmp_path: Path) -> None:
-    scenario = build_scenario(read_documents(SEED.read_text(), "seed.yaml"))
+    scenario = scenario_from_documents(read_documents(SEED.read_text(), "seed.yaml"))
     server = serve_twin(scenario, kubeconfig=tmp_path / "kubeconfig", speed=10_000)
     try:
         assert server.live.done.wait(30)

@@ -36,9 +36,9 @@ from pathlib import Path
 import duckdb
 
 from streams.events import COUNTED_TYPES, ClusterQueueEvent, WorkloadEvent
-from streams.migrations import SQL_DIR
 from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import ensure_topics
+from taskgov.store import SQL_DIR
 from tests.streams.helpers import Replay, end_offsets, produce, replay
 
 KILL_SEED = 20261129

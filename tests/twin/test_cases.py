@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from taskgov.policy.load import read_documents
+from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.engine import Twin
 from taskgov.twin.render import workload_manifest
-from taskgov.twin.scenario import build_scenario
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 UID_PLACEHOLDER = re.compile(r"\{uid:([^}]+)\}")
@@ -22,7 +22,7 @@ def play(path: Path) -> tuple[dict[str, Any], Twin]:
     text = path.read_text()
     header, *_ = yaml.safe_load_all(text)
     documents = [doc for doc in read_documents(text, path.name) if doc.index > 0]
-    twin = Twin(build_scenario(documents))
+    twin = Twin(scenario_from_documents(documents))
     twin.run()
     return header, twin
 

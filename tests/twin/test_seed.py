@@ -10,9 +10,9 @@ import pytest
 
 from taskgov.errors import InputError
 from taskgov.policy.load import read_documents
+from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.engine import Preemption, Twin
 from taskgov.twin.render import workload_manifest
-from taskgov.twin.scenario import build_scenario
 
 SEED = Path(__file__).parents[2] / "taskgov" / "data" / "seed" / "scenario.yaml"
 JOB1 = "hyperpod-ns-team-a/pytorchjob-imagenet-gpu-team-a-1-3217d"
@@ -24,7 +24,7 @@ GPU_SHORT = "couldn't assign flavors to pod set worker: insufficient unused quot
 
 
 def seed_twin() -> Twin:
-    twin = Twin(build_scenario(read_documents(SEED.read_text(), "seed.yaml")))
+    twin = Twin(scenario_from_documents(read_documents(SEED.read_text(), "seed.yaml")))
     twin.run()
     return twin
 
@@ -71,7 +71,7 @@ def test_seed_job1_borrowed_then_was_reclaimed_and_waits_for_quota() -> None:
 
 
 def test_seed_job1_was_admitted_borrowing_one_instance() -> None:
-    twin = Twin(build_scenario(read_documents(SEED.read_text(), "seed.yaml")))
+    twin = Twin(scenario_from_documents(read_documents(SEED.read_text(), "seed.yaml")))
     twin.run(until_ms=60_000)
     team_a = twin.nodes["hyperpod-ns-team-a-clusterqueue"]
     assert team_a.usage[("ml.g5.8xlarge", "nvidia.com/gpu")] == 3
@@ -226,5 +226,5 @@ def test_invalid_scenario_names_document_and_field(
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     with pytest.raises(InputError) as raised:
-        build_scenario(read_documents(text, "s.yaml"))
+        scenario_from_documents(read_documents(text, "s.yaml"))
     assert [str(f) for f in raised.value.faults] == want_faults

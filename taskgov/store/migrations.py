@@ -8,6 +8,12 @@
 3. When a schema file changed how aggregates are derived, it leaves a ``rebuild_requested`` row
    in ``aggregate_state``; the aggregates are then rebuilt from the event log, once.
 
+Each schema file has an owner, named by a ``-- owner: NAME`` line (``worker`` without one). The
+worker owns the system of record: it applies every file, the views, and rebuilds aggregates.
+The optimizer (recommendation runs, apply records) applies only its own files, so a
+``taskgov recommend`` never rebuilds the worker's aggregates. The owner line is left out of the
+checksum, so it can be added to a file already applied.
+
 Calling :func:`migrate` again changes nothing.
 """
 
@@ -17,13 +23,21 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
-import duckdb
-
 from taskgov.errors import TaskgovError
+from taskgov.store.aggregates import rebuild_aggregates
+from taskgov.store.connect import Connection, transaction
+from taskgov.store.files import SQL_DIR
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+class Owner(StrEnum):
+    """Who applies a schema file (see the module docstring)."""
+
+    WORKER = "worker"
+    OPTIMIZER = "optimizer"
+
 
 _BOOKKEEPING = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -39,6 +53,7 @@ _DEFINES = re.compile(
     re.IGNORECASE,
 )
 _LINE_COMMENT = re.compile(r"--[^\n]*")
+_OWNER_LINE = re.compile(r"^--\s*owner:\s*([a-z]+)\s*\n", re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +64,15 @@ class Migration:
         version: the file's number (``001`` is 1).
         name: the rest of the file name, without ``.sql``.
         sql: the file's text.
-        checksum: sha256 of the text, recorded when applied.
+        checksum: sha256 of the text without its owner line, recorded when applied.
+        owner: who applies it.
     """
 
     version: int
     name: str
     sql: str
     checksum: str
+    owner: Owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +118,12 @@ def schema_migrations(sql_dir: Path = SQL_DIR) -> list[Migration]:
         if version in migrations:
             raise MigrationError(str(path), f"version {version} is used twice")
         text = path.read_text()
-        checksum = hashlib.sha256(text.encode()).hexdigest()
-        migrations[version] = Migration(version, match.group(2), text, checksum)
+        owners = _OWNER_LINE.findall(text)
+        if any(o not in Owner.__members__.values() for o in owners) or len(owners) > 1:
+            raise MigrationError(str(path), f"owner must be one of {', '.join(Owner)}")
+        checksum = hashlib.sha256(_OWNER_LINE.sub("", text).encode()).hexdigest()
+        owner = Owner(owners[0]) if owners else Owner.WORKER
+        migrations[version] = Migration(version, match.group(2), text, checksum, owner)
     return [migrations[v] for v in sorted(migrations)]
 
 
@@ -140,7 +161,7 @@ def derived_files(sql_dir: Path = SQL_DIR) -> list[DerivedFile]:
     return ordered
 
 
-def applied_versions(conn: duckdb.DuckDBPyConnection) -> dict[int, str]:
+def applied_versions(conn: Connection) -> dict[int, str]:
     """Version → checksum of every schema file applied to ``conn`` (empty if none)."""
     exists = conn.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
@@ -151,17 +172,25 @@ def applied_versions(conn: duckdb.DuckDBPyConnection) -> dict[int, str]:
     return {int(version): str(checksum) for version, checksum in rows}
 
 
-def pending_versions(conn: duckdb.DuckDBPyConnection, sql_dir: Path = SQL_DIR) -> list[int]:
-    """Versions of schema files not yet applied to ``conn``."""
+def pending_versions(
+    conn: Connection, sql_dir: Path = SQL_DIR, *, owner: Owner | None = None
+) -> list[int]:
+    """Versions of schema files not yet applied to ``conn`` (only ``owner``'s, if given)."""
     applied = applied_versions(conn)
-    return [m.version for m in schema_migrations(sql_dir) if m.version not in applied]
+    return [
+        m.version
+        for m in schema_migrations(sql_dir)
+        if m.version not in applied and owner in (None, m.owner)
+    ]
 
 
-def migrate(conn: duckdb.DuckDBPyConnection, *, sql_dir: Path = SQL_DIR) -> list[int]:
+def migrate(conn: Connection, *, owner: Owner = Owner.WORKER, sql_dir: Path = SQL_DIR) -> list[int]:
     """Bring ``conn`` up to ``sql_dir``: pending schema files, then every view and macro.
 
     Args:
         conn: a writable connection, not inside a transaction.
+        owner: the worker applies every file, the views, and rebuilds aggregates on request;
+            the optimizer applies only its own files.
         sql_dir: the ``sql/`` folder (the repository's by default).
 
     Returns:
@@ -169,12 +198,14 @@ def migrate(conn: duckdb.DuckDBPyConnection, *, sql_dir: Path = SQL_DIR) -> list
 
     Raises:
         MigrationError: an applied schema file changed, or the files are malformed.
-        duckdb.Error: a file failed to run; its transaction is rolled back.
+        QueryError: a file failed to run; its transaction is rolled back.
     """
     conn.execute(_BOOKKEEPING)
     applied = applied_versions(conn)
     done: list[int] = []
     for migration in schema_migrations(sql_dir):
+        if owner is not Owner.WORKER and migration.owner is not owner:
+            continue
         recorded = applied.get(migration.version)
         if recorded is not None:
             if recorded != migration.checksum:
@@ -183,10 +214,9 @@ def migrate(conn: duckdb.DuckDBPyConnection, *, sql_dir: Path = SQL_DIR) -> list
                     "changed after it was applied; put schema changes in a new file",
                 )
             continue
-        _in_transaction(
-            conn,
-            [migration.sql],
-            (
+        with transaction(conn):
+            conn.execute(migration.sql)
+            conn.execute(
                 "INSERT INTO schema_migrations VALUES ($version, $name, $checksum, $at)",
                 {
                     "version": migration.version,
@@ -194,45 +224,23 @@ def migrate(conn: duckdb.DuckDBPyConnection, *, sql_dir: Path = SQL_DIR) -> list
                     "checksum": migration.checksum,
                     "at": datetime.now(UTC).replace(tzinfo=None),
                 },
-            ),
-        )
+            )
         done.append(migration.version)
-    _in_transaction(conn, [f.sql for f in derived_files(sql_dir)], None)
-    _rebuild_if_requested(conn)
+    if owner is Owner.WORKER:
+        with transaction(conn):
+            for derived in derived_files(sql_dir):
+                conn.execute(derived.sql)
+        _rebuild_if_requested(conn)
     return done
 
 
-def _rebuild_if_requested(conn: duckdb.DuckDBPyConnection) -> None:
+def _rebuild_if_requested(conn: Connection) -> None:
     """Rebuild the aggregates when a schema file asked for it (its rule for them changed)."""
     requested = conn.execute(
         "SELECT count(*) FROM aggregate_state WHERE name = 'rebuild_requested'"
     ).fetchone()
     if not requested or not requested[0]:
         return
-    from streams.sink_duckdb import rebuild_aggregates  # the sink imports this module
-
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         rebuild_aggregates(conn)
         conn.execute("DELETE FROM aggregate_state WHERE name = 'rebuild_requested'")
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def _in_transaction(
-    conn: duckdb.DuckDBPyConnection,
-    scripts: list[str],
-    record: tuple[str, dict[str, object]] | None,
-) -> None:
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        for script in scripts:
-            conn.execute(script)
-        if record is not None:
-            conn.execute(*record)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise

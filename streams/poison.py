@@ -2,7 +2,7 @@
 
 ``POISON`` is the catalogue: ``case.record(n)`` is the n-th record of a kind (distinct for
 each n, so a stream with many of them expects as many dead letters), as (topic kind, key,
-value) for ``helpers.produce``. Shared by ``tests/streams/test_poison*.py`` and
+value) for ``streams.synthetic.produce``. Shared by ``tests/streams/test_poison*.py`` and
 ``bench/poison.py``.
 """
 
@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
 from faust.types import Message
 
 from streams.events import event_id
+from taskgov.store import Connection
 
 KafkaRecord = tuple[str, str, bytes]
 _TIME = "2025-01-01T00:00:00Z"
@@ -206,7 +206,7 @@ def topics(prefix: str) -> dict[str, int]:
     return {f"{prefix}.{kind}": count for kind, count in TOPIC_PARTITIONS.items()}
 
 
-def stored_event_ids(conn: duckdb.DuckDBPyConnection) -> list[str]:
+def stored_event_ids(conn: Connection) -> list[str]:
     """Every stored Workload and ClusterQueue event id, once per stored row."""
     rows = conn.execute(
         "SELECT event_id FROM workload_events UNION ALL SELECT event_id FROM cluster_queue_events"

@@ -1,0 +1,267 @@
+"""Candidate policies for the recommender: CP-SAT's at several percentiles, and simple splits.
+
+No single percentile or borrowing rule wins on every cluster, so the recommender proposes
+several and lets replays on unseen futures choose (``optimizer.robust``). Every candidate
+passes the same guards, which no replay is asked to discover:
+
+- a team without history keeps its guarantee today (or the admin's floor for it, which may
+  be 0; never above its ceiling): with no jobs to read, nothing says it needs less, and with
+  0 instances it could not even borrow;
+- BorrowLimit lets the largest plausible job run (``ForwardSettings.largest_job_acc``, by
+  default the largest job any team submitted), as far as the instance type's capacity goes:
+  a job larger than nominal plus borrowing limit never starts and, under StrictFIFO, blocks
+  its team's queue;
+- FairShareWeight changes only when FairShare is Enabled (otherwise it does nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from optimizer.demand import profile_demand
+from optimizer.evaluate.policies import largest_remainder, team_values, with_values
+from optimizer.model.data import MAX_BORROW_LIMIT_PCT, MAX_FAIR_SHARE_WEIGHT, model_data
+from optimizer.model.read import QuotaValues, proposals
+from optimizer.model.solve import SolveReport, solve
+from optimizer.replay import capacity_accelerators, nominal_accelerators
+from optimizer.settings import OptimizerSettings
+from taskgov.catalog import instance_catalog
+from taskgov.policy.compile import DEFAULT_BORROW_LIMIT_PCT
+from taskgov.policy.model import Cluster, Policy
+
+SPLITS = ("equal", "gpu_hours", "peak")
+# The splits offered as candidates, each with these BorrowLimits.
+CANDIDATE_SPLITS = ("equal", "gpu_hours", "peak")
+SPLIT_BORROW_LIMITS = (100, MAX_BORROW_LIMIT_PCT)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One policy the recommender may propose, and where it came from."""
+
+    name: str
+    policy: Policy
+    report: SolveReport | None = None
+
+
+def shares(workloads: pl.DataFrame, kind: str, teams: list[str]) -> dict[str, dict[str, float]]:
+    """Per instance type and team: 1 (``equal``), past accelerator-hours (``gpu_hours``) or
+    past peak of accelerators asked for at once (``peak``, each job from its submission for
+    its run time)."""
+    types = sorted(set(workloads["instance_type"])) if workloads.height else []
+    if kind == "equal":
+        return {t: dict.fromkeys(teams, 1.0) for t in types}
+    if kind == "gpu_hours":
+        summed = workloads.group_by("instance_type", "team").agg(
+            (pl.col("accelerators") * pl.col("run_s")).sum() / 3600
+        )
+    else:
+        ends = workloads.with_columns(pl.col("submit_s") + pl.col("run_s"), -pl.col("accelerators"))
+        summed = (
+            pl.concat([workloads, ends])
+            .sort("submit_s", "accelerators")
+            .with_columns(level=pl.col("accelerators").cum_sum().over("instance_type", "team"))
+            .group_by("instance_type", "team")
+            .agg(pl.col("level").max())
+        )
+    result: dict[str, dict[str, float]] = {t: {} for t in types}
+    for instance_type, team, value in summed.iter_rows():
+        result[instance_type][team] = float(value or 0.0)
+    return result
+
+
+def pinned(
+    policy: Policy, cluster: Cluster, teams_with_jobs: set[str], settings: OptimizerSettings
+) -> dict[str, dict[str, int]]:
+    """Teams without history: the counts they keep: the admin's floor where one is set (it
+    may say 0), else today's; never above a ceiling."""
+    pins: dict[str, dict[str, int]] = {}
+    for team, values in team_values(policy).items():
+        if team in teams_with_jobs:
+            continue
+        pins[team] = {}
+        for instance_type in cluster.instance_counts():
+            floor = settings.bound(settings.floors, team, instance_type)
+            ceiling = settings.bound(settings.ceilings, team, instance_type)
+            count = values.nominal.get(instance_type, 0) if floor is None else floor
+            pins[team][instance_type] = count if ceiling is None else min(count, ceiling)
+    return pins
+
+
+def borrow_for(nominal: Mapping[str, int], cluster: Cluster, largest_acc: int) -> int:
+    """The least BorrowLimit (percent) that lets a job of ``largest_acc`` run on each type the
+    team holds, as far as the type's capacity goes (Kueue's borrowingLimit is
+    floor(accelerators x nominal x BorrowLimit / 100))."""
+    catalog, capacity = instance_catalog(), cluster.instance_counts()
+    need_pct = 0
+    for instance_type, count in nominal.items():
+        if count <= 0 or instance_type not in capacity:
+            continue
+        acc = catalog[instance_type].accelerator_count
+        job = min(largest_acc, acc * capacity[instance_type])
+        held = acc * count
+        if job > held:
+            need_pct = max(need_pct, math.ceil(100 * (job - held) / held))
+    return min(need_pct, MAX_BORROW_LIMIT_PCT)
+
+
+def guarded(
+    values: Mapping[str, QuotaValues],
+    today: Mapping[str, QuotaValues],
+    *,
+    cluster: Cluster,
+    largest_acc: int,
+    fair_share: bool,
+) -> dict[str, QuotaValues]:
+    """The values with BorrowLimit raised to the largest plausible job and, with FairShare
+    Disabled, today's weights (see the module docstring)."""
+    result = {}
+    for team, value in values.items():
+        current = today.get(team)
+        pct = value.borrow_limit_pct
+        effective = DEFAULT_BORROW_LIMIT_PCT if pct is None else pct
+        needed = borrow_for(value.nominal, cluster, largest_acc)
+        weight = value.fair_share_weight
+        if not fair_share:
+            weight = current.fair_share_weight if current else None
+        result[team] = QuotaValues(value.nominal, pct if effective >= needed else needed, weight)
+    return result
+
+
+def split_values(
+    workloads: pl.DataFrame,
+    kind: str,
+    teams: list[str],
+    cluster: Cluster,
+    pins: Mapping[str, Mapping[str, int]],
+) -> dict[str, dict[str, int]]:
+    """Each type's capacity split by ``kind`` among ``teams``, pinned teams kept as they are."""
+    by_type = shares(workloads, kind, teams)
+    free = [t for t in teams if t not in pins]
+    counts: dict[str, dict[str, int]] = {team: dict(pins.get(team, {})) for team in teams}
+    for instance_type, total in cluster.instance_counts().items():
+        left = total - sum(p.get(instance_type, 0) for p in pins.values())
+        type_shares = by_type.get(instance_type, dict.fromkeys(free, 1.0))
+        wanted = {t: type_shares.get(t, 0.0) for t in free}
+        for team, count in largest_remainder(wanted, max(0, left)).items():
+            counts[team][instance_type] = count
+    return counts
+
+
+def weights_by_share(counts: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+    """FairShareWeight in proportion to instances held, the largest holder at 100, at least 1."""
+    held = {team: sum(c.values()) for team, c in counts.items()}
+    top = max(held.values(), default=0) or 1
+    return {team: max(1, round(MAX_FAIR_SHARE_WEIGHT * n / top)) for team, n in held.items()}
+
+
+def solver_candidate(
+    recorded: pl.DataFrame,
+    policy: Policy,
+    cluster: Cluster,
+    settings: OptimizerSettings,
+) -> tuple[dict[str, QuotaValues], SolveReport]:
+    """CP-SAT's values (empty when it found no solution) and its report."""
+    profile = profile_demand(
+        recorded,
+        capacity_acc=capacity_accelerators(cluster),
+        nominal_acc=nominal_accelerators(policy),
+        percentiles=settings.percentiles(),
+        teams=[q.compute_quota_target.team_name for q in policy.active_quotas()],
+    )
+    data = model_data(profile, policy, cluster, settings)
+    report = solve(data, settings.solver)
+    if report.solution is None:
+        return {}, report
+    return {p.team: p.proposed for p in proposals(data, policy, report.solution)}, report
+
+
+def with_pins(
+    settings: OptimizerSettings, pins: Mapping[str, Mapping[str, int]]
+) -> OptimizerSettings:
+    """Settings whose floors and ceilings hold the pinned teams at their counts."""
+    floors = {team: dict(v) for team, v in settings.floors.items()}
+    ceilings = {team: dict(v) for team, v in settings.ceilings.items()}
+    for team, counts in pins.items():
+        floors[team] = dict(counts)
+        ceilings[team] = dict(counts)
+    return settings.model_copy(update={"floors": floors, "ceilings": ceilings})
+
+
+def largest_job(recorded: pl.DataFrame, settings: OptimizerSettings) -> int:
+    """The largest job any team may plausibly submit: the setting, else the largest seen."""
+    if settings.forward.largest_job_acc is not None:
+        return settings.forward.largest_job_acc
+    return int(recorded["accelerators"].max() or 0) if recorded.height else 0  # type: ignore[arg-type]
+
+
+def candidate_policies(
+    recorded: pl.DataFrame,
+    policy: Policy,
+    cluster: Cluster,
+    settings: OptimizerSettings,
+    *,
+    largest_acc: int,
+    pins: Mapping[str, Mapping[str, int]],
+) -> list[Candidate]:
+    """Every candidate, guarded: CP-SAT's per sustained percentile with BorrowLimit 10000,
+    CP-SAT's at the settings' percentile with its own BorrowLimits, and the equal, GPU-hours
+    and peak splits with BorrowLimit 100 and 10000.
+
+    Args:
+        recorded: the jobs the candidates are fitted on (:data:`optimizer.demand.JOB_COLUMNS`
+            with ``run_s``).
+        policy: today's policy.
+        cluster: the cluster.
+        settings: the optimizer's settings.
+        largest_acc: the largest job every BorrowLimit must let run.
+        pins: teams without history and the counts they keep (:func:`pinned`).
+    """
+    workloads = recorded.with_columns(
+        run_s=pl.coalesce(pl.col("run_s"), pl.col("end_s") - pl.col("start_s"))
+    ).filter(pl.col("run_s").is_not_null())
+    today = team_values(policy)
+    teams = sorted(set(today) | set(recorded["team"]))
+    largest = largest_acc
+    fair_share = policy.scheduler_config.fair_share == "Enabled"
+    raw: list[tuple[str, dict[str, QuotaValues], SolveReport | None]] = []
+    pinned_settings = with_pins(settings, pins)
+    for pct in sorted(set(settings.forward.sustained_percentiles)):
+        peak = max(pct, settings.peak_percentile)
+        variant = pinned_settings.model_copy(
+            update={"sustained_percentile": pct, "peak_percentile": peak}
+        )
+        values, report = solver_candidate(recorded, policy, cluster, variant)
+        if values:
+            # BorrowLimit 10000 first: on futures that tell nothing apart, the earlier wins,
+            # and borrowing idle capacity costs nothing while no owner reclaims it.
+            unlimited = {
+                t: QuotaValues(v.nominal, MAX_BORROW_LIMIT_PCT, v.fair_share_weight)
+                for t, v in values.items()
+            }
+            raw.append((f"cp-sat p{pct:g} borrow 10000", unlimited, report))
+            if pct == settings.sustained_percentile:
+                raw.append((f"cp-sat p{pct:g}", values, report))
+    for kind in CANDIDATE_SPLITS:
+        counts = split_values(workloads, kind, teams, cluster, pins)
+        weights = weights_by_share(counts)
+        for limit in SPLIT_BORROW_LIMITS:
+            values = {t: QuotaValues(counts[t], limit, weights[t]) for t in teams}
+            raw.append((f"{kind} split borrow {limit}", values, None))
+    return [
+        Candidate(
+            name,
+            with_values(
+                policy,
+                guarded(values, today, cluster=cluster, largest_acc=largest, fair_share=fair_share),
+                name=policy.name,
+                fair_share=fair_share,
+            ),
+            report,
+        )
+        for name, values, report in raw
+    ]

@@ -1,0 +1,128 @@
+"""The forward evaluation as JSON, as tables people read, and the verdicts it is judged by.
+
+Verdicts, on the three judged numbers (p95 wait, starved team-hours, preempted GPU-hours):
+
+- per run: a baseline *beats* the recommendation when it is at least as good on all three
+  and more than 5% better on one;
+- summed over a trace's windows at one capacity and FairShare setting, per baseline: the
+  recommendation *wins* when it is at least 30% better on one of the three and at most 5%
+  worse on the other two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from optimizer.evaluate.harness import RECOMMENDED, Run
+from optimizer.evaluate.metrics import JUDGED, beats
+from optimizer.plan import human_hours
+
+BETTER = 0.30
+WORSE = 0.05
+COLUMNS = [
+    "policy",
+    "p50 wait",
+    "p95 wait",
+    "p99 wait",
+    "starved",
+    "preempted",
+    "never ran",
+    "guar. <5 min",
+    "util",
+    "worst team",
+]
+
+
+def run_document(run: Run) -> dict[str, Any]:
+    """One run in the JSON shape of ``bench/quality.py -o json``."""
+    return {
+        "trace": run.trace,
+        "origin": run.origin_s,
+        "end": run.end_s,
+        "capacity_instances": run.capacity_instances,
+        "fair_share": run.fair_share,
+        "recommended_from": run.chosen,
+        "policies": {name: asdict(m) for name, m in run.policies.items()},
+    }
+
+
+def table_rows(run: Run) -> list[dict[str, str]]:
+    """One row per policy, in human units."""
+    rows = []
+    for name, m in run.policies.items():
+        worst = (
+            f"{m.worst_team} +{human_hours(m.worst_regression_s)}"
+            if m.worst_team is not None
+            else "-"
+        )
+        rows.append(
+            {
+                "policy": name,
+                "p50 wait": human_hours(m.wait_p50_s),
+                "p95 wait": human_hours(m.wait_p95_s),
+                "p99 wait": human_hours(m.wait_p99_s),
+                "starved": f"{m.starved_team_h:,.1f} team-h",
+                "preempted": f"{m.preempted_gpu_h:,.1f} GPU-h",
+                "never ran": str(m.never_started),
+                "guar. <5 min": "-" if m.served_5min is None else f"{m.served_5min:.0%}",
+                "util": f"{m.utilization:.3f}",
+                "worst team": worst,
+            }
+        )
+    return rows
+
+
+def beaten_by(run: Run) -> list[str]:
+    """Baselines that beat the recommendation in this run."""
+    ours = run.policies[RECOMMENDED].judged()
+    return [
+        name for name, m in run.policies.items() if name != RECOMMENDED and beats(m.judged(), ours)
+    ]
+
+
+def sums(runs: Iterable[Run]) -> dict[str, tuple[float, float, float]]:
+    """Per policy: the judged numbers summed over the runs."""
+    total: dict[str, list[float]] = {}
+    for run in runs:
+        for name, m in run.policies.items():
+            acc = total.setdefault(name, [0.0, 0.0, 0.0])
+            for k, value in enumerate(m.judged()):
+                acc[k] += value
+    return {name: (v[0], v[1], v[2]) for name, v in total.items()}
+
+
+def wins(ours: Sequence[float], theirs: Sequence[float]) -> bool:
+    """At least 30% better on one judged number, at most 5% worse on the other two."""
+    for k in range(len(ours)):
+        better = ours[k] <= (1 - BETTER) * theirs[k] and theirs[k] > 0
+        others = all(ours[j] <= (1 + WORSE) * theirs[j] for j in range(len(ours)) if j != k)
+        if better and others:
+            return True
+    return False
+
+
+def summary(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Per trace, capacity and FairShare setting: sums per baseline and both verdicts."""
+    groups: dict[tuple[str, int, bool], list[Run]] = {}
+    for run in runs:
+        groups.setdefault((run.trace, run.capacity_instances, run.fair_share), []).append(run)
+    result = []
+    for (trace, capacity, fair_share), group in groups.items():
+        summed = sums(group)
+        ours = summed[RECOMMENDED]
+        result.append(
+            {
+                "trace": trace,
+                "capacity_instances": capacity,
+                "fair_share": fair_share,
+                "windows": len(group),
+                "beaten_in": {f"{run.origin_s / 86400:.1f}d": beaten_by(run) for run in group},
+                "summed": {name: dict(zip(JUDGED, v, strict=True)) for name, v in summed.items()},
+                "not_won_against": [
+                    name for name, v in summed.items() if name != RECOMMENDED and not wins(ours, v)
+                ],
+            }
+        )
+    return result

@@ -1,0 +1,9 @@
+-- Staged Workload events to store: new ids, and ids whose stored version they beat (exact before
+-- inferred, then earliest observed, then earliest occurred), with the stored version's time.
+-- Parameters: none. Leaves the temporary table changed_workload_events.
+CREATE OR REPLACE TEMP TABLE changed_workload_events AS
+SELECT s.*, e.occurred_at AS stored_occurred_at
+FROM staged_workload_events AS s
+LEFT JOIN workload_events AS e ON e.event_id = s.event_id
+WHERE e.event_id IS NULL
+    OR (s.inferred, s.observed_at, s.occurred_at) < (e.inferred, e.observed_at, e.occurred_at);

@@ -1,0 +1,92 @@
+"""Writing one batch of the watcher's events to the event log, with what it changes.
+
+:func:`write_batch` runs inside the caller's transaction:
+
+1. stage the batch, one version per event id (exact before inferred, then earliest observed);
+2. store the events that are new, or that beat the stored version of their id, so a batch
+   delivered twice, or replayed in any order, leaves exactly the same tables;
+3. record the Kafka offsets the batch covers (``applied_offsets``), so a restarted worker seeks
+   there whatever the broker remembers;
+4. refresh the aggregates (:mod:`taskgov.store.aggregates`) from what the batch changed.
+
+The batch arrives as columns (plain lists), so this layer knows nothing of the event models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from taskgov.store.aggregates import refresh
+from taskgov.store.connect import Connection
+from taskgov.store.files import run_script, sql_text
+
+# Above this many Workloads touched by one batch, rebuilding the per-Workload tables whole is
+# cheaper than filtering the views by a list of uids.
+FULL_REFRESH_UIDS = 20_000
+
+Columns = dict[str, list[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """One batch, as the statements of ``sql/sink`` take it.
+
+    Attributes:
+        workload_events: each Workload event as JSON (``stage_workload_events.sql``).
+        repeats_ids: some Workload event id occurs twice in the batch.
+        cluster_queues: ``stage_cluster_queue_events.sql``'s parameters.
+        quotas: ``stage_cluster_queue_quotas.sql``'s parameters.
+        dead_letters: ``store_dead_letters.sql``'s parameters (empty: none).
+        offsets: ``store_offsets.sql``'s parameters (empty: none).
+    """
+
+    workload_events: list[str]
+    repeats_ids: bool
+    cluster_queues: Columns
+    quotas: Columns
+    dead_letters: Columns = field(default_factory=dict)
+    offsets: Columns = field(default_factory=dict)
+
+
+def write_batch(
+    conn: Connection, batch: EventBatch, watermark: datetime | None
+) -> tuple[int, datetime | None]:
+    """Store ``batch`` and refresh what it changes, inside the caller's transaction.
+
+    Args:
+        conn: a migrated, writable connection inside a transaction.
+        batch: the events, dead letters and offsets.
+        watermark: an instant (naive UTC) the aggregates should reach even without events
+            that late; it never moves back.
+
+    Returns:
+        How many events were new or replaced a worse stored version, and the first minute of
+        ``usage_minutes`` refreshed (None if none was).
+    """
+    conn.execute(sql_text("sink/stage_workload_events.sql"), {"events": batch.workload_events})
+    if batch.repeats_ids:
+        conn.execute(sql_text("sink/dedupe_staged_workload_events.sql"))
+    conn.execute(sql_text("sink/changed_workload_events.sql"))
+    run_script(conn, "sink/store_workload_events.sql", {})
+    conn.execute(sql_text("sink/stage_cluster_queue_events.sql"), batch.cluster_queues)
+    conn.execute(sql_text("sink/stage_cluster_queue_quotas.sql"), batch.quotas)
+    conn.execute(sql_text("sink/changed_cluster_queue_events.sql"))
+    run_script(conn, "sink/store_cluster_queue_events.sql", {})
+    if batch.dead_letters:
+        conn.execute(sql_text("sink/store_dead_letters.sql"), batch.dead_letters)
+    if batch.offsets:
+        conn.execute(sql_text("sink/store_offsets.sql"), batch.offsets)
+    row = conn.execute(sql_text("sink/changes.sql")).fetchone()
+    stored, uids, since = (int(row[0]), list(row[1] or []), row[2]) if row else (0, [], None)
+    if since is None and watermark is None:
+        return stored, None
+    chosen = uids if len(uids) <= FULL_REFRESH_UIDS else None
+    return stored, refresh(conn, chosen, since, watermark)
+
+
+def applied_offsets(conn: Connection) -> dict[tuple[str, int], int]:
+    """The next offset to consume per (topic, partition), as committed with the events."""
+    rows = conn.execute(sql_text("sink/applied_offsets.sql")).fetchall()
+    return {(str(topic), int(partition)): int(offset) for topic, partition, offset in rows}
