@@ -113,9 +113,11 @@ def test_demo_kafka_lines_are_in_time_order_and_never_ahead(demo: DemoRun) -> No
     the minute the seed says (0, 5, 10 past the hour) and never after the demo ended."""
     kafka = [line.split()[1:4] for line in demo.lines if line.startswith("  kafka> ")]
     stamps = [datetime.strptime(t, "%H:%M:%S").time() for t, _, _ in kafka]
-    assert (len(kafka), stamps) == (21, sorted(stamps))
+    # 17: a preemptor is admitted at the instant its victims are evicted, and the API server
+    # publishes each instant's end state, so the watcher never sees it pending.
+    assert (len(kafka), stamps) == (17, sorted(stamps))
     assert {(s.minute, s.second) for s in stamps} == {(0, 0), (5, 0), (10, 0)}
-    assert ["   21 workload events stored", "== 21 workload events reached Kafka"] == [
+    assert ["   17 workload events stored", "== 17 workload events reached Kafka"] == [
         line for line in demo.lines if "workload events" in line
     ]
     latest = _taskgov(demo, "sql", "SELECT max(occurred_at) AS latest FROM workload_events")
