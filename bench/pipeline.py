@@ -14,7 +14,13 @@ fresh topics first. Then, on those topics and in the same run:
 
 Finally the database is checked: every distinct event stored once, every audit empty.
 
+With ``--history N`` (e.g. ``1M``, ``10M``) the DuckDB file is pre-loaded first with about N
+events of ``bench/reports.py``'s generator, ending the day before the replay starts, and its
+aggregates rebuilt, so the worker appends to a long record (``--history-from FILE`` copies such
+a file instead of generating it; ``bench/reports.py --db FILE`` keeps one).
+
     .venv/bin/python bench/pipeline.py [--workloads 900] [--clusters 10] [--batch-size 20000]
+        [--history 10M] [--history-from FILE]
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import asyncio
 import os
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +38,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -39,13 +46,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 from kafka import KafkaConsumer  # noqa: E402
 
+from bench.reports import DAYS, generate  # noqa: E402
 from streams.app import BATCH_SIZE, TOPIC_KINDS  # noqa: E402
 from streams.synthetic import produce, replay  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
-from taskgov.store import SQL_DIR, connect_read_only  # noqa: E402
+from taskgov.store import (  # noqa: E402
+    SQL_DIR,
+    connect_read_only,
+    connect_read_write,
+    migrate,
+    rebuild_aggregates,
+)
+from taskgov.twin.render import EPOCH  # noqa: E402
 
 _LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})\]")
 _STORED = re.compile(r"event=batch_stored .*?records=(\d+) .*?seconds=([0-9.]+)")
+_COUNT = re.compile(r"^(\d+(?:\.\d+)?)([kKmM]?)$")
+_COUNT_SCALE = {"": 1, "k": 1_000, "m": 1_000_000}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +186,35 @@ def run_worker(
     return PipelineRun(stored, len(batches), sustained, from_ready, flush_s, wall, cpu)
 
 
+def event_count(text: str) -> int:
+    """``10M``, ``100k`` or ``2500`` as a number of events."""
+    found = _COUNT.match(text.strip())
+    if found is None:
+        raise argparse.ArgumentTypeError(f"not a count of events: {text!r} (e.g. 10M, 100k)")
+    return int(float(found.group(1)) * _COUNT_SCALE[found.group(2).lower()])
+
+
+def preload(db: Path, events: int, source: Path | None) -> int:
+    """Fill ``db`` with a history of about ``events`` events ending the day before the replay
+    (or copy ``source``); returns the events it holds."""
+    if source is not None:
+        shutil.copyfile(source, db)
+    conn = connect_read_write(db)
+    try:
+        migrate(conn)
+        if source is None and events:
+            start = EPOCH.replace(tzinfo=None) - timedelta(days=DAYS + 1)
+            generate(conn, events, start=start)
+            rebuild_aggregates(conn)
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM workload_events)"
+            " + (SELECT count(*) FROM cluster_queue_events)"
+        ).fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        conn.close()
+
+
 def check(db: Path, distinct: int) -> list[str]:
     """What is wrong with the stored result: a wrong count or an audit with rows."""
     problems = []
@@ -186,7 +232,7 @@ def check(db: Path, distinct: int) -> list[str]:
     return problems
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -194,7 +240,15 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     parser.add_argument("--keep", type=Path, help="copy the worker's log and DuckDB file here")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--history", type=event_count, default=0, help="events pre-loaded in the record (10M)"
+    )
+    parser.add_argument("--history-from", type=Path, help="copy this pre-loaded DuckDB file")
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     with tempfile.TemporaryDirectory() as tmp, local_broker(Path(tmp) / "broker") as broker:
         workdir = Path(tmp)
         bootstrap = os.environ.get("TASKGOV_KAFKA_BOOTSTRAP") or broker.bootstrap
@@ -216,14 +270,20 @@ def main() -> None:
         kafka_python = raw_kafka_python(bootstrap, topics, total)
         aiokafka = raw_aiokafka(bootstrap, topics, total)
         db, log = workdir / "bench.duckdb", workdir / "worker.log"
+        started = time.perf_counter()
+        history = preload(db, args.history, args.history_from)
+        if history:
+            loaded_s = time.perf_counter() - started
+            print(f"record pre-loaded with {history:,} events in {loaded_s:.1f} s")
         run = run_worker(bootstrap, prefix, db, total, args.batch_size, log)
-        problems = check(db, distinct)
+        problems = check(db, distinct + history)
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             for path in (db, log):
                 path.replace(args.keep / path.name)
     print(
-        f"pipeline (taskgov worker, batch {args.batch_size:,}): {run.records:,} records in "
+        f"pipeline (taskgov worker, batch {args.batch_size:,}, record pre-loaded with "
+        f"{history:,} events): {run.records:,} records in "
         f"{run.batches} batches, sustained {run.sustained_per_s:,.0f} records/s "
         f"({run.from_ready_per_s:,.0f}/s from worker ready; {run.flush_seconds:.1f} s in "
         f"DuckDB transactions; {run.wall_s:.1f} s with start-up, {run.cpu_s:.1f} s of CPU)"

@@ -1,4 +1,4 @@
--- Stores changed_workload_events in the event log, replacing the versions they beat.
+-- Replaces the stored versions that changed_workload_events beat (new ids are already stored).
 -- Parameters: none.
 DELETE FROM workload_events
 WHERE event_id IN (
@@ -6,4 +6,6 @@ WHERE event_id IN (
 );
 
 INSERT INTO workload_events
-SELECT * EXCLUDE (stored_occurred_at) FROM changed_workload_events;
+SELECT * EXCLUDE (stored_occurred_at)
+FROM changed_workload_events
+WHERE stored_occurred_at IS NOT NULL;

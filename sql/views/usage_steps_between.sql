@@ -9,7 +9,7 @@
 -- max(avg used - avg nominal, 0) would round away.
 --
 -- Amounts come from v_quota_history (nominal) and the materialized workload_intervals (used
--- while admitted, pending while pending). Stretches begun earlier count from the first minute
+-- while admitted, pending while pending; the open ones from open_workload_intervals). Stretches begun earlier count from the first minute
 -- and every stretch still open ends at `until`, so each key's changes sum to zero.
 -- Exact: each step is summed as integer amount x microseconds before any division.
 CREATE OR REPLACE MACRO usage_steps_between(since, until) AS TABLE
@@ -67,7 +67,16 @@ segments AS (
         CASE WHEN w.phase = 'pending' THEN w.accelerators ELSE 0 END,
         CASE WHEN w.phase = 'pending' THEN w.cpu_millis ELSE 0 END,
         CASE WHEN w.phase = 'pending' THEN w.memory_bytes ELSE 0 END
-    FROM workload_intervals AS w
+    FROM (
+        -- The bounds again, as plain constants, so DuckDB filters in the scan and end_at's
+        -- zone maps skip the history; the stretches still open come from
+        -- open_workload_intervals.
+        SELECT *
+        FROM workload_intervals
+        WHERE end_at > date_trunc('minute', since::TIMESTAMP) AND start_at < until::TIMESTAMP
+        UNION ALL
+        SELECT * FROM open_workload_intervals WHERE start_at < until::TIMESTAMP
+    ) AS w
     WHERE w.accelerators <> 0 OR w.cpu_millis <> 0 OR w.memory_bytes <> 0
 ),
 -- 2. Clip to the bounds: a stretch begun earlier counts from the first minute, and every

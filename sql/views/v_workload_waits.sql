@@ -4,8 +4,9 @@
 --                next admission.
 -- outcome: 'admitted'; 'ended' when the Workload finished or was deleted first; 'waiting'.
 -- admitted_at and wait_s are NULL unless admitted. The sink materializes this as
--- workload_waits for the Workloads each batch touches.
-CREATE OR REPLACE VIEW v_workload_waits AS
+-- workload_waits for the Workloads each batch touches; workload_waits_of(events) is the same
+-- over any table of whole Workloads' events.
+CREATE OR REPLACE MACRO workload_waits_of(events) AS TABLE
 WITH ordered AS (
     SELECT
         e.*,
@@ -18,7 +19,7 @@ WITH ordered AS (
             w ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING
         ) AS next_done_at,
         min(e.created_at) OVER (PARTITION BY e.cluster, e.uid) AS first_created_at
-    FROM workload_events AS e
+    FROM query_table(events) AS e
     WINDOW w AS (
         PARTITION BY e.cluster, e.uid
         ORDER BY e.occurred_at, workload_event_rank(e.event_type), e.ordinal, e.event_id
@@ -60,3 +61,6 @@ FROM (
         END AS outcome
     FROM waits
 );
+
+CREATE OR REPLACE VIEW v_workload_waits AS
+SELECT * FROM workload_waits_of('workload_events');

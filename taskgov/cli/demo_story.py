@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from taskgov.catalog import instance_catalog
+from taskgov.kueue.hyperpod import PRIORITY_CLASS_SUFFIX
 from taskgov.policy.compile import namespace_name
 from taskgov.policy.model import Cluster, ComputeQuota, Policy
 from taskgov.twin.durations import format_duration_ms
@@ -51,7 +52,7 @@ def story_jobs(
             for resource, amount in pod_set.requests.items()
             if resource not in ("cpu", "memory")
         )
-        priority_class = (spec.priority_class or "").removesuffix("-priority") or "none"
+        priority_class = (spec.priority_class or "").removesuffix(PRIORITY_CLASS_SUFFIX) or "none"
         jobs.append(
             Job(
                 number,

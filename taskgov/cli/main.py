@@ -32,6 +32,7 @@ SUBCOMMANDS = {
     "apply": "taskgov.cli.apply:apply_command",
     "rollback": "taskgov.cli.apply:rollback_command",
     "why": "taskgov.cli.why:why_command",
+    "export": "taskgov.cli.export:export_command",
 }
 
 

@@ -22,6 +22,7 @@ from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
 from taskgov.store import (
+    Connection,
     QueryError,
     Result,
     load_reports,
@@ -30,6 +31,7 @@ from taskgov.store import (
     run_select,
     watermark,
 )
+from taskgov.store.lake import lake_at, open_lake
 from taskgov.store.read_only_query import QueryLimits, bounded, check_select_only
 from taskgov.times import parse_time_bound
 
@@ -107,7 +109,26 @@ def _database(context: click.Context, db: Path | None) -> Path:
     return load_settings(config_file).duckdb_path
 
 
+def _open(
+    context: click.Context, db: Path | None, lake: str | None, endpoint_url: str | None
+) -> Connection:
+    """The DuckDB file read-only, or the lake when ``--lake`` is given."""
+    if lake is None:
+        return open_read_only(_database(context, db))
+    return open_lake(lake_at(lake, endpoint_url=endpoint_url))
+
+
 def _output_options(command: Any) -> Any:
+    command = click.option(
+        "--lake",
+        help="Read the Parquet lake here (a path or s3://bucket/prefix, see taskgov export) "
+        "instead of the DuckDB file.",
+    )(command)
+    command = click.option(
+        "--endpoint-url",
+        envvar="AWS_ENDPOINT_URL",
+        help="The S3 API to use for an s3:// --lake (default: AWS).",
+    )(command)
     command = click.option(
         "--out",
         type=click.Path(path_type=Path, dir_okay=False),
@@ -136,8 +157,10 @@ def report_command(
     db: Path | None,
     output: str,
     out: Path | None,
+    lake: str | None,
+    endpoint_url: str | None,
 ) -> None:
-    """Run the report NAME (see --list) on the DuckDB system of record."""
+    """Run the report NAME (see --list) on the DuckDB system of record (or its --lake)."""
     reports = load_reports()
     if list_reports:
         listing = Result(
@@ -156,8 +179,8 @@ def report_command(
     if name not in reports:
         raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
     bounds = parse_time_bound(since, "--since"), parse_time_bound(until, "--until")
-    path = _database(context, db)
-    conn = open_read_only(path)
+    path = lake or str(_database(context, db))
+    conn = _open(context, db, lake, endpoint_url)
     try:
         since_at, until_at = (
             None if b is None else b.resolve(lambda: watermark(conn)) for b in bounds
@@ -190,17 +213,20 @@ def sql_command(
     db: Path | None,
     output: str,
     out: Path | None,
+    lake: str | None,
+    endpoint_url: str | None,
     memory_limit: str | None,
     timeout_s: float | None,
 ) -> None:
-    """Run one read-only SELECT on the DuckDB system of record (views: see sql/views)."""
+    """Run one read-only SELECT on the DuckDB system of record or its --lake (views: see
+    sql/views)."""
     settings = load_settings((context.find_root().obj or {}).get("config_file"))
     limits = QueryLimits(
         settings.sql_memory_limit if memory_limit is None else memory_limit,
         settings.sql_timeout_s if timeout_s is None else timeout_s,
     )
     check_select_only(query)
-    conn = open_read_only(_database(context, db))
+    conn = _open(context, db, lake, endpoint_url)
     try:
         with bounded(conn, limits):
             result = run_select(conn, query)

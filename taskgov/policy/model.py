@@ -18,6 +18,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 from pydantic.alias_generators import to_pascal
 
 from taskgov.catalog import instance_catalog
+from taskgov.kueue.hyperpod import NAMESPACE_PREFIX, PRIORITY_CLASS_SUFFIX
 from taskgov.policy.shorthand import ShorthandText
 
 # botocore: ClusterSchedulerPriorityClassName and ComputeQuotaTargetTeamName, whose pattern
@@ -34,10 +35,8 @@ MAX_CLUSTER_INSTANCE_COUNT = 6758
 # botocore: InstanceCount, AcceleratorsAmount, VCpuAmount, MemoryInGiBAmount.
 MAX_AMOUNT = 10_000_000
 # A Kubernetes namespace is a DNS label: ``hyperpod-ns-<team>`` must fit in 63 characters.
-NAMESPACE_PREFIX = "hyperpod-ns-"
 MAX_TEAM_NAME_LENGTH = 63 - len(NAMESPACE_PREFIX)
 # A WorkloadPriorityClass ``<name>-priority`` is a DNS subdomain: at most 253 characters.
-PRIORITY_CLASS_SUFFIX = "-priority"
 MAX_PRIORITY_CLASS_NAME_LENGTH = 253 - len(PRIORITY_CLASS_SUFFIX)
 _INTEGER_TEXT = re.compile(r"[+-]?\d{1,19}")
 _NUMBER_TEXT = re.compile(r"[+-]?(\d{1,19}(\.\d{0,19})?|\.\d{1,19})")

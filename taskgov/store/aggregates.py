@@ -8,6 +8,7 @@ the statements that apply them are in ``sql/sink``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from taskgov.store.connect import Connection
@@ -32,35 +33,58 @@ def rebuild_aggregates(conn: Connection) -> datetime | None:
     return refresh(conn, None, None, None, rebuild=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """The Workloads a batch touched, and the earliest instant any of their rows can start.
+
+    Attributes:
+        clusters: each Workload's cluster (same order as ``uids``).
+        uids: the Workloads.
+        first_at: a lower bound of their events, stretches and waits
+            (``workload_first_events``); refreshes read only rows from it on.
+    """
+
+    clusters: list[str]
+    uids: list[str]
+    first_at: datetime
+
+
 def refresh(
     conn: Connection,
-    uids: list[str] | None,
+    touched: Touched | None,
     since: datetime | None,
     clock: datetime | None,
     *,
+    latest: datetime | None = None,
     rebuild: bool = False,
 ) -> datetime | None:
-    """Refresh the per-Workload tables for ``uids`` (None: all), and minutes from ``since`` on.
+    """Refresh the per-Workload tables for ``touched`` (None: all), and minutes from ``since``.
 
     The watermark moves to the latest event or ``clock``, whichever is later, never back;
     minutes are refreshed from ``since`` or the previous watermark, whichever is earlier
-    (from the first event when ``rebuild``).
+    (from the first event when ``rebuild``). ``latest`` is the batch's latest stored event: with
+    a watermark already set, it and the watermark give the log's latest without a scan.
 
     Returns:
         The first minute refreshed, or None when the log is empty.
     """
-    row = conn.execute(sql_text("sink/event_log_bounds.sql")).fetchone()
-    latest, earliest = row if row else (None, None)
     previous = watermark(conn)
+    earliest: datetime | None = None
+    if rebuild or previous is None:
+        row = conn.execute(sql_text("sink/event_log_bounds.sql")).fetchone()
+        latest, earliest = row if row else (None, None)
+    else:
+        latest = max(t for t in (latest, previous) if t is not None)
     if latest is None:
         run_script(conn, "sink/clear_aggregates.sql", {})
         return None
     moved = max(t for t in (latest, previous, clock) if t is not None)
     conn.execute(sql_text("sink/set_watermark.sql"), {"watermark": moved})
-    if uids is None or rebuild:
+    if touched is None or rebuild:
         run_script(conn, "sink/refresh_all_workloads.sql", {})
-    elif uids:
-        run_script(conn, "sink/refresh_some_workloads.sql", {"uids": uids})
+    elif touched.uids:
+        params = {"clusters": touched.clusters, "uids": touched.uids, "first_at": touched.first_at}
+        run_script(conn, "sink/refresh_some_workloads.sql", params)
     starts = (earliest, previous) if rebuild else (since, previous)
     start: datetime = min(t for t in (*starts, moved) if t is not None)
     run_script(conn, "sink/refresh_minutes.sql", {"since": start, "until": moved})

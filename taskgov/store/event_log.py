@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from taskgov.store.aggregates import refresh
+from taskgov.store.aggregates import Touched, refresh
 from taskgov.store.connect import Connection
 from taskgov.store.files import run_script, sql_text
 
@@ -65,11 +65,7 @@ def write_batch(
         How many events were new or replaced a worse stored version, and the first minute of
         ``usage_minutes`` refreshed (None if none was).
     """
-    conn.execute(sql_text("sink/stage_workload_events.sql"), {"events": batch.workload_events})
-    if batch.repeats_ids:
-        conn.execute(sql_text("sink/dedupe_staged_workload_events.sql"))
-    conn.execute(sql_text("sink/changed_workload_events.sql"))
-    run_script(conn, "sink/store_workload_events.sql", {})
+    _store_workload_events(conn, batch)
     conn.execute(sql_text("sink/stage_cluster_queue_events.sql"), batch.cluster_queues)
     conn.execute(sql_text("sink/stage_cluster_queue_quotas.sql"), batch.quotas)
     conn.execute(sql_text("sink/changed_cluster_queue_events.sql"))
@@ -79,11 +75,44 @@ def write_batch(
     if batch.offsets:
         conn.execute(sql_text("sink/store_offsets.sql"), batch.offsets)
     row = conn.execute(sql_text("sink/changes.sql")).fetchone()
-    stored, uids, since = (int(row[0]), list(row[1] or []), row[2]) if row else (0, [], None)
+    stored, since, latest = (int(row[0]), row[1], row[2]) if row else (0, None, None)
     if since is None and watermark is None:
         return stored, None
-    chosen = uids if len(uids) <= FULL_REFRESH_UIDS else None
-    return stored, refresh(conn, chosen, since, watermark)
+    touched = _touched_workloads(conn)
+    return stored, refresh(conn, touched, since, watermark, latest=latest)
+
+
+def _store_workload_events(conn: Connection, batch: EventBatch) -> None:
+    """Stage the batch's Workload events and store the new or better ones.
+
+    New ids are inserted through the primary key's index (``ON CONFLICT DO NOTHING``), so the
+    usual batch never scans the log; only when some id was already stored (a redelivery, a
+    relist) are the two versions compared by a join.
+    """
+    conn.execute(sql_text("sink/stage_workload_events.sql"), {"events": batch.workload_events})
+    staged = len(batch.workload_events)
+    if batch.repeats_ids:
+        conn.execute(sql_text("sink/dedupe_staged_workload_events.sql"))
+        row = conn.execute(sql_text("sink/staged_workload_event_count.sql")).fetchone()
+        staged = int(row[0]) if row else 0
+    inserted = [
+        str(r[0]) for r in conn.execute(sql_text("sink/insert_new_workload_events.sql")).fetchall()
+    ]
+    if len(inserted) == staged:
+        conn.execute(sql_text("sink/all_staged_workload_events_new.sql"))
+        return
+    conn.execute(sql_text("sink/changed_workload_events.sql"), {"inserted": inserted})
+    run_script(conn, "sink/store_workload_events.sql", {})
+
+
+def _touched_workloads(conn: Connection) -> Touched | None:
+    """The Workloads the changed events touch (None: too many, rebuild the tables whole)."""
+    rows = conn.execute(sql_text("sink/touched_workloads.sql")).fetchall()
+    if len(rows) > FULL_REFRESH_UIDS:
+        return None
+    if not rows:
+        return Touched([], [], datetime.min)
+    return Touched([str(r[0]) for r in rows], [str(r[1]) for r in rows], min(r[2] for r in rows))
 
 
 def applied_offsets(conn: Connection) -> dict[tuple[str, int], int]:

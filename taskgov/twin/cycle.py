@@ -48,6 +48,8 @@ class CycleResult(NamedTuple):
 
     admitted: int
     changed: bool
+    # Preemptions issued; their victims are gone by the end of the cycle.
+    preempted: int = 0
 
 
 @dataclass
@@ -101,7 +103,7 @@ class Scheduler:
             changed = self._process(entry, work) or changed
         # 5. Release reservations and victims.
         self._release(work)
-        return CycleResult(work.admitted, changed)
+        return CycleResult(work.admitted, changed, len(work.victims))
 
     def _release(self, work: _Work) -> None:
         cluster = self.cluster

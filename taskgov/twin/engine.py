@@ -3,13 +3,16 @@
 Time is in integer milliseconds from the scenario's start. At each event time the twin runs
 scheduling cycles (``taskgov.twin.cycle``) the way Kueue's ``wait.UntilWithBackoff`` drives
 ``Scheduler.schedule``: a cycle that admitted a workload is followed by the next one at once;
-one that admitted nothing but changed something (issued preemptions, parked a head) is
-followed after Kueue's backoff (1 ms, doubling to 10 ms; reset by an admitting cycle); a cycle
-that changed nothing waits for the next event. A preemption loop therefore plays out over
-simulated time, as it would in Kueue; and when a workload would issue the same preemptions
-from the same admitted set as before since the last submission or finish, the twin records a
-:class:`Thrash`, does not preempt, and runs no cycle until the next submission or finish, so
-every replay ends.
+one that admitted nothing but parked a head is followed after Kueue's backoff (1 ms, doubling
+to 10 ms; reset by an admitting cycle); a cycle that changed nothing waits for the next event.
+A cycle that issued preemptions is followed at once too: the twin has no API latency, so its
+victims' eviction (job stopped, reservation cleared) completes within that cycle, and the
+preemptor is admitted at the same instant (Kueue's scheduler would back off 1 ms; keeping the
+instant keeps replays equal, to the second, to what the watcher records). A preemption loop
+therefore plays out over simulated time, one round per flush, as it would in Kueue; and when
+a workload would issue the same preemptions from the same admitted set as before since the
+last submission or finish, the twin records a :class:`Thrash`, does not preempt, and runs no
+cycle until the next submission or finish, so every replay ends.
 """
 
 from __future__ import annotations
@@ -106,6 +109,9 @@ class Twin(Cluster):
             result = self._scheduler.cycle()
             if result.admitted:
                 self._backoff_ms = None
+                continue
+            if result.preempted:
+                # The victims' eviction completes within the cycle (see the module docstring).
                 continue
             if not result.changed:
                 return

@@ -74,6 +74,17 @@ def compare_drs(a: DRS, b: DRS) -> int:
 
 def dominant_resource_share(node: QuotaNode, extra: dict[FlavorResource, int] | None = None) -> DRS:
     """The node's DRS with ``extra`` usage added (a workload considered, or removed if < 0)."""
+    if not extra:
+        kept = node.derived.get("drs")
+        if kept is not None and kept[0] == node.generation:
+            return kept[1]  # type: ignore[return-value]
+        share = _share(node, None)
+        node.derived["drs"] = (node.generation, share)
+        return share
+    return _share(node, extra)
+
+
+def _share(node: QuotaNode, extra: dict[FlavorResource, int] | None) -> DRS:
     weight = node.fair_sharing_weight
     parent = node.parent
     if parent is None:

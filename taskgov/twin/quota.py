@@ -28,6 +28,10 @@ class QuotaNode:
     fair_sharing_weight: float = 1.0
     # Per resource, what this node could lend its children; quotas never change, so it is kept.
     _lendable: dict[str, int] | None = None
+    _chain: list[QuotaNode] | None = None
+    # Counts usage changes, so values derived from usage can be kept until it changes.
+    generation: int = 0
+    derived: dict[str, tuple[int, object]] = field(default_factory=dict)
 
     def path(self) -> str:
         """``/root/child/cq`` as Kueue writes preemptor and preemptee paths."""
@@ -73,20 +77,26 @@ class QuotaNode:
         return min(parent_available, cap)
 
     def _ancestors(self) -> list[QuotaNode]:
-        """This node and its ancestors, root last (a loop, so any depth works)."""
-        chain: list[QuotaNode] = []
-        node: QuotaNode | None = self
-        while node is not None:
-            chain.append(node)
-            node = node.parent
-        return chain
+        """This node and its ancestors, root last (a loop, so any depth works).
+
+        The tree does not change once built, so the chain is kept after the first call.
+        """
+        if self._chain is None:
+            chain: list[QuotaNode] = []
+            node: QuotaNode | None = self
+            while node is not None:
+                chain.append(node)
+                node = node.parent
+            self._chain = chain
+        return self._chain
 
     def available(self, fr: FlavorResource) -> int:
         """What this node could still use of ``fr``, its own and borrowed."""
         chain = self._ancestors()
         root = chain[-1]
         result = root.subtree_quota.get(fr, 0) - root.usage.get(fr, 0)
-        for node in reversed(chain[:-1]):
+        for i in range(len(chain) - 2, -1, -1):
+            node = chain[i]
             result = node.local_available(fr) + node._capacity_cap(fr, result)
         return result
 
@@ -113,6 +123,7 @@ class QuotaNode:
             local = node.local_quota(fr)
             before = max(0, node.usage.get(fr, 0) - local)
             node.usage[fr] = node.usage.get(fr, 0) + delta
+            node.generation += 1
             after = max(0, node.usage[fr] - local)
             delta = after - before
             node = node.parent

@@ -230,8 +230,6 @@ def test_real_philly_trace() -> None:
 # Worked out by hand. Cohort "trace", reclaimWithinCohort Any, withinClusterQueue LowerPriority.
 # An evicted job that no longer fits is parked; parked jobs are requeued in a batch 1 s after
 # quota is released (Kueue v0.17+), so a re-admission comes 1 s after the release that allows it.
-# A preemptor is admitted 1 ms after its preemptions: Kueue's scheduler backs off 1 ms after a
-# cycle that admits nothing (pkg/util/wait), and the victims are gone by the next cycle.
 REPLAY_CASES = {
     # a (4 GPUs) borrows 2 of b's at 0s; b's job at 10s is within b's nominal, so it reclaims:
     # a/job-1 is evicted; it fits again (6 GPUs, only 4 free before) when b/job-2 finishes at
@@ -242,13 +240,13 @@ REPLAY_CASES = {
         60_000,
         {
             "a/job-1": ("Pending", None),
-            "b/job-2": ("Admitted", 10_001),
+            "b/job-2": ("Admitted", 10_000),
             "a/job-3": ("Finished", 20_000),
         },
         [(10_000, "a/job-1", "b/job-2", "InCohortReclamation")],
         {
-            "a/job-1": ("Finished", 111_001),
-            "b/job-2": ("Finished", 10_001),
+            "a/job-1": ("Finished", 111_000),
+            "b/job-2": ("Finished", 10_000),
             "a/job-3": ("Finished", 20_000),
         },
     ),
@@ -258,9 +256,9 @@ REPLAY_CASES = {
         "vc,arrival_time_s,num_gpus,est_duration_s,p\na,0,4,100,\na,5,4,100,high\n",
         {"a": 4},
         50_000,
-        {"a/job-1": ("Pending", None), "a/job-2": ("Admitted", 5_001)},
+        {"a/job-1": ("Pending", None), "a/job-2": ("Admitted", 5_000)},
         [(5_000, "a/job-1", "a/job-2", "InClusterQueue")],
-        {"a/job-1": ("Finished", 106_001), "a/job-2": ("Finished", 5_001)},
+        {"a/job-1": ("Finished", 106_000), "a/job-2": ("Finished", 5_000)},
     ),
     # z has no quota row (nominal 0): it borrows a's idle GPUs at 0s, is reclaimed at 10s and
     # runs again from 71s, 1s after a/job-2 finishes at 70s.
@@ -268,9 +266,9 @@ REPLAY_CASES = {
         HEADER + "z,0,2,50\na,10,4,60\n",
         {"a": 4},
         30_000,
-        {"z/job-1": ("Pending", None), "a/job-2": ("Admitted", 10_001)},
+        {"z/job-1": ("Pending", None), "a/job-2": ("Admitted", 10_000)},
         [(10_000, "z/job-1", "a/job-2", "InCohortReclamation")],
-        {"z/job-1": ("Finished", 71_001), "a/job-2": ("Finished", 10_001)},
+        {"z/job-1": ("Finished", 71_000), "a/job-2": ("Finished", 10_000)},
     ),
 }
 

@@ -1,0 +1,3 @@
+-- aggregate_state read from the lake (one file, no partitions).
+CREATE OR REPLACE VIEW aggregate_state AS
+SELECT * FROM lake_aggregate_state;
