@@ -232,7 +232,7 @@ def check(db: Path, distinct: int) -> list[str]:
     return problems
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -244,7 +244,11 @@ def main() -> None:
         "--history", type=event_count, default=0, help="events pre-loaded in the record (10M)"
     )
     parser.add_argument("--history-from", type=Path, help="copy this pre-loaded DuckDB file")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     with tempfile.TemporaryDirectory() as tmp, local_broker(Path(tmp) / "broker") as broker:
         workdir = Path(tmp)
         bootstrap = os.environ.get("TASKGOV_KAFKA_BOOTSTRAP") or broker.bootstrap

@@ -309,7 +309,7 @@ def main() -> None:
     parser.add_argument("--workloads", type=int, default=900, help="twin workloads per cluster")
     parser.add_argument("--clusters", type=int, default=10)
     parser.add_argument("--garbage-bytes", type=int, default=200_000)
-    parser.add_argument("--pairs", type=int, default=2, help="clean and poisoned runs, in turn")
+    parser.add_argument("--pairs", type=int, default=3, help="clean and poisoned runs, in turn")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, local_broker(Path(tmp) / "broker") as broker:
         workdir = Path(tmp)

@@ -9,6 +9,7 @@ schema files (never the worker's, so no run rebuilds the aggregates). SQL: ``sql
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +51,8 @@ EVIDENCE_SCHEMA: dict[str, Any] = {
     "value": pl.Float64,
 }
 _KEYS = ("team", "instance_type")
+# The plan's notes on how it was chosen, stored as one JSON object (007_recommendation_plan_notes).
+_PLAN_NOTES = ("evidence", "warnings", "candidates", "chosen")
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,6 +246,7 @@ def _insert_run(
             "status": plan.status,
             "solver_parameters": plan.solver_parameters,
             "proposed": rec.proposed.model_dump_json() if rec.proposed else None,
+            "plan_notes": plan.model_dump_json(include=set(_PLAN_NOTES)),
         },
     )
 
@@ -340,7 +344,7 @@ def read_run(conn: Connection, run_id: int) -> StoredRun:
         raise InputError([Fault("--show", str(run_id), "", f"no such run ({have})")])
     (_, created_at, kind, location, cluster_name, origin, since_s, jobs, *rest) = row
     window_start, window_end, policy_json, cluster_json, settings_json, *solved = rest
-    status, parameters, proposed_json = solved
+    status, parameters, proposed_json, notes_json = solved
     plan = Plan(
         status=status,
         phases=_phases(conn, run_id),
@@ -354,6 +358,7 @@ def read_run(conn: Connection, run_id: int) -> StoredRun:
         window_s=(window_start, window_end),
         overall=_overall(conn, run_id),
         teams=_teams(conn, run_id),
+        **(json.loads(notes_json) if notes_json else {}),
     )
     evidence = conn.execute(sql_text("recommendations/read_evidence.sql"), [run_id]).fetchall()
     return StoredRun(

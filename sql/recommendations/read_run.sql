@@ -3,6 +3,6 @@
 SELECT
     run_id, created_at, source_kind, source, cluster, origin, since_s, jobs,
     window_start_s, window_end_s, policy_json, cluster_json, settings_json, status,
-    solver_parameters, proposed_policy_json
+    solver_parameters, proposed_policy_json, plan_notes_json
 FROM recommendation_runs
 WHERE run_id = ?;

@@ -11,11 +11,13 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
 import click
 
+from taskgov.cli.demo_apply import recommend_and_apply
 from taskgov.cli.demo_live import play_live
 from taskgov.cli.demo_story import narrate_step, setup_lines, story_jobs
 from taskgov.cli.options import db_option, state_dir_option
@@ -134,6 +136,8 @@ def demo_command(
     count = play_live(scenario_from_documents(documents), speed, record, state_dir)
     click.echo(f"== {count} workload events reached Kafka")
     _show_reports(record, settings.duckdb_path, SEED_REPORTS)
+    with tempfile.TemporaryDirectory(prefix="taskgov-demo-") as workdir:
+        recommend_and_apply(documents, seed_policy_path(), record, Path(workdir))
     _next_commands(record, settings.duckdb_path, SEED_REPORTS)
 
 
@@ -259,6 +263,7 @@ def _next_commands(db_path: Path, default_db: Path, shown: tuple[str, ...]) -> N
                 "quotas, BorrowLimits and weights from this record",
             )
         )
+        commands.append((f"{taskgov} apply --history{db}", "what the demo applied, and who"))
     click.echo(f"\n== Next, on the record in {_as_typed(db_path)}:")
     width = max(len(command) for command, _ in commands)
     for command, why in commands:

@@ -117,16 +117,13 @@ def _render(plan: Plan, output: str, run: _Run | None = None) -> str:
     if plan.teams:
         lines.append(render_rows(plan_rows(plan), PLAN_COLUMNS, output).rstrip("\n"))  # type: ignore[arg-type]
     lines += overall_lines(plan)
-    commands = [(t.team, t.aws_cli, t.kueue_patch) for t in plan.teams if t.aws_cli]
-    if commands:
-        lines += ["", "# Apply with the SageMaker API (or, on plain Kueue, the merge patch):"]
-        for team, aws, patch in commands:
-            lines.append(f"# {team}")
-            lines.append(str(aws))
-            if patch:
-                lines.append(f"# or: {patch}")
     if run is not None and run.run_id is not None:
         lines += ["", f"stored as run {run.run_id} in {run.database} (--show {run.run_id})"]
+        if any(t.changed for t in plan.teams):
+            lines.append(
+                f"apply it: taskgov apply {run.run_id} prints the exact calls with the live ids "
+                "and versions (a dry run); --approve makes them"
+            )
     return "\n".join(lines) + "\n"
 
 

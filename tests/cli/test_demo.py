@@ -113,9 +113,11 @@ def test_demo_kafka_lines_are_in_time_order_and_never_ahead(demo: DemoRun) -> No
     the minute the seed says (0, 5, 10 past the hour) and never after the demo ended."""
     kafka = [line.split()[1:4] for line in demo.lines if line.startswith("  kafka> ")]
     stamps = [datetime.strptime(t, "%H:%M:%S").time() for t, _, _ in kafka]
-    assert (len(kafka), stamps) == (21, sorted(stamps))
+    # 17: a preemptor is admitted at the instant its victims are evicted, and the API server
+    # publishes each instant's end state, so the watcher never sees it pending.
+    assert (len(kafka), stamps) == (17, sorted(stamps))
     assert {(s.minute, s.second) for s in stamps} == {(0, 0), (5, 0), (10, 0)}
-    assert ["   21 workload events stored", "== 21 workload events reached Kafka"] == [
+    assert ["   17 workload events stored", "== 17 workload events reached Kafka"] == [
         line for line in demo.lines if "workload events" in line
     ]
     latest = _taskgov(demo, "sql", "SELECT max(occurred_at) AS latest FROM workload_events")
@@ -167,6 +169,7 @@ def test_demo_next_commands_work_as_printed(demo: DemoRun) -> None:
         ["sql", "SELECT team, count(*) AS events FROM workload_events GROUP BY team ORDER BY team"],
         ["alerts", "--dry-run"],
         ["recommend", "--policy"],
+        ["apply", "--history"],
     ]
     outcomes = []
     for command in commands:
@@ -180,6 +183,39 @@ def test_demo_next_commands_work_as_printed(demo: DemoRun) -> None:
         )
         outcomes.append((command, done.returncode, bool(done.stdout.strip())))
     assert outcomes == [(command, 0, True) for command in commands]
+
+
+def test_demo_applies_its_recommendation_to_the_twin_and_shows_the_change(demo: DemoRun) -> None:
+    """The last act: a guardrail refuses the step, the demo's limits allow it, the running
+    twin's ClusterQueues change, and the record keeps both attempts."""
+    text = "\n".join(demo.lines)
+    assert "apply 1: refused (as arn:aws:iam::123456789012:user/demo-admin)" in demo.lines
+    assert (
+        "refused [max-borrow-limit-change] team-a: BorrowLimit 50 -> 10000 changes 9950 points, "
+        "at most 200 per apply" in text
+    )
+    assert "apply 2: applied (as arn:aws:iam::123456789012:user/demo-admin)" in demo.lines
+    table = _section(
+        demo.lines, "== ClusterQueues in the running twin, before -> after the apply", "$"
+    )
+    assert [line.split() for line in table] == [
+        ["CLUSTER_QUEUE", "GPU_NOMINAL", "GPU_BORROWING_LIMIT"],
+        ["hyperpod-ns-team-a-clusterqueue", "2", "->", "2", "1", "->", "200"],
+        ["hyperpod-ns-team-b-clusterqueue", "2", "->", "2", "1", "->", "200"],
+    ]
+    done = subprocess.run(  # noqa: S603 - the installed script
+        [TASKGOV, "apply", "--history", "-o", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=demo.cwd,
+        env=_env(demo.tmp),
+    )
+    history = [
+        (h["apply_id"], h["outcome"], h["objects_applied"], h["refusals"])
+        for h in json.loads(done.stdout)
+    ]
+    assert history == [(2, "applied", 2, 0), (1, "refused", 0, 2)]
 
 
 def test_readme_quickstart_shows_the_commands_the_demo_prints(demo: DemoRun) -> None:

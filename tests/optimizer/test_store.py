@@ -214,7 +214,8 @@ def test_reading_an_unknown_run_names_the_stored_ones(
 def test_open_store_migrates_a_database_made_before_runs_were_stored(tmp_path: Path) -> None:
     older = tmp_path / "sql"
     shutil.copytree(SQL_DIR, older)
-    (older / "schema" / "003_recommendations.sql").unlink()
+    for made_after in ("003_recommendations.sql", "007_recommendation_plan_notes.sql"):
+        (older / "schema" / made_after).unlink()
     path = tmp_path / "old.duckdb"
     with duckdb.connect(str(path)) as conn:
         applied_before = migrate(conn, sql_dir=older)
