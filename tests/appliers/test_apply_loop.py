@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +23,9 @@ from botocore.validate import ParamValidator
 
 from optimizer.appliers.base import Call, Outcome
 from optimizer.appliers.engine import run_apply
-from optimizer.appliers.guardrails import ApplyContext, GuardrailSettings
-from optimizer.appliers.sagemaker import SageMakerApplier, SageMakerTarget
+from optimizer.appliers.guardrails import ApplyContext, Guardrail, GuardrailSettings
+from optimizer.appliers.quotas import quota_of, team_quotas
+from optimizer.appliers.sagemaker import SageMakerApplier, SageMakerTarget, quota_body
 from optimizer.store import open_store, read_run
 from streams.sink_duckdb import DuckDBSink
 from taskgov.governance import connect, governance_for
@@ -33,6 +35,9 @@ from taskgov.twin.serve import RunningTwinServer, serve_twin
 
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
 T = "ml.p4d.24xlarge"
+BEFORE = (("16", "0"), ("8", "0"))
+# Limits loose enough for whatever run 1 proposes (the recommender decides its steps).
+OPEN = "max_instances_change: 100\nmax_borrow_limit_change_pct: 10000\nmax_weight_change: 100\ncooldown_s: 0\n"
 KEYS = {"AWS_ACCESS_KEY_ID": "admin", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-west-2"}
 
 
@@ -108,11 +113,37 @@ class Loop:
         )
         return done.returncode, done.stdout, done.stderr
 
-    def gpus(self, team: str) -> str:
+    def gpus(self, team: str) -> tuple[str, str]:
+        """The team ClusterQueue's GPU nominal quota and borrowing limit, as served."""
         cq = self.server.store.get("clusterqueues", f"hyperpod-ns-{team}-clusterqueue")
         assert cq is not None
         resources = cq["spec"]["resourceGroups"][0]["flavors"][0]["resources"]
-        return next(r["nominalQuota"] for r in resources if r["name"] == "nvidia.com/gpu")
+        gpu = next(r for r in resources if r["name"] == "nvidia.com/gpu")
+        return gpu["nominalQuota"], gpu.get("borrowingLimit", "none")
+
+    def state(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        return self.gpus("team-a"), self.gpus("team-b")
+
+    def want(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        """What run 1's proposal compiles to, per team (8 GPUs an instance, the limit as
+        BorrowLimit percent of the nominal GPUs, rounded down)."""
+        with open_store(self.db, read_only=True) as conn:
+            proposed = read_run(conn, 1).proposed
+        assert proposed is not None
+        quotas = team_quotas(proposed)
+        pairs = []
+        for team in ("team-a", "team-b"):
+            gpus = quotas[team].instances(T) * 8
+            pairs.append((str(gpus), str(gpus * quotas[team].borrow_limit_pct // 100)))
+        return pairs[0], pairs[1]
+
+    def proposed_body(self, team: str) -> dict[str, Any]:
+        with open_store(self.db, read_only=True) as conn:
+            proposed = read_run(conn, 1).proposed
+        assert proposed is not None
+        quota = quota_of(proposed, team)
+        assert quota is not None
+        return quota_body(quota)
 
     def workload_condition(self, name: str) -> str:
         for obj in self.server.store.list("workloads", lambda o: True)[0]:
@@ -193,6 +224,7 @@ def loop(tmp_path: Path, recorded: Path) -> Iterator[Loop]:
     env = {**os.environ, **KEYS, "KUBECONFIG": str(tmp_path / "kubeconfig")}
     db = tmp_path / "record.duckdb"
     shutil.copyfile(recorded, db)
+    (tmp_path / "open.yaml").write_text(OPEN)
     try:
         yield Loop(tmp_path, db, server, env)
     finally:
@@ -201,7 +233,14 @@ def loop(tmp_path: Path, recorded: Path) -> Iterator[Loop]:
 
 def test_apply_dry_run_apply_then_rollback_through_sagemaker(loop: Loop) -> None:
     url = loop.server.url
-    base = ["--db", str(loop.db), "--endpoint-url", url]
+    base = [
+        "--db",
+        str(loop.db),
+        "--endpoint-url",
+        url,
+        "--guardrails",
+        str(loop.tmp / "open.yaml"),
+    ]
     assert loop.workload_condition("big-b") == "Pending"
 
     code, out, _ = loop.taskgov("apply", "1", *base)
@@ -211,7 +250,7 @@ def test_apply_dry_run_apply_then_rollback_through_sagemaker(loop: Loop) -> None
         "aws sagemaker update-compute-quota --compute-quota-id 0ee0d77118b2 --target-version 1"
         in out
     )
-    assert (loop.gpus("team-a"), loop.gpus("team-b")) == ("16", "8")
+    assert loop.state() == BEFORE
 
     code, out, _ = loop.taskgov("apply", "1", *base, "--approve", "-o", "json")
     assert code == 0
@@ -221,8 +260,8 @@ def test_apply_dry_run_apply_then_rollback_through_sagemaker(loop: Loop) -> None
         ("team-a", "UpdateComputeQuota", "applied"),
         ("team-b", "UpdateComputeQuota", "applied"),
     ]
-    # The twin took the change at once: team-b's queue holds 2 instances and its job runs.
-    assert (loop.gpus("team-a"), loop.gpus("team-b")) == ("8", "16")
+    # The twin took the change at once: team-b may now hold 2 instances and its job runs.
+    assert loop.state() == loop.want() != BEFORE
     assert loop.workload_condition("big-b") == "Admitted"
     quotas = loop.sagemaker().list_compute_quotas(ClusterArn=governance_arn(loop))
     versions = {q["Name"]: q["ComputeQuotaVersion"] for q in quotas["ComputeQuotaSummaries"]}
@@ -237,7 +276,7 @@ def test_apply_dry_run_apply_then_rollback_through_sagemaker(loop: Loop) -> None
     code, out, err = loop.taskgov("rollback", "2", *base, "--approve", "-o", "json")
     assert code == 0, err
     assert json.loads(out)["outcome"] == "applied"
-    assert (loop.gpus("team-a"), loop.gpus("team-b")) == ("16", "8")
+    assert loop.state() == BEFORE
 
     code, out, _ = loop.taskgov("apply", "--history", "--db", str(loop.db), "-o", "json")
     history = [
@@ -252,15 +291,42 @@ def test_apply_dry_run_apply_then_rollback_through_sagemaker(loop: Loop) -> None
     ]
     with open_store(loop.db, read_only=True) as conn:
         rows = conn.execute(
-            "SELECT apply_id, team, operation, outcome, json_extract(before_json, '$.ComputeQuotaConfig.ComputeQuotaResources[0].Count')::INT, "
-            "json_extract(after_json, '$.ComputeQuotaConfig.ComputeQuotaResources[0].Count')::INT "
-            "FROM apply_objects WHERE outcome = 'applied' ORDER BY apply_id, position"
+            "SELECT apply_id, team, operation, outcome, before_json, after_json"
+            " FROM apply_objects WHERE outcome = 'applied' ORDER BY apply_id, position"
         ).fetchall()
-    assert rows == [
-        (2, "team-a", "UpdateComputeQuota", "applied", 2, 1),
-        (2, "team-b", "UpdateComputeQuota", "applied", 1, 2),
-        (4, "team-a", "UpdateComputeQuota", "applied", 1, 2),
-        (4, "team-b", "UpdateComputeQuota", "applied", 2, 1),
+    governed = ("ComputeQuotaConfig", "ComputeQuotaTarget")
+    proposed = {t: loop.proposed_body(t) for t in ("team-a", "team-b")}
+    seeded = {t: json.loads(rows[0 if t == "team-a" else 1][4]) for t in ("team-a", "team-b")}
+    assert [
+        (
+            a,
+            t,
+            op,
+            out_,
+            {k: json.loads(b)[k] for k in governed},
+            {k: json.loads(af)[k] for k in governed},
+        )
+        for a, t, op, out_, b, af in rows
+    ] == [
+        (
+            2,
+            t,
+            "UpdateComputeQuota",
+            "applied",
+            {k: seeded[t][k] for k in governed},
+            {k: proposed[t][k] for k in governed},
+        )
+        for t in ("team-a", "team-b")
+    ] + [
+        (
+            4,
+            t,
+            "UpdateComputeQuota",
+            "applied",
+            {k: proposed[t][k] for k in governed},
+            {k: seeded[t][k] for k in governed},
+        )
+        for t in ("team-a", "team-b")
     ]
 
 
@@ -270,7 +336,9 @@ def governance_arn(loop: Loop) -> str:
 
 def test_apply_refuses_per_guardrail_with_exit_4(loop: Loop) -> None:
     limits = loop.tmp / "guardrails.yaml"
-    limits.write_text("max_instances_change: 0\nfloors: {team-a: {'*': 2}}\n")
+    limits.write_text(
+        "max_borrow_limit_change_pct: 0\nmax_weight_change: 0\nmax_instances_change: 0\n"
+    )
     code, out, err = loop.taskgov(
         "apply",
         "1",
@@ -283,17 +351,28 @@ def test_apply_refuses_per_guardrail_with_exit_4(loop: Loop) -> None:
         "--approve",
     )
     assert code == 4
-    assert err.splitlines() == [
-        "refused [floor] team-a: ml.p4d.24xlarge: 1 instances is below its floor of 2",
-        "refused [max-instances-change] team-a: ml.p4d.24xlarge: 2 -> 1 instances changes 1, at most 0 per apply",
-        "refused [max-instances-change] team-b: ml.p4d.24xlarge: 1 -> 2 instances changes 1, at most 0 per apply",
-    ]
-    assert (loop.gpus("team-a"), loop.gpus("team-b")) == ("16", "8")
+    with open_store(loop.db, read_only=True) as conn:
+        run = read_run(conn, 1)
+    assert run.proposed is not None
+    before, after = team_quotas(run.policy), team_quotas(run.proposed)
+    want = set()
+    for team in ("team-a", "team-b"):
+        if before[team].nominal != after[team].nominal:
+            want.add((Guardrail.MAX_INSTANCES_CHANGE, team))
+        if before[team].borrow_limit_pct != after[team].borrow_limit_pct:
+            want.add((Guardrail.MAX_BORROW_LIMIT_CHANGE, team))
+        if before[team].fair_share_weight != after[team].fair_share_weight:
+            want.add((Guardrail.MAX_WEIGHT_CHANGE, team))
+    refused = {
+        (Guardrail(line.split("]")[0].removeprefix("refused [")), line.split("] ")[1].split(":")[0])
+        for line in err.splitlines()
+    }
+    assert refused == want and want
+    assert loop.state() == BEFORE
 
 
 def test_apply_through_kubectl_patch_and_kueue_backend(loop: Loop) -> None:
-    limits = loop.tmp / "guardrails.yaml"
-    limits.write_text("cooldown_s: 0\n")
+    limits = loop.tmp / "open.yaml"
     code, out, err = loop.taskgov(
         "apply",
         "1",
@@ -309,7 +388,7 @@ def test_apply_through_kubectl_patch_and_kueue_backend(loop: Loop) -> None:
     )
     assert code == 0, err
     assert [c["call"] for c in json.loads(out)["calls"]] == ["PATCH (merge)", "PATCH (merge)"]
-    assert (loop.gpus("team-a"), loop.gpus("team-b")) == ("8", "16")
+    assert loop.state() == loop.want() != BEFORE
     assert loop.workload_condition("big-b") == "Admitted"
     if shutil.which("kubectl") is None:
         pytest.skip("kubectl is installed by scripts/test.sh")
@@ -368,7 +447,7 @@ class ConcurrentEdit(SageMakerApplier):
             {"Description": "renamed by a colleague"},
             Outcome.APPLIED,
             "team-a: team-a-quota changed meanwhile only in fields we do not govern (version 1 -> 2); applied again",
-            ("8", "16"),
+            "proposed",
             id="an edit of a field we do not govern is re-checked and applied again",
         ),
         pytest.param(
@@ -380,7 +459,7 @@ class ConcurrentEdit(SageMakerApplier):
             },
             Outcome.CONFLICT,
             "team-a: changed meanwhile from 2 x ml.p4d.24xlarge, BorrowLimit 0, weight 0 to 2 x ml.p4d.24xlarge, BorrowLimit 100, weight 0; nothing more applied",
-            ("16", "8"),
+            "before",
             id="a concurrent quota change stops the apply with the difference",
         ),
     ],
@@ -390,8 +469,9 @@ def test_conflict_rereads_and_rechecks(
     edit: dict[str, Any],
     want_outcome: Outcome,
     want_note: str,
-    want_gpus: tuple[str, str],
+    want_gpus: str,
 ) -> None:
+    """``want_gpus``: team-b's queue as proposed (both applied) or as before (stopped)."""
     os.environ.update(KEYS)
     applier = ConcurrentEdit(SageMakerTarget("test-cluster", endpoint_url=loop.server.url), edit)
     with open_store(loop.db, read_only=True) as conn:
@@ -399,9 +479,10 @@ def test_conflict_rereads_and_rechecks(
     assert run.proposed is not None
     desired = [applier.desired(run.proposed, t) for t in ("team-a", "team-b")]
     context = ApplyContext(run.cluster.instance_counts(), None, None, {}, datetime(2026, 1, 1))
-    report = run_apply(applier, desired, GuardrailSettings(), lambda _: context, approve=True)
+    limits = GuardrailSettings(max_borrow_limit_change_pct=10_000, max_weight_change=100)
+    report = run_apply(applier, desired, limits, lambda _: context, approve=True)
     assert (report.outcome, report.notes[0]) == (want_outcome, want_note)
-    assert (loop.gpus("team-a"), loop.gpus("team-b")) == want_gpus
+    assert loop.gpus("team-b") == (loop.want()[1] if want_gpus == "proposed" else BEFORE[1])
 
 
 @pytest.mark.parametrize(
@@ -461,7 +542,7 @@ def test_apply_bad_input_names_what_is_wrong(
     code, _, err = loop.taskgov(*args, "--db", str(loop.db), *endpoint, env=env)
     assert code == want_code, err
     assert want_err.format(url=loop.server.url) in err
-    assert (loop.gpus("team-a"), loop.gpus("team-b")) == ("16", "8")
+    assert loop.state() == BEFORE
 
 
 def test_every_sagemaker_request_fits_botocores_model(loop: Loop) -> None:
@@ -494,7 +575,15 @@ def test_iam_policy_grants_exactly_what_the_applier_calls() -> None:
 
 def test_verify_compares_each_team_before_and_after_the_apply(loop: Loop) -> None:
     code, _, err = loop.taskgov(
-        "apply", "1", "--db", str(loop.db), "--endpoint-url", loop.server.url, "--approve"
+        "apply",
+        "1",
+        "--db",
+        str(loop.db),
+        "--endpoint-url",
+        loop.server.url,
+        "--approve",
+        "--guardrails",
+        str(loop.tmp / "open.yaml"),
     )
     assert code == 0, err
     import duckdb
@@ -557,3 +646,68 @@ def test_verify_compares_each_team_before_and_after_the_apply(loop: Loop) -> Non
         effect = next(t.effect for t in read_run(store, 1).plan.teams if t.team == "team-b")
     assert json.loads(out)[1]["predicted"] == {metric: pair[1] for metric, pair in effect.items()}
     assert json.loads(out)[0]["predicted"] == {}
+
+
+def test_the_watcher_streams_the_applied_change(loop: Loop, kafka_bootstrap: str) -> None:
+    """The watcher, watching the twin while the apply lands, sends each team ClusterQueue's
+    quota before and after: the record sees the change as Kueue's API server shows it."""
+    import threading
+    import uuid
+
+    from streams.watcher import Watcher, WatcherConfig
+    from taskgov.broker import ensure_topics
+    from tests.streams.helpers import read_topic
+
+    prefix = f"apply-{uuid.uuid4().hex[:8]}"
+    config = WatcherConfig(
+        bootstrap=kafka_bootstrap,
+        checkpoint=loop.tmp / "checkpoint.json",
+        kubeconfig=loop.tmp / "kubeconfig",
+        api_version="v1beta2",
+        events_topic=f"{prefix}.workload-events",
+        queues_topic=f"{prefix}.clusterqueue-events",
+        dead_letter_topic=f"{prefix}.dead-letter",
+    )
+    ensure_topics(
+        kafka_bootstrap,
+        {config.events_topic: 1, config.queues_topic: 1, config.dead_letter_topic: 1},
+    )
+    stop, synced = threading.Event(), threading.Event()
+    thread = threading.Thread(target=Watcher(config).run, args=(stop, synced), daemon=True)
+    thread.start()
+    try:
+        assert synced.wait(60)
+        code, _, err = loop.taskgov(
+            "apply",
+            "1",
+            "--db",
+            str(loop.db),
+            "--endpoint-url",
+            loop.server.url,
+            "--approve",
+            "--guardrails",
+            str(loop.tmp / "open.yaml"),
+        )
+        assert code == 0, err
+
+        def gpus() -> dict[str, list[tuple[int, int]]]:
+            seen: dict[str, list[tuple[int, int]]] = {}
+            for event in read_topic(kafka_bootstrap, config.queues_topic, idle_ms=1500):
+                for line in event["quotas"]:
+                    if line["resource"] == "nvidia.com/gpu":
+                        pair = (int(line["nominal"]), int(line["borrowing_limit"]))
+                        seen.setdefault(event["team"], []).append(pair)
+            return seen
+
+        deadline = time.monotonic() + 30
+        want_a, want_b = loop.want()
+        want = {
+            "team-a": [(16, 0), (int(want_a[0]), int(want_a[1]))],
+            "team-b": [(8, 0), (int(want_b[0]), int(want_b[1]))],
+        }
+        while gpus() != want and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert gpus() == want
+    finally:
+        stop.set()
+        thread.join(30)
