@@ -223,7 +223,7 @@ CASES = [
         "error: -o parquet: parquet is binary: give --out FILE",
         "parquet without --out exits 2",
     ),
-    case("sql {count_events} --db {seed_db} -o csv", 0, "21", "a query on the seed's record"),
+    case("sql {count_events} --db {seed_db} -o csv", 0, "17", "a query on the seed's record"),
     case(
         "sql {delete_events} --db {seed_db}",
         2,

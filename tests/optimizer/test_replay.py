@@ -80,11 +80,12 @@ REPLAY_CASES = [
                 # the half hour it ran before the reclaim is lost.
                 "preempted_run_s": 0.5 * HOUR,
             },
-            # admitted in the cycle after its victim is evicted: 1 ms later.
+            # admitted at the instant its victim is evicted (the twin's victims release their
+            # quota when evicted; see README, The twin).
             {
                 "team": "b",
-                "start_s": 1 * HOUR + 0.001,
-                "end_s": 2 * HOUR + 0.001,
+                "start_s": 1 * HOUR,
+                "end_s": 2 * HOUR,
                 "preemptions": 0,
                 "preempted_run_s": 0.0,
             },

@@ -133,10 +133,10 @@ CASES = [
     pytest.param(
         "taskgov_events_ingested_total",
         {
-            _labels("taskgov_events_ingested_total", 21.0, cluster="seed", kind="workload"),
+            _labels("taskgov_events_ingested_total", 17.0, cluster="seed", kind="workload"),
             _labels("taskgov_events_ingested_total", 2.0, cluster="seed", kind="cluster_queue"),
         },
-        id="the record holds 21 workload and 2 ClusterQueue events",
+        id="the record holds 17 workload and 2 ClusterQueue events",
     ),
 ]
 
