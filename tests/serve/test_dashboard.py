@@ -98,6 +98,8 @@ CASES = [
     ),
     pytest.param(
         "page/recommendations",
+        # The seed's three jobs are too little history for the out-of-sample replay, so its
+        # run has no what-if effects: that chart must show exactly the (empty) SQL rows.
         {"quotas": ("recommendation_quotas", {}), "effects": ("recommendation_effects", {})},
         id="recommendations page: current vs proposed and what-if deltas",
     ),
@@ -117,6 +119,11 @@ def test_each_chart_renders_the_matching_report(
         assert page.evaluate("Object.keys(window.taskgov.charts)") == list(want_charts)
         for name, (query, given) in want_charts.items():
             want_rows = _sql(seed_db, query, **given)
+            if not want_rows and name == "effects":
+                # No effect measured: the page draws no chart for it.
+                chart = page.evaluate(f"window.taskgov.charts[{name!r}]")
+                assert chart == {"rows": [], "view": None}
+                continue
             assert want_rows, f"{query} has rows for the seed"
             assert _chart_rows(page, name) == want_rows, name
             assert _marks(page, name) > 0, f"{name} drew nothing"
@@ -134,7 +141,7 @@ def test_timeline_shows_starvation_and_the_recommendation_run(
         rows = _chart_rows(page, "timeline")
         assert [(r["kind"], r["label"]) for r in rows] == [
             ("starvation", "team-a starved of ml.g5.8xlarge"),
-            ("recommendation", "run 1: optimal, 0 team(s) changed"),
+            ("recommendation", "run 1: optimal, 2 team(s) changed"),
         ]
         assert _marks(page, "timeline") > 0
         assert errors == []
