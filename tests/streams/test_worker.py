@@ -282,8 +282,9 @@ def test_worker_killed_ten_times_stores_exactly_the_ledger(
     queues = [e for e in data.events if isinstance(e, ClusterQueueEvent)]
     with duckdb.connect(str(db), read_only=True) as conn:
         stored = conn.execute("SELECT event_id, event_type FROM workload_events").fetchall()
-        # 104,270 since the twin's scheduling changes on main (was 100,100).
-        assert len(stored) == len({i for i, _ in stored}) == len(workload) == 104_270
+        # About 100k events: the exact number is whatever the twin's replay makes (the twin's
+        # scheduling decides it); every one of them, and no other, must be stored once.
+        assert len(stored) == len({i for i, _ in stored}) == len(workload) > 99_000
         assert {i for i, _ in stored} == {e.event_id for e in workload}
         assert {i for i, t in stored if t in COUNTED_TYPES} == data.ledger_ids()
         assert Counter(t for _, t in stored) == Counter(e.event_type for e in workload)
