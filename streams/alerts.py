@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
+from kafka import KafkaConsumer  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
+from streams.produce import DeliveryFailed, send_all
 from taskgov.broker import BrokerError
 from taskgov.store import Connection, load_reports, run_report, watermark
 
@@ -177,19 +178,8 @@ def send(bootstrap: str, topic: str, alerts: list[StarvationAlert]) -> None:
     """
     if not alerts:
         return
+    records = [(a.team.encode(), a.model_dump_json().encode()) for a in alerts]
     try:
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5)
-    except KafkaError as error:
-        raise AlertDeliveryError(bootstrap, topic, f"broker unreachable: {error}") from None
-    try:
-        futures = [
-            producer.send(topic, key=a.team.encode(), value=a.model_dump_json().encode())
-            for a in alerts
-        ]
-        producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=30)
-    except KafkaError as error:
+        send_all(bootstrap, topic, records)
+    except DeliveryFailed as error:
         raise AlertDeliveryError(bootstrap, topic, str(error)) from None
-    finally:
-        producer.close()

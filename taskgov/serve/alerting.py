@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from kafka import KafkaConsumer, KafkaProducer  # type: ignore[import-untyped]
+from kafka import KafkaConsumer  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 
+from streams.produce import DeliveryFailed, send_all
 from taskgov.errors import TaskgovError
 from taskgov.serve.alert_rules import Alert
 
@@ -131,29 +132,15 @@ def send_to_kafka(bootstrap: str, topic: str, changes: list[Transition]) -> None
     """
     if not changes:
         return
+    records = []
+    for change in changes:
+        ends = change.at if change.status == "resolved" else None
+        record = {"status": change.status, **change.wire(ends)}
+        records.append((change.alert.fingerprint.encode(), json.dumps(record).encode()))
     try:
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", retries=5)
-    except KafkaError as error:
-        raise AlertDeliveryFailed(f"kafka {bootstrap}: {error}") from None
-    try:
-        futures = []
-        for change in changes:
-            ends = change.at if change.status == "resolved" else None
-            record = {"status": change.status, **change.wire(ends)}
-            futures.append(
-                producer.send(
-                    topic,
-                    key=change.alert.fingerprint.encode(),
-                    value=json.dumps(record).encode(),
-                )
-            )
-        producer.flush(timeout=30)
-        for future in futures:
-            future.get(timeout=30)
-    except KafkaError as error:
+        send_all(bootstrap, topic, records)
+    except DeliveryFailed as error:
         raise AlertDeliveryFailed(f"kafka {bootstrap} topic {topic}: {error}") from None
-    finally:
-        producer.close()
 
 
 def read_transitions(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> list[dict[str, Any]]:
