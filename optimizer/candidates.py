@@ -138,24 +138,27 @@ def split_values(
     teams: list[str],
     cluster: Cluster,
     pins: Mapping[str, Mapping[str, int]],
+    keep: Mapping[str, Mapping[str, int]],
 ) -> dict[str, dict[str, int]]:
-    """Each type's capacity split by ``kind`` among ``teams``, pinned teams kept as they are.
-
-    A team with a share of a type gets at least one of its instances while there are enough
-    (with none it could not even borrow, and its jobs there would never run).
+    """Each type's capacity split by ``kind`` among ``teams``: pinned teams kept as they are,
+    every other team first its ``keep`` (the instances its running jobs fill), the rest by
+    share. A team with a share of a type and nothing kept gets at least one instance while
+    there are enough (with none it could not even borrow: its jobs there would never run).
     """
     by_type = shares(workloads, kind, teams)
     free = [t for t in teams if t not in pins]
     counts: dict[str, dict[str, int]] = {team: dict(pins.get(team, {})) for team in teams}
     for instance_type, total in cluster.instance_counts().items():
-        left = max(0, total - sum(p.get(instance_type, 0) for p in pins.values()))
+        kept = {t: keep.get(t, {}).get(instance_type, 0) for t in free}
+        pinned_count = sum(p.get(instance_type, 0) for p in pins.values())
+        left = max(0, total - pinned_count - sum(kept.values()))
         type_shares = by_type.get(instance_type, dict.fromkeys(free, 1.0))
         wanted = {t: type_shares.get(t, 0.0) for t in free}
-        holding = [t for t in free if wanted[t] > 0]
+        holding = [t for t in free if wanted[t] > 0 and not kept[t]]
         one = 1 if len(holding) <= left else 0
         split_type = largest_remainder(wanted, left - one * len(holding))
         for team, count in split_type.items():
-            counts[team][instance_type] = count + (one if team in holding else 0)
+            counts[team][instance_type] = count + kept[team] + (one if team in holding else 0)
     return counts
 
 
@@ -218,6 +221,36 @@ def largest_job(recorded: pl.DataFrame, settings: OptimizerSettings) -> int:
 Raw = list[tuple[str, dict[str, QuotaValues], SolveReport | None]]
 
 
+def kept_candidate(
+    recorded: pl.DataFrame,
+    policy: Policy,
+    cluster: Cluster,
+    settings: OptimizerSettings,
+    keep: Mapping[str, Mapping[str, int]],
+) -> Raw:
+    """CP-SAT's at the first sustained percentile with BorrowLimit 10000, every team keeping
+    at least ``keep`` (none without anything to keep)."""
+    if not keep:
+        return []
+    floors = {team: dict(v) for team, v in settings.floors.items()}
+    for team, counts in keep.items():
+        for instance_type, count in counts.items():
+            floor = settings.bound(settings.floors, team, instance_type)
+            floors.setdefault(team, {})[instance_type] = max(count, floor or 0)
+    pct = min(settings.forward.sustained_percentiles)
+    variant = settings.model_copy(update={"floors": floors, "sustained_percentile": pct})
+    values, report = solver_candidate(recorded, policy, cluster, variant)
+    unlimited = {
+        t: QuotaValues(v.nominal, MAX_BORROW_LIMIT_PCT, v.fair_share_weight)
+        for t, v in values.items()
+    }
+    return (
+        [(f"cp-sat p{pct:g} keeping running jobs borrow 10000", unlimited, report)]
+        if values
+        else []
+    )
+
+
 def solver_candidates(
     recorded: pl.DataFrame, policy: Policy, cluster: Cluster, settings: OptimizerSettings
 ) -> Raw:
@@ -256,12 +289,13 @@ def split_candidates(
     teams: list[str],
     cluster: Cluster,
     pins: Mapping[str, Mapping[str, int]],
+    keep: Mapping[str, Mapping[str, int]],
 ) -> Raw:
-    """The equal, GPU-hours and peak splits, each with every BorrowLimit of
-    :data:`SPLIT_BORROW_LIMITS`, weights by share."""
+    """The equal, GPU-hours and peak splits (each team first keeping ``keep``), each with
+    every BorrowLimit of :data:`SPLIT_BORROW_LIMITS`, weights by share."""
     raw: Raw = []
     for kind in CANDIDATE_SPLITS:
-        counts = split_values(workloads, kind, teams, cluster, pins)
+        counts = split_values(workloads, kind, teams, cluster, pins, keep)
         weights = weights_by_share(counts)
         for limit in SPLIT_BORROW_LIMITS:
             values = {t: QuotaValues(counts[t], limit, weights[t]) for t in teams}
@@ -277,6 +311,7 @@ def candidate_policies(
     *,
     largest_acc: int,
     pins: Mapping[str, Mapping[str, int]],
+    keep: Mapping[str, Mapping[str, int]],
     now_s: float,
 ) -> list[Candidate]:
     """Every distinct candidate, guarded: :func:`solver_candidates`, then
@@ -291,13 +326,16 @@ def candidate_policies(
         settings: the optimizer's settings.
         largest_acc: the largest job every BorrowLimit must let run.
         pins: teams without history and the counts they keep (:func:`pinned`).
+        keep: per team, the instances its running jobs fill (``optimizer.origin.held_at``).
         now_s: the instant the record ends at (a running job has run until then).
     """
     today = team_values(policy)
     teams = sorted(set(today) | set(recorded["team"]))
     fair_share = policy.scheduler_config.fair_share == "Enabled"
-    raw = solver_candidates(recorded, policy, cluster, with_pins(settings, pins))
-    raw += split_candidates(observed_runs(recorded, now_s), teams, cluster, pins)
+    pinned_settings = with_pins(settings, pins)
+    raw = solver_candidates(recorded, policy, cluster, pinned_settings)
+    raw += kept_candidate(recorded, policy, cluster, pinned_settings, keep)
+    raw += split_candidates(observed_runs(recorded, now_s), teams, cluster, pins, keep)
     candidates: list[Candidate] = []
     seen: list[dict[str, QuotaValues]] = []
     for name, values, report in raw:

@@ -28,8 +28,7 @@ from optimizer.evaluate.policies import NO_VALUES, team_values, with_values
 from optimizer.model.data import ModelData, model_data
 from optimizer.model.read import QuotaValues, TeamProposal, proposals
 from optimizer.model.solve import SolveReport, solve
-from optimizer.origin import estimated_state, record_end
-from optimizer.replay import workloads_from_history
+from optimizer.origin import estimated_runs, estimated_state, held_at, record_end, run_estimate
 from optimizer.resample import DAY_S, Start, futures, split_holdout
 from optimizer.robust import Choice, choose
 from optimizer.settings import OptimizerSettings
@@ -153,12 +152,20 @@ def _choose_forward(
 ) -> tuple[Choice, Policy]:
     forward, policy, cluster = settings.forward, solved.policy, solved.cluster
     fit, holdout = split_holdout(history, forward.holdout_days * DAY_S)
+    keep = held_at(history, now_s, policy)
     candidates = candidate_policies(
-        fit, policy, cluster, settings, largest_acc=solved.largest_job_acc, pins=pins, now_s=now_s
+        fit,
+        policy,
+        cluster,
+        settings,
+        largest_acc=solved.largest_job_acc,
+        pins=pins,
+        keep=keep,
+        now_s=now_s,
     )
     start = Start(now_s, estimated_state(history, now_s), forward.max_replay_jobs)
     drawn = futures(
-        workloads_from_history(holdout),
+        estimated_runs(holdout, run_estimate(history, now_s), now_s),
         start,
         count=forward.futures,
         length_days=forward.future_days,
