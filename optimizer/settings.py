@@ -68,9 +68,9 @@ class ForwardSettings(BaseModel):
     largest_job_acc: Annotated[int, Field(ge=0)] | None = None
     wait_warning_h: Annotated[float, Field(ge=0)] = 24.0
     seed: Annotated[int, Field(ge=0)] = 0
-    max_replay_jobs: Annotated[int, Field(ge=1)] | None = 2_000
+    max_replay_jobs: Annotated[int, Field(ge=1)] | None = 1_000
     finalists: Annotated[int, Field(ge=1)] | None = 3
-    screen_jobs: Annotated[int, Field(ge=1)] = 500
+    screen_jobs: Annotated[int, Field(ge=1)] = 300
 
 
 class OptimizerSettings(BaseModel):
