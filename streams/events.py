@@ -58,10 +58,15 @@ def event_id(cluster: str, uid: str, event_type: str, ordinal: int | str) -> str
     return digest[:32]
 
 
-class _Event(BaseModel):
+class _Message(BaseModel):
+    """What every record on the wire carries first: its schema version."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class _Event(_Message):
     event_id: str
     cluster: str
     # When the transition happened (the condition's lastTransitionTime), and when we saw it.
@@ -133,12 +138,9 @@ class ClusterQueueEvent(_Event):
         return self
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(_Message):
     """An object the watcher could not understand, with why, for the dead-letter topic."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: Literal[1] = SCHEMA_VERSION
     cluster: str
     kind: str
     reason: str
