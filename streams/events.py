@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,15 +28,8 @@ WorkloadEventType = Literal[
     "pending",
 ]
 # Transitions counted one for one against the twin's ledger; ``pending`` is a sample, not a count.
-COUNTED_TYPES: tuple[WorkloadEventType, ...] = (
-    "submitted",
-    "quota_reserved",
-    "admitted",
-    "evicted",
-    "preempted",
-    "requeued",
-    "finished",
-    "deleted",
+COUNTED_TYPES: tuple[WorkloadEventType, ...] = tuple(
+    event_type for event_type in get_args(WorkloadEventType) if event_type != "pending"
 )
 
 

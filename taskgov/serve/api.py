@@ -90,25 +90,10 @@ def timeline(conn: Connection, given: Parameters) -> Payload:
         )
         for episode in run(conn, REPORTS["starvation"], given).records
     ]
-    if has_table(conn, "recommendation_runs"):
-        items += [
-            _instant(
-                "recommendation",
-                made["created_at"],
-                f"run {made['run_id']}: {made['status']}, {made['teams_changed']} team(s) changed",
-            )
-            for made in run(conn, QUERIES["recommendation_runs"], given).records
-        ]
-    if has_table(conn, "apply_runs"):
-        items += [
-            _instant(
-                "apply",
-                applied["created_at"],
-                f"apply {applied['apply_id']} of run {applied['run_id']} to "
-                f"{applied['backend']}: {applied['outcome']}",
-            )
-            for applied in run(conn, QUERIES["apply_runs"], given).records
-        ]
+    for table, kind, label in _INSTANTS:
+        if has_table(conn, table):
+            records = run(conn, QUERIES[table], given).records
+            items += [_instant(kind, record["created_at"], label(record)) for record in records]
     return {"columns": ["kind", "team", "start", "end", "label"], "rows": items}
 
 
@@ -120,6 +105,25 @@ def _span(kind: str, start: Any, end: Any, label: str, *, team: str = "") -> dic
 def _instant(kind: str, at: Any, label: str) -> dict[str, Any]:
     """A row of the timeline that happened at one instant, of no team in particular."""
     return _span(kind, at, at, label)
+
+
+def _run_label(made: Mapping[str, Any]) -> str:
+    return f"run {made['run_id']}: {made['status']}, {made['teams_changed']} team(s) changed"
+
+
+def _apply_label(applied: Mapping[str, Any]) -> str:
+    return (
+        f"apply {applied['apply_id']} of run {applied['run_id']} to "
+        f"{applied['backend']}: {applied['outcome']}"
+    )
+
+
+# The instants on the timeline: the table they are recorded in (when it exists), their kind
+# and their label.
+_INSTANTS: tuple[tuple[str, str, Callable[[Mapping[str, Any]], str]], ...] = (
+    ("recommendation_runs", "recommendation", _run_label),
+    ("apply_runs", "apply", _apply_label),
+)
 
 
 def why(conn: Connection, given: Parameters) -> Payload:
