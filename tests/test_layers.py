@@ -31,13 +31,10 @@ BEING_SPLIT = frozenset(
         "taskgov.twin.object_shapes._specs",
         "streams.agents.events.register_agents",
         "streams.app._drain_messages",
-        "optimizer.candidates.candidate_policies",
         "optimizer.demand.profile_demand",
         "optimizer.model.build._hard_constraints",
         "optimizer.model.build._objectives",
         "optimizer.model.data.model_data",
-        "optimizer.recommend.recommend",
-        "bench.optimizer.quality",
     }
 )
 RULES = [
