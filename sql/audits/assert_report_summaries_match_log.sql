@@ -5,7 +5,8 @@
 --   workload_identities  workload_identities_of(the log), and which Workloads are named as
 --                        preemptors;
 --   pending_cause_parts  pending_cause_parts_of(workload_intervals) up to the watermark's day;
---   pending_cause_days   pending_cause_parts summed per day, team and cause.
+--   pending_cause_days   pending_cause_parts summed per day, team and cause;
+--   starved_minutes      starved_minutes_from(usage_minutes).
 WITH through AS (
     SELECT date_trunc('day', instant) AS day FROM aggregate_state WHERE name = 'watermark'
 ),
@@ -61,4 +62,10 @@ FROM (SELECT * FROM derived_days EXCEPT ALL SELECT * FROM pending_cause_days)
 UNION ALL
 SELECT 'pending_cause_days', 'extra', team
 FROM (SELECT * FROM pending_cause_days EXCEPT ALL SELECT * FROM derived_days)
+UNION ALL
+SELECT 'starved_minutes', 'missing', team
+FROM (SELECT * FROM starved_minutes_from(NULL) EXCEPT ALL SELECT * FROM starved_minutes)
+UNION ALL
+SELECT 'starved_minutes', 'extra', team
+FROM (SELECT * FROM starved_minutes EXCEPT ALL SELECT * FROM starved_minutes_from(NULL))
 ORDER BY summary_table, problem, subject;

@@ -1,5 +1,5 @@
 -- Summary tables the sink keeps per batch, so the reports that used to scan the whole history
--- (preemptions, pending_causes) read rows in proportion to what they show (issue 16).
+-- (preemptions, pending_causes, starvation) read rows in proportion to what they show (issue 16).
 -- The sink refreshes them for the Workloads a batch touches (sql/sink/report_summaries_*.sql);
 -- the rebuild derives them from the log; sql/audits/assert_report_summaries_match_log.sql
 -- compares them with the views over the log.
@@ -68,6 +68,19 @@ CREATE TABLE IF NOT EXISTS pending_cause_days (
     pending_ms BIGINT NOT NULL,
     pending_gpu_ms BIGINT NOT NULL,
     PRIMARY KEY (day, team, cause)
+);
+
+-- The minutes starvation counts: per team, instance type and minute (usage_minutes summed over
+-- clusters), the guarantee, use and pending demand when pending > 0 and used < nominal
+-- (starved_minutes_from). Starvation is the exception, so this holds few rows; the sink
+-- rewrites it from the first minute it rewrites usage_minutes.
+CREATE TABLE IF NOT EXISTS starved_minutes (
+    team VARCHAR NOT NULL,
+    instance_type VARCHAR NOT NULL,
+    minute TIMESTAMP NOT NULL,
+    nominal DOUBLE NOT NULL,
+    used DOUBLE NOT NULL,
+    pending DOUBLE NOT NULL
 );
 
 -- A record with aggregates already has history: the worker builds these tables from it when

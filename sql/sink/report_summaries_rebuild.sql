@@ -1,5 +1,6 @@
 -- Rebuilds the report summaries whole (workload_identities, preemption_records,
--- pending_cause_parts, pending_cause_days) from the log and workload_intervals, in time
+-- pending_cause_parts, pending_cause_days, starved_minutes) from the log, workload_intervals
+-- and usage_minutes, in time
 -- order, as the sink appends them later.
 -- Parameters: $through TIMESTAMP: the watermark's day (parts are kept for days before it).
 DELETE FROM workload_identities;
@@ -25,3 +26,6 @@ INSERT INTO pending_cause_days
 SELECT day, team, cause, count(*), sum(pending_ms), sum(pending_gpu_ms)
 FROM pending_cause_parts
 GROUP BY day, team, cause;
+
+DELETE FROM starved_minutes;
+INSERT INTO starved_minutes SELECT * FROM starved_minutes_from(NULL) ORDER BY minute;

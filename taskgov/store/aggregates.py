@@ -88,7 +88,7 @@ def refresh(
     starts = (earliest, previous) if rebuild else (since, previous)
     start: datetime = min(t for t in (*starts, moved) if t is not None)
     run_script(conn, "sink/refresh_minutes.sql", {"since": start, "until": moved})
-    refresh_report_summaries(conn, None if rebuild else touched, previous, moved)
+    refresh_report_summaries(conn, None if rebuild else touched, previous, moved, start)
     return start.replace(second=0, microsecond=0)
 
 
@@ -97,14 +97,19 @@ def _day(moment: datetime) -> datetime:
 
 
 def refresh_report_summaries(
-    conn: Connection, touched: Touched | None, previous: datetime | None, moved: datetime
+    conn: Connection,
+    touched: Touched | None,
+    previous: datetime | None,
+    moved: datetime,
+    minutes_from: datetime,
 ) -> None:
     """Bring the report summaries (``sql/schema/009_report_summaries.sql``) to the watermark.
 
     They are refreshed for the Workloads ``touched`` (None: rebuilt whole, as they are when no
-    watermark was set before), and for the days the watermark completed since ``previous``,
-    after the per-Workload tables, whose rows they read. So ``preemptions`` and
-    ``pending_causes`` read rows in proportion to the range they show, not the history.
+    watermark was set before), for the days the watermark completed since ``previous``, and
+    for the minutes from ``minutes_from`` on, after the tables they read (workload_intervals,
+    usage_minutes). So ``preemptions``, ``pending_causes`` and ``starvation`` read rows in
+    proportion to what they show, not the history.
     """
     through = _day(moved)
     if touched is None or previous is None:
@@ -121,6 +126,7 @@ def refresh_report_summaries(
         "through": through,
     }
     run_script(conn, "sink/pending_cause_parts_refresh.sql", params)
+    run_script(conn, "sink/starved_minutes_refresh.sql", {"since": minutes_from})
 
 
 def rebuild_report_summaries(conn: Connection) -> None:
