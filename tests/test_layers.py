@@ -28,7 +28,6 @@ BEING_SPLIT = frozenset(
         "taskgov.cli.recommend.recommend_command",
         "taskgov.cli.worker.worker_command",
         "taskgov.serve.forward.forecast",
-        "taskgov.twin.object_shapes._specs",
         "streams.agents.events.register_agents",
         "streams.app._drain_messages",
         "optimizer.candidates.candidate_policies",
