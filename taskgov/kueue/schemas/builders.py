@@ -35,12 +35,19 @@ def obj(
 ) -> Schema:
     """An object with known fields; ``rules`` name the Kueue validation rules it carries."""
     schema: Schema = {"type": "object", "description": description, "properties": properties}
-    if default is not None:
-        schema["default"] = default
-    if required:
-        schema["required"] = list(required)
-    if rules:
-        schema["x-taskgov-rules"] = list(rules)
+    return _with_set(
+        schema,
+        {
+            "default": default,
+            "required": list(required) or None,
+            "x-taskgov-rules": list(rules) or None,
+        },
+    )
+
+
+def _with_set(schema: Schema, optional: dict[str, Any]) -> Schema:
+    """``schema`` with those of the ``optional`` keys that are set (not None), in order."""
+    schema.update({key: value for key, value in optional.items() if value is not None})
     return schema
 
 
@@ -63,20 +70,15 @@ def string(
     default: str | None = None,
     fmt: str = "",
 ) -> Schema:
-    schema: Schema = {"type": "string", "description": description}
-    if enum:
-        schema["enum"] = list(enum)
-    if pattern:
-        schema["pattern"] = pattern
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    if min_length is not None:
-        schema["minLength"] = min_length
-    if default is not None:
-        schema["default"] = default
-    if fmt:
-        schema["format"] = fmt
-    return schema
+    optional = {
+        "enum": list(enum) or None,
+        "pattern": pattern or None,
+        "maxLength": max_length,
+        "minLength": min_length,
+        "default": default,
+        "format": fmt or None,
+    }
+    return _with_set({"type": "string", "description": description}, optional)
 
 
 def name_ref(description: str) -> Schema:
@@ -104,13 +106,7 @@ def integer(
     default: int | None = None,
 ) -> Schema:
     schema: Schema = {"type": "integer", "format": fmt, "description": description}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    if default is not None:
-        schema["default"] = default
-    return schema
+    return _with_set(schema, {"minimum": minimum, "maximum": maximum, "default": default})
 
 
 def boolean(description: str) -> Schema:
@@ -141,11 +137,7 @@ def array(
         "items": items,
         "x-kubernetes-list-type": list_type,
     }
-    if min_items is not None:
-        schema["minItems"] = min_items
-    if max_items is not None:
-        schema["maxItems"] = max_items
-    return schema
+    return _with_set(schema, {"minItems": min_items, "maxItems": max_items})
 
 
 def string_map(description: str, values: Schema | None = None, max_properties: int = 0) -> Schema:
@@ -155,9 +147,7 @@ def string_map(description: str, values: Schema | None = None, max_properties: i
         "description": description,
         "additionalProperties": values or {"type": "string"},
     }
-    if max_properties:
-        schema["maxProperties"] = max_properties
-    return schema
+    return _with_set(schema, {"maxProperties": max_properties or None})
 
 
 def condition() -> Schema:
