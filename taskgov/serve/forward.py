@@ -110,31 +110,7 @@ def forecast(
         runtime: how long each Workload runs once admitted (an assumption).
         target: ``namespace/name`` of the Workload whose start is wanted.
     """
-    queues = _cluster_queues(quotas)
-    queue_of_team = {q["team"]: q["cluster_queue"] for q in quotas}
-    scenario = Scenario()
-    scenario.cluster_queues = queues
-    scenario.cohorts = {c: Cohort(c) for c in {q.cohort for q in queues.values()} if c}
-    scenario.flavors = {q["flavor"]: ResourceFlavor(q["flavor"]) for q in quotas}
-    pending = sorted(
-        (w for w in workloads if w["phase"] == "pending"), key=lambda w: str(w["created_at"])
-    )
-    running = [w for w in workloads if w["phase"] == "admitted"]
-    for order, row in enumerate([*running, *pending]):
-        queue = queues.get(row["cluster_queue"] or queue_of_team.get(row["team"], ""))
-        if queue is None:
-            continue
-        scenario.local_queues[(row["namespace"], row["local_queue"])] = LocalQueue(
-            row["namespace"], row["local_queue"], queue.name
-        )
-        run_ms = int(runtime.total_seconds() * 1000)
-        if row["phase"] == "admitted":
-            since = datetime.fromisoformat(str(row["phase_since"]).removesuffix("Z"))
-            left = max(since + runtime - at.replace(tzinfo=None), MIN_REMAINING)
-            run_ms = int(left.total_seconds() * 1000)
-        submit_ms = 0 if order < len(running) else order
-        scenario.workloads.append(_spec(row, queue, submit_ms, run_ms))
-    twin = Twin(scenario)
+    twin = Twin(_scenario(workloads, quotas, at, runtime))
     twin.run()
     admitted: dict[str, datetime] = {}
     finished: list[tuple[int, str]] = []
@@ -157,6 +133,44 @@ def forecast(
             "nothing new is submitted; pending workloads queue in their creation order",
         ],
     )
+
+
+def _scenario(
+    workloads: list[dict[str, Any]], quotas: list[dict[str, Any]], at: datetime, runtime: timedelta
+) -> Scenario:
+    """The record's state at ``at`` as a twin scenario: running Workloads first, preadmitted
+    at time zero, then the pending ones one millisecond apart in creation order (so the
+    twin queues them as Kueue did). A Workload whose queue the record lacks is left out."""
+    queues = _cluster_queues(quotas)
+    queue_of_team = {q["team"]: q["cluster_queue"] for q in quotas}
+    scenario = Scenario()
+    scenario.cluster_queues = queues
+    scenario.cohorts = {c: Cohort(c) for c in {q.cohort for q in queues.values()} if c}
+    scenario.flavors = {q["flavor"]: ResourceFlavor(q["flavor"]) for q in quotas}
+    pending = sorted(
+        (w for w in workloads if w["phase"] == "pending"), key=lambda w: str(w["created_at"])
+    )
+    running = [w for w in workloads if w["phase"] == "admitted"]
+    for order, row in enumerate([*running, *pending]):
+        queue = queues.get(row["cluster_queue"] or queue_of_team.get(row["team"], ""))
+        if queue is None:
+            continue
+        scenario.local_queues[(row["namespace"], row["local_queue"])] = LocalQueue(
+            row["namespace"], row["local_queue"], queue.name
+        )
+        submit_ms = 0 if order < len(running) else order
+        scenario.workloads.append(_spec(row, queue, submit_ms, _run_ms(row, at, runtime)))
+    return scenario
+
+
+def _run_ms(row: dict[str, Any], at: datetime, runtime: timedelta) -> int:
+    """How long the Workload runs from time zero: ``runtime``, less what a running one has
+    already run (but at least a minute, since it still runs at ``at``)."""
+    if row["phase"] != "admitted":
+        return int(runtime.total_seconds() * 1000)
+    since = datetime.fromisoformat(str(row["phase_since"]).removesuffix("Z"))
+    left = max(since + runtime - at.replace(tzinfo=None), MIN_REMAINING)
+    return int(left.total_seconds() * 1000)
 
 
 def _words(span: timedelta) -> str:
