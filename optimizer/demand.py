@@ -218,15 +218,7 @@ def profile_demand(
     team_combos = type_frame.join(
         pl.DataFrame({"team": all_teams}, schema={"team": pl.String}), how="cross"
     )
-    nominal = pl.DataFrame(
-        [(t, team, acc) for (team, t), acc in nominal_acc.items()],
-        schema={"instance_type": pl.String, "team": pl.String, "nominal_acc": pl.Int64},
-        orient="row",
-    )
-    capacity = pl.DataFrame(
-        {"instance_type": types, "capacity_acc": [capacity_acc.get(t, 0) for t in types]},
-        schema={"instance_type": pl.String, "capacity_acc": pl.Int64},
-    )
+    nominal, capacity = _quota_frames(nominal_acc, capacity_acc, types)
     team_levels = steps.levels(events, steps.TEAM_KEYS, team_combos, grid)
     idle = _idle(team_levels, capacity)
     team_levels = (
@@ -246,6 +238,23 @@ def profile_demand(
     by_class = _by_class(class_levels, job_rows, percentiles)
     cluster = _cluster_use(idle, span_h)
     return DemandProfile(window, percentiles, by_team, by_class, cluster, job_rows)
+
+
+def _quota_frames(
+    nominal_acc: Mapping[tuple[str, str], int], capacity_acc: Mapping[str, int], types: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The teams' nominal and the cluster's accelerators as frames to join on, typed even
+    when empty (a policy without quotas, a cluster without a type)."""
+    nominal = pl.DataFrame(
+        [(t, team, acc) for (team, t), acc in nominal_acc.items()],
+        schema={"instance_type": pl.String, "team": pl.String, "nominal_acc": pl.Int64},
+        orient="row",
+    )
+    capacity = pl.DataFrame(
+        {"instance_type": types, "capacity_acc": [capacity_acc.get(t, 0) for t in types]},
+        schema={"instance_type": pl.String, "capacity_acc": pl.Int64},
+    )
+    return nominal, capacity
 
 
 def _time_grid(events: pl.DataFrame, type_frame: pl.DataFrame, w0: int, w1: int) -> pl.DataFrame:
