@@ -88,3 +88,29 @@ def time_bound_options(command: F) -> F:
             "ISO 8601 date or time, UTC (2024-05-01, 2024-05-01T12:00Z).",
         )(command)
     return command
+
+
+def seconds_option(
+    flag: str, *, minimum: float, help: str, default: float | None = None
+) -> Callable[[F], F]:
+    """A span in seconds: ``--grace`` reaches the command as ``grace_s``, so the unit is in the
+    name wherever the value travels, and every such flag checks its lower bound the same way."""
+    return click.option(
+        flag,
+        f"{flag.removeprefix('--').replace('-', '_')}_s",
+        type=click.FloatRange(min=minimum),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def max_outage_option(waiting: str) -> Callable[[F], F]:
+    """``--max-outage`` of the long-running Kafka clients (watcher, worker): how long
+    ``waiting`` may go on before the command exits 1; unset, the ``broker_max_outage_s``
+    setting decides."""
+    return seconds_option(
+        "--max-outage",
+        minimum=1.0,
+        help=f"Seconds {waiting} exits 1 [settings: broker_max_outage_s, 300].",
+    )

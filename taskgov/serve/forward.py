@@ -17,23 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from taskgov.twin.build import cluster_queue
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import (
     ClusterQueue,
     Cohort,
-    FlavorQuotas,
     LocalQueue,
     PodSet,
-    Preemption,
     ResourceFlavor,
-    ResourceGroup,
     ResourceQuota,
     WorkloadSpec,
 )
 from taskgov.twin.scenario import Scenario
 
-# HyperPod's compiled preemption (see the README's "Policy compilation").
-HYPERPOD_PREEMPTION = Preemption(within_cluster_queue="LowerPriority", reclaim_within_cohort="Any")
 MIN_REMAINING = timedelta(minutes=1)
 
 
@@ -60,16 +56,7 @@ def _cluster_queues(quotas: list[dict[str, Any]]) -> dict[str, ClusterQueue]:
             q["nominal"], q["borrowing_limit"], q["lending_limit"]
         )
         cohorts[q["cluster_queue"]] = q["cohort"]
-    queues = {}
-    for name, flavors in lines.items():
-        covered = tuple(sorted({r for resources in flavors.values() for r in resources}))
-        group = ResourceGroup(
-            covered, tuple(FlavorQuotas(f, dict(r)) for f, r in sorted(flavors.items()))
-        )
-        queues[name] = ClusterQueue(
-            name, cohorts[name], (group,), "BestEffortFIFO", HYPERPOD_PREEMPTION
-        )
-    return queues
+    return {name: cluster_queue(name, cohorts[name], flavors) for name, flavors in lines.items()}
 
 
 def _spec(row: dict[str, Any], queue: ClusterQueue, submit_ms: int, run_ms: int) -> WorkloadSpec:
