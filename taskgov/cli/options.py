@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import click
 
+from taskgov.settings import load_settings
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 DATA_FORMATS = ("table", "json", "yaml", "csv")
@@ -38,6 +40,15 @@ db_option = click.option(
     envvar="TASKGOV_DUCKDB_PATH",
     help="The DuckDB file (default: the duckdb_path setting).",
 )
+
+
+def database_path(context: click.Context, db: Path | None) -> Path:
+    """``--db``, else the ``duckdb_path`` setting of the root command's ``--config``: the
+    settings file is read only when no file was named."""
+    if db is not None:
+        return db
+    config_file = (context.find_root().obj or {}).get("config_file")
+    return load_settings(config_file).duckdb_path
 
 
 # The topics a deployment uses: PREFIX.workload-events, PREFIX.alerts and so on.
