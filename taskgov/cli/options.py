@@ -8,12 +8,15 @@ the table shortens long text. Binary formats (Parquet) need a file (``--out``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
+from taskgov.errors import Fault, InputError
 from taskgov.settings import load_settings
+from taskgov.twin.durations import parse_duration_ms
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,3 +128,33 @@ def max_outage_option(waiting: str) -> Callable[[F], F]:
         minimum=1.0,
         help=f"Seconds {waiting} exits 1 [settings: broker_max_outage_s, 300].",
     )
+
+
+def duration_option(
+    flag: str, *, help: str, default: str | None = None, envvar: str | None = None
+) -> Callable[[F], F]:
+    """A span such as ``90m`` or ``1h30m``, handed to the command as a ``timedelta`` (None
+    when not given), so no command parses durations itself. Text that is no duration is bad
+    input naming the flag (exit 2), found before the command opens anything."""
+    return click.option(
+        flag,
+        default=default,
+        show_default=default is not None,
+        envvar=envvar,
+        callback=_timedelta,
+        help=help,
+    )
+
+
+def _timedelta(
+    context: click.Context, parameter: click.Parameter, text: str | None
+) -> timedelta | None:
+    """The callback of :func:`duration_option`. An empty text counts as not given where not
+    giving the flag means something (``TASKGOV_ALERT_EVERY=`` turns alerts off); where the
+    flag has a default, a duration is wanted."""
+    if text is None or (not text and parameter.default is None):
+        return None
+    try:
+        return timedelta(milliseconds=parse_duration_ms(text))
+    except ValueError as error:
+        raise InputError([Fault(parameter.opts[-1], text, "", str(error))]) from None
