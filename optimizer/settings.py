@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from taskgov.errors import Fault, InputError
+from taskgov.settings import setting_faults
 from taskgov.yamlsafe import load_one, read_text
 
 Percentile = Annotated[float, Field(gt=0, le=100)]
@@ -131,18 +132,7 @@ def optimizer_settings(data: dict[str, Any], source: str) -> OptimizerSettings:
     try:
         return OptimizerSettings.model_validate(data)
     except ValidationError as error:
-        faults = [
-            Fault(
-                source,
-                "optimizer settings",
-                ".".join(str(part) for part in item["loc"]),
-                "unknown setting"
-                if item["type"] == "extra_forbidden"
-                else item["msg"].removeprefix("Value error, "),
-            )
-            for item in error.errors()
-        ]
-        raise InputError(faults) from None
+        raise InputError(setting_faults(error, source, "optimizer settings")) from None
 
 
 def load_optimizer_settings(path: Path) -> OptimizerSettings:

@@ -28,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -40,9 +40,17 @@ from kafka import KafkaAdminClient  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from mode import Service, ServiceT
 
-from streams.broker_health import BrokerHealth, BrokerUnreachable, TopicRecreated, missing_records
+from streams.broker_health import (
+    BrokerHealth,
+    BrokerUnreachable,
+    TopicIdChanged,
+    TopicRecreated,
+    broker_topic_ids,
+    missing_records,
+)
 from taskgov.errors import TaskgovError
 from taskgov.settings import BROKER_MAX_OUTAGE_S
+from taskgov.store.topic_ids import TopicIdChange
 
 log = logging.getLogger("taskgov.worker")
 
@@ -57,8 +65,17 @@ SESSION_TIMEOUT_S = 6.0
 # Batches handed to the agent and not stored yet, past which a batch waits to be full.
 BACKLOG = 2
 
-# Reads (topic, partition) -> next offset to read, as DuckDB recorded it.
-AppliedOffsets = Callable[[], Awaitable[Mapping[tuple[str, int], int]]]
+
+class ReadPositions(Protocol):
+    """Where DuckDB says the worker has read to, and from which topics (by their ids)."""
+
+    async def applied_offsets(self) -> Mapping[tuple[str, int], int]:
+        """(topic, partition) -> the next offset to read, as DuckDB recorded it."""
+
+    async def topic_ids_changed(
+        self, broker_ids: Mapping[str, str], read_topics: Collection[str]
+    ) -> Sequence[TopicIdChange]:
+        """The topics read from that the broker holds under new ids (ids recorded if none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,10 +276,10 @@ class WorkerApp(faust.App):
     consumer hands our topics' records to ``record_batches`` in batches."""
 
     def __init__(
-        self, *args: Any, settings: WorkerSettings, applied_offsets: AppliedOffsets, **kwargs: Any
+        self, *args: Any, settings: WorkerSettings, positions: ReadPositions, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.applied_offsets = applied_offsets
+        self.positions = positions
         self.own_topics = frozenset(settings.topic(kind) for kind in TOPIC_KINDS)
         self.batch_size = settings.batch_size
         self.batch_window_s = settings.batch_window_s
@@ -308,7 +325,7 @@ class WorkerApp(faust.App):
         """
         self.seek_epoch += 1
         self.backlog = 0  # batches from before are dropped (Faust may even clear them)
-        applied = await self.applied_offsets()
+        applied = await self.positions.applied_offsets()
         own = [tp for tp in committed if tp.topic in self.own_topics]
         ends = await consumer.highwaters(*own) if own else {}
         past_end = [
@@ -319,6 +336,10 @@ class WorkerApp(faust.App):
         behind = await asyncio.to_thread(missing_records, self.bootstrap, sorted(past_end))
         if behind:
             self.fail(TopicRecreated(self.bootstrap, behind))
+            return dict(committed)
+        changed = await self._topic_ids_changed({topic for topic, _ in applied})
+        if changed:
+            self.fail(TopicIdChanged(self.bootstrap, changed))
             return dict(committed)
         positions: dict[TP, int] = {}
         for tp, kafka_offset in committed.items():
@@ -337,18 +358,31 @@ class WorkerApp(faust.App):
             )
         return positions
 
+    async def _topic_ids_changed(self, read_topics: set[str]) -> Sequence[TopicIdChange]:
+        """Our topics DuckDB has read from that now have other ids (see
+        :mod:`taskgov.store.topic_ids`). A broker that cannot say leaves the offsets check
+        alone on guard, with one line saying so."""
+        try:
+            broker_ids = await asyncio.to_thread(
+                broker_topic_ids, self.bootstrap, sorted(self.own_topics)
+            )
+        except KafkaError as error:
+            log.warning("event=topic_ids_unavailable error=%r", str(error))
+            return []
+        return await self.positions.topic_ids_changed(broker_ids, read_topics)
 
-def make_app(settings: WorkerSettings, applied_offsets: AppliedOffsets) -> WorkerApp:
+
+def make_app(settings: WorkerSettings, positions: ReadPositions) -> WorkerApp:
     """A Faust app with timeouts that let a group form quickly on the local broker.
 
     Args:
         settings: the worker's settings.
-        applied_offsets: reads DuckDB's next offset per (topic, partition).
+        positions: reads DuckDB's next offset per (topic, partition) and checks topic ids.
     """
     app = WorkerApp(
         settings.app_id,
         settings=settings,
-        applied_offsets=applied_offsets,
+        positions=positions,
         broker=f"kafka://{settings.bootstrap}",
         store="memory://",
         processing_guarantee="at_least_once",

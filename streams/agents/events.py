@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -35,6 +35,7 @@ from mode import CrashingSupervisor
 from streams.agents.records import Record, TimeWindow, parse_batch, position, refused
 from streams.app import TOPIC_KINDS, RecordBatch, WorkerApp, WorkerSettings
 from streams.sink_duckdb import DuckDBSink, FlushResult, SinkError
+from taskgov.store.topic_ids import TopicIdChange
 
 log = logging.getLogger("taskgov.worker")
 
@@ -74,13 +75,27 @@ class BatchWriter:
 
     async def applied_offsets(self) -> dict[tuple[str, int], int]:
         """DuckDB's next offset per (topic, partition), once no batch is being written."""
+        return await self._when_idle(self.sink.applied_offsets, "offsets_unreadable")
+
+    async def topic_ids_changed(
+        self, broker_ids: Mapping[str, str], read_topics: Collection[str]
+    ) -> list[TopicIdChange]:
+        """The topics read from whose id changed; the ids recorded when none did
+        (:meth:`DuckDBSink.reconcile_topic_ids`), once no batch is being written."""
+        return await self._when_idle(
+            lambda: self.sink.reconcile_topic_ids(broker_ids, read_topics), "topic_ids_unreadable"
+        )
+
+    async def _when_idle(self, call: Callable[[], T], event: str) -> T:
+        """``call`` on the sink's thread once no batch is being written, retried (with
+        backoff, one ``event`` line each time) while the database cannot be read."""
         wait = self.retry_s
         async with self.lock:
             while True:
                 try:
-                    return await asyncio.to_thread(self._in_thread, self.sink.applied_offsets)
+                    return await asyncio.to_thread(self._in_thread, call)
                 except SinkError as error:
-                    log.error("event=offsets_unreadable retry_in_s=%.1f error=%r", wait, str(error))
+                    log.error("event=%s retry_in_s=%.1f error=%r", event, wait, str(error))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_S)
 

@@ -106,8 +106,9 @@ def worker_command(
 
     \b
     Exit codes: 1 the broker stayed unreachable past --max-outage, or a runtime failure;
-    4 the broker holds fewer records than DuckDB has read (a topic recreated, or the broker
-    restarted empty): the worker stops rather than skip the new records.
+    4 the broker holds fewer records than DuckDB has read, or a topic DuckDB read from has a
+    new id (a topic recreated, or the broker restarted empty): the worker stops rather than
+    skip the new records.
     Then: taskgov report utilization --db FILE
     """
     settings = load_settings(context.obj["config_file"])
@@ -143,7 +144,7 @@ def worker_command(
 
 def _faust_app(settings: WorkerSettings, writer: BatchWriter, state_dir: Path) -> WorkerApp:
     """The Faust app with the agents that hand batches to ``writer``."""
-    app = make_app(settings, writer.applied_offsets)
+    app = make_app(settings, writer)
     # Faust creates a data folder (empty with the memory store): keep it with taskgov's state,
     # not in the working directory.
     (state_dir / "faust").mkdir(parents=True, exist_ok=True)
