@@ -24,9 +24,6 @@ MAX_FUNCTION_LINES = 60
 BEING_SPLIT = frozenset(
     {
         "taskgov.twin.object_shapes._specs",
-        "optimizer.candidates.candidate_policies",
-        "optimizer.recommend.recommend",
-        "bench.optimizer.quality",
     }
 )
 RULES = [
