@@ -13,9 +13,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 from taskgov.twin.objects import ClusterQueue, FlavorResource
 from taskgov.twin.quota import QuotaNode
+from taskgov.twin.usage_view import FlatCohortView, is_flat_cohort_member
 
 IN_CLUSTER_QUEUE = "InClusterQueue"
 IN_COHORT_RECLAMATION = "InCohortReclamation"
@@ -84,12 +86,40 @@ def candidate_key(candidate: Running, preemptor_queue: str) -> tuple[bool, int, 
     )
 
 
+class VictimSearch(Protocol):
+    """The state a victim search removes candidates from, asks, and adds them back to."""
+
+    def remove(self, workload: Running) -> None: ...
+
+    def add(self, workload: Running) -> None: ...
+
+    def fits(self, preemptor: Preemptor, allow_borrowing: bool) -> bool: ...
+
+    def still_borrowing(self, cluster_queue: str, frs: set[FlavorResource]) -> bool: ...
+
+
 class Snapshot:
     """The quota tree and admitted workloads one preemption decision may change and restore."""
 
     def __init__(self, nodes: dict[str, QuotaNode], running: dict[str, list[Running]]) -> None:
         self.nodes = nodes
         self.running = running
+        # The preemptor's queue while a victim search runs (see ``still_borrowing``).
+        self.preemptor_node: QuotaNode | None = None
+        # Per (queue, preemptor queue): their common ancestor (the tree is fixed).
+        self._stops: dict[tuple[str, str], QuotaNode | None] = {}
+
+    def still_borrowing(self, cluster_queue: str, frs: set[FlavorResource]) -> bool:
+        """Whether the queue, and each cohort below its common ancestor with the preemptor's
+        queue, still borrows (Kueue only takes from queues that do)."""
+        node, preemptor_node = self.nodes[cluster_queue], self.preemptor_node
+        assert preemptor_node is not None
+        key = (cluster_queue, preemptor_node.name)
+        if key in self._stops:
+            stop = self._stops[key]
+        else:
+            stop = self._stops[key] = _common_ancestor(node, preemptor_node)
+        return _still_borrowing(node, frs, stop)
 
     def remove(self, workload: Running) -> None:
         node = self.nodes[workload.cluster_queue]
@@ -102,13 +132,14 @@ class Snapshot:
             node.add_usage(fr, amount)
 
     def fits(self, preemptor: Preemptor, allow_borrowing: bool) -> bool:
+        """Whether the preemptor fits now (the cheap own-quota test first; the result is one)."""
         node = preemptor.node
-        for fr, amount in preemptor.usage.items():
-            if node.available(fr) < amount:
-                return False
-            if not allow_borrowing and node.usage.get(fr, 0) + amount > node.nominal(fr):
-                return False
-        return True
+        usage = preemptor.usage
+        if not allow_borrowing:
+            for fr, amount in usage.items():
+                if node.usage.get(fr, 0) + amount > node.nominal(fr):
+                    return False
+        return all(node.available(fr) >= amount for fr, amount in usage.items())
 
 
 def uses_any(workload: Running, frs: set[FlavorResource]) -> bool:
@@ -301,36 +332,45 @@ def _minimal_set(
     candidates: Iterable[_Candidate],
     allow_borrowing: bool,
 ) -> list[Target]:
+    """Remove candidates in order until the preemptor fits, then fill back what is not needed.
+
+    In a one-level cohort the search runs on a :class:`FlatCohortView` (the same steps on
+    private copies of the usages it reads); elsewhere on the quota tree, restored after.
+    """
+    state: VictimSearch
+    if is_flat_cohort_member(preemptor.node):
+        state = FlatCohortView(preemptor.node, snapshot.nodes)
+    else:
+        snapshot.preemptor_node = preemptor.node
+        state = snapshot
     removed: list[_Candidate] = []
-    fits = False
+    own, frs = preemptor.cluster_queue.name, preemptor.frs_need_preemption
     for candidate in candidates:
         workload = candidate.workload
-        if workload.cluster_queue != preemptor.cluster_queue.name:
+        name = workload.cluster_queue
+        if name != own:
             if allow_borrowing and candidate.without_borrowing:
                 continue
-            queue_node = snapshot.nodes[workload.cluster_queue]
-            stop = _common_ancestor(queue_node, preemptor.node)
-            if not _still_borrowing(queue_node, preemptor.frs_need_preemption, stop):
+            if not state.still_borrowing(name, frs):
                 continue
-        snapshot.remove(workload)
+        state.remove(workload)
         removed.append(candidate)
-        if snapshot.fits(preemptor, allow_borrowing):
-            fits = True
+        if state.fits(preemptor, allow_borrowing):
             break
-    if not fits:
+    else:
         for candidate in removed:
-            snapshot.add(candidate.workload)
+            state.add(candidate.workload)
         return []
     targets = fill_back(
-        preemptor, snapshot, [Target(c.workload, c.reason) for c in removed], allow_borrowing
+        preemptor, state, [Target(c.workload, c.reason) for c in removed], allow_borrowing
     )
     for target in targets:
-        snapshot.add(target.workload)
+        state.add(target.workload)
     return targets
 
 
 def fill_back(
-    preemptor: Preemptor, snapshot: Snapshot, targets: list[Target], allow_borrowing: bool
+    preemptor: Preemptor, snapshot: VictimSearch, targets: list[Target], allow_borrowing: bool
 ) -> list[Target]:
     """Kueue's ``fillBackWorkloads``: add back, newest choice first, every victim not needed.
 
