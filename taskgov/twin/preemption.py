@@ -13,11 +13,10 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
 
 from taskgov.twin.objects import ClusterQueue, FlavorResource
 from taskgov.twin.quota import QuotaNode
-from taskgov.twin.usage_view import FlatCohortView, is_flat_cohort_member
+from taskgov.twin.usage_view import FlatCohortView, OneResourceSearch, is_flat_cohort_member
 
 IN_CLUSTER_QUEUE = "InClusterQueue"
 IN_COHORT_RECLAMATION = "InCohortReclamation"
@@ -84,18 +83,6 @@ def candidate_key(candidate: Running, preemptor_queue: str) -> tuple[bool, int, 
         -candidate.reserved_ms,
         candidate.uid,
     )
-
-
-class VictimSearch(Protocol):
-    """The state a victim search removes candidates from, asks, and adds them back to."""
-
-    def remove(self, workload: Running) -> None: ...
-
-    def add(self, workload: Running) -> None: ...
-
-    def fits(self, preemptor: Preemptor, allow_borrowing: bool) -> bool: ...
-
-    def still_borrowing(self, cluster_queue: str, frs: set[FlavorResource]) -> bool: ...
 
 
 class Snapshot:
@@ -177,17 +164,22 @@ def _fit_in_quota(node: QuotaNode, requests: dict[FlavorResource, int]) -> bool:
     )
 
 
-def _borrowing_candidate(preemptor: Preemptor, workload: Running) -> _Candidate:
-    """A candidate when the preemptor would have to borrow: ``borrowWithinCohort`` decides."""
+def _taken_while_borrowing(preemptor: Preemptor, workload: Running) -> bool:
+    """Whether ``borrowWithinCohort`` lets the preemptor take the workload while it borrows."""
     policy = preemptor.cluster_queue.preemption
     threshold = policy.max_priority_threshold
-    if (
+    return not (
         policy.borrow_within_cohort == "Never"
         or workload.priority >= preemptor.priority
         or (threshold is not None and workload.priority > threshold)
-    ):
-        return _Candidate(workload, IN_COHORT_RECLAMATION, without_borrowing=True)
-    return _Candidate(workload, IN_COHORT_RECLAIM_WHILE_BORROWING)
+    )
+
+
+def _borrowing_candidate(preemptor: Preemptor, workload: Running) -> _Candidate:
+    """A candidate when the preemptor would have to borrow: ``borrowWithinCohort`` decides."""
+    if _taken_while_borrowing(preemptor, workload):
+        return _Candidate(workload, IN_COHORT_RECLAIM_WHILE_BORROWING)
+    return _Candidate(workload, IN_COHORT_RECLAMATION, without_borrowing=True)
 
 
 class CandidateCache:
@@ -319,11 +311,54 @@ def classical_targets(
         attempts = [False, True]
     else:
         attempts = [True, False]
+    flat = is_flat_cohort_member(node)
     for allow_borrowing in attempts:
-        targets = _minimal_set(preemptor, snapshot, candidates(), allow_borrowing)
+        if flat:
+            targets = _flat_minimal_set(
+                preemptor, snapshot, (hierarchy, by_priority, same_queue), allow_borrowing
+            )
+        else:
+            targets = _minimal_set(preemptor, snapshot, candidates(), allow_borrowing)
         if targets:
             return targets
     return []
+
+
+def _flat_minimal_set(
+    preemptor: Preemptor,
+    snapshot: Snapshot,
+    groups: tuple[list[Running], list[Running], list[Running]],
+    allow_borrowing: bool,
+) -> list[Target]:
+    """:func:`_minimal_set` in a one-level cohort, on a :class:`FlatCohortView`.
+
+    The same candidates in the same order, the same fits and still-borrowing tests and the
+    same fill-back, so the same victims in the same order; the tree is not touched.
+    """
+    hierarchy, by_priority, same_queue = groups
+    if allow_borrowing:
+        by_priority = [w for w in by_priority if _taken_while_borrowing(preemptor, w)]
+    others = hierarchy + by_priority
+    victims: list[Running]
+    if len(preemptor.usage) == 1 and preemptor.frs_need_preemption == set(preemptor.usage):
+        search = OneResourceSearch(preemptor, snapshot.nodes)
+        removed = search.remove_until_fits(others, same_queue, allow_borrowing)
+        victims = search.fill_back(removed, allow_borrowing) if removed else []
+    else:
+        view = FlatCohortView(preemptor.node, snapshot.nodes)
+        removed = view.remove_until_fits(preemptor, others, same_queue, allow_borrowing)
+        victims = view.fill_back(preemptor, removed, allow_borrowing) if removed else []
+    own, from_hierarchy = preemptor.cluster_queue.name, {id(w) for w in hierarchy}
+    targets = []
+    for workload in victims:
+        if workload.cluster_queue == own:
+            reason = IN_CLUSTER_QUEUE
+        elif id(workload) in from_hierarchy:
+            reason = IN_COHORT_RECLAMATION
+        else:
+            reason = _borrowing_candidate(preemptor, workload).reason
+        targets.append(Target(workload, reason))
+    return targets
 
 
 def _minimal_set(
@@ -332,45 +367,36 @@ def _minimal_set(
     candidates: Iterable[_Candidate],
     allow_borrowing: bool,
 ) -> list[Target]:
-    """Remove candidates in order until the preemptor fits, then fill back what is not needed.
-
-    In a one-level cohort the search runs on a :class:`FlatCohortView` (the same steps on
-    private copies of the usages it reads); elsewhere on the quota tree, restored after.
-    """
-    state: VictimSearch
-    if is_flat_cohort_member(preemptor.node):
-        state = FlatCohortView(preemptor.node, snapshot.nodes)
-    else:
-        snapshot.preemptor_node = preemptor.node
-        state = snapshot
+    """Remove candidates in order until the preemptor fits, then fill back what is not needed."""
     removed: list[_Candidate] = []
     own, frs = preemptor.cluster_queue.name, preemptor.frs_need_preemption
+    snapshot.preemptor_node = preemptor.node
     for candidate in candidates:
         workload = candidate.workload
         name = workload.cluster_queue
         if name != own:
             if allow_borrowing and candidate.without_borrowing:
                 continue
-            if not state.still_borrowing(name, frs):
+            if not snapshot.still_borrowing(name, frs):
                 continue
-        state.remove(workload)
+        snapshot.remove(workload)
         removed.append(candidate)
-        if state.fits(preemptor, allow_borrowing):
+        if snapshot.fits(preemptor, allow_borrowing):
             break
     else:
         for candidate in removed:
-            state.add(candidate.workload)
+            snapshot.add(candidate.workload)
         return []
     targets = fill_back(
-        preemptor, state, [Target(c.workload, c.reason) for c in removed], allow_borrowing
+        preemptor, snapshot, [Target(c.workload, c.reason) for c in removed], allow_borrowing
     )
     for target in targets:
-        state.add(target.workload)
+        snapshot.add(target.workload)
     return targets
 
 
 def fill_back(
-    preemptor: Preemptor, snapshot: VictimSearch, targets: list[Target], allow_borrowing: bool
+    preemptor: Preemptor, snapshot: Snapshot, targets: list[Target], allow_borrowing: bool
 ) -> list[Target]:
     """Kueue's ``fillBackWorkloads``: add back, newest choice first, every victim not needed.
 

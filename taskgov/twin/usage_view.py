@@ -60,12 +60,6 @@ class FlatCohortView:
             if delta:
                 top[fr] = top.get(fr, 0) + delta
 
-    def remove(self, workload: Running) -> None:
-        self._change(workload, -1)
-
-    def add(self, workload: Running) -> None:
-        self._change(workload, 1)
-
     def still_borrowing(self, cluster_queue: str, frs: set[FlavorResource]) -> bool:
         """Whether the (other) queue uses more than its quota of any of ``frs``.
 
@@ -92,3 +86,130 @@ class FlatCohortView:
             if node.step_available(fr, own.get(fr, 0), available) < amount:
                 return False
         return True
+
+    def remove_until_fits(
+        self,
+        preemptor: Preemptor,
+        others: list[Running],
+        own_candidates: list[Running],
+        allow_borrowing: bool,
+    ) -> list[Running]:
+        """Kueue's removal loop: other queues' candidates while their queue still borrows,
+        then the preemptor queue's, until the preemptor fits; [] when it never does.
+
+        While the preemptor may not borrow and its own queue is over nominal, removing other
+        queues' workloads cannot make it fit (its own usage does not change), so the fits
+        test is skipped until the loop reaches its own queue's candidates.
+        """
+        frs, requests = preemptor.frs_need_preemption, preemptor.usage
+        node = self.node
+        blocked = not allow_borrowing and any(
+            self.own.get(fr, 0) + amount > node.nominal(fr) for fr, amount in requests.items()
+        )
+        removed: list[Running] = []
+        for workload in others:
+            if not self.still_borrowing(workload.cluster_queue, frs):
+                continue
+            self._change(workload, -1)
+            removed.append(workload)
+            if not blocked and self.fits(preemptor, allow_borrowing):
+                return removed
+        for workload in own_candidates:
+            self._change(workload, -1)
+            removed.append(workload)
+            if self.fits(preemptor, allow_borrowing):
+                return removed
+        return []
+
+    def fill_back(
+        self, preemptor: Preemptor, removed: list[Running], allow_borrowing: bool
+    ) -> list[Running]:
+        """Kueue's ``fillBackWorkloads`` on this view (the same swaps, so the same order)."""
+        targets = list(removed)
+        for i in range(len(targets) - 2, -1, -1):
+            workload = targets[i]
+            self._change(workload, 1)
+            if self.fits(preemptor, allow_borrowing):
+                targets[i] = targets[-1]
+                targets.pop()
+            else:
+                self._change(workload, -1)
+        return targets
+
+
+class OneResourceSearch:
+    """:class:`FlatCohortView`'s search for a preemptor that needs one (flavor, resource).
+
+    Then the fits and still-borrowing tests read that one amount only (of the preemptor's
+    queue, the cohort, and a candidate's queue), so the search keeps three integers and a
+    per-queue amount instead of dicts: the same steps, the same answers.
+    """
+
+    def __init__(self, preemptor: Preemptor, nodes: Mapping[str, QuotaNode]) -> None:
+        ((self.fr, self.amount),) = preemptor.usage.items()
+        self.node = node = preemptor.node
+        assert node.parent is not None
+        self.nodes = nodes
+        self.cohort_room = node.parent.subtree_quota.get(self.fr, 0)
+        self.top = node.parent.usage.get(self.fr, 0)
+        self.own = node.usage.get(self.fr, 0)
+        self.nominal = node.nominal(self.fr)
+        # Per queue: (its current amount, its quota, what it keeps local).
+        self._queues: dict[str, list[int]] = {}
+
+    def _queue(self, name: str) -> list[int]:
+        state = self._queues.get(name)
+        if state is None:
+            node, fr = self.nodes[name], self.fr
+            used = self.own if name == self.node.name else node.usage.get(fr, 0)
+            state = [used, node.subtree_quota.get(fr, 0), node.local.get(fr, 0)]
+            self._queues[name] = state
+        return state
+
+    def _change(self, workload: Running, sign: int) -> None:
+        state = self._queue(workload.cluster_queue)
+        old, local = state[0], state[2]
+        new = state[0] = old + sign * workload.usage[self.fr]
+        self.top += (new - local if new > local else 0) - (old - local if old > local else 0)
+        if workload.cluster_queue == self.node.name:
+            self.own = new
+
+    def fits(self, allow_borrowing: bool) -> bool:
+        if not allow_borrowing and self.own + self.amount > self.nominal:
+            return False
+        available = self.cohort_room - self.top
+        return self.node.step_available(self.fr, self.own, available) >= self.amount
+
+    def remove_until_fits(
+        self, others: list[Running], own_candidates: list[Running], allow_borrowing: bool
+    ) -> list[Running]:
+        """:meth:`FlatCohortView.remove_until_fits`, on the one amount."""
+        blocked = not allow_borrowing and self.own + self.amount > self.nominal
+        removed: list[Running] = []
+        for workload in others:
+            state = self._queue(workload.cluster_queue)
+            if state[0] <= state[1]:
+                continue  # the queue no longer borrows
+            self._change(workload, -1)
+            removed.append(workload)
+            if not blocked and self.fits(allow_borrowing):
+                return removed
+        for workload in own_candidates:
+            self._change(workload, -1)
+            removed.append(workload)
+            if self.fits(allow_borrowing):
+                return removed
+        return []
+
+    def fill_back(self, removed: list[Running], allow_borrowing: bool) -> list[Running]:
+        """:meth:`FlatCohortView.fill_back`, on the one amount."""
+        targets = list(removed)
+        for i in range(len(targets) - 2, -1, -1):
+            workload = targets[i]
+            self._change(workload, 1)
+            if self.fits(allow_borrowing):
+                targets[i] = targets[-1]
+                targets.pop()
+            else:
+                self._change(workload, -1)
+        return targets
