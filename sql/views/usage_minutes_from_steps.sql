@@ -99,11 +99,7 @@ spans AS (
 --    skipped).
 dense AS (
     SELECT
-        cluster,
-        cohort,
-        team,
-        instance_type,
-        minute,
+        cluster, cohort, team, instance_type, minute,
         (n_acc - d_n_acc) * 60000000 + n_acc_us AS n_acc,
         (n_cpu - d_n_cpu) * 60000000 + n_cpu_us AS n_cpu,
         (n_mem - d_n_mem) * 60000000 + n_mem_us AS n_mem,
@@ -123,10 +119,7 @@ dense AS (
     WHERE minute >= from_minute AND minute < to_minute
     UNION ALL
     SELECT
-        cluster,
-        cohort,
-        team,
-        instance_type,
+        cluster, cohort, team, instance_type,
         unnest(range(
             greatest(minute + INTERVAL 1 MINUTE, from_minute),
             least(next_minute, to_minute),
@@ -191,11 +184,7 @@ lending AS (
         lent_share(s.f_cpu, l.f_cpu, l.b_cpu) AS l_cpu,
         lent_share(s.f_mem, l.f_mem, l.b_mem) AS l_mem
     FROM shares AS s
-    LEFT JOIN lenders AS l
-        ON l.cluster = s.cluster
-        AND l.cohort = s.cohort
-        AND l.instance_type = s.instance_type
-        AND l.minute = s.minute
+    LEFT JOIN lenders AS l USING (cluster, cohort, instance_type, minute)
 )
 SELECT
     cluster,
