@@ -14,7 +14,8 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from taskgov.twin.objects import ClusterQueue, FlavorResource
+from taskgov.twin.contenders import Preemptor, Running
+from taskgov.twin.objects import FlavorResource
 from taskgov.twin.quota import QuotaNode
 from taskgov.twin.usage_view import FlatCohortView, OneResourceSearch, is_flat_cohort_member
 
@@ -24,35 +25,10 @@ IN_COHORT_FAIR_SHARING = "InCohortFairSharing"
 IN_COHORT_RECLAIM_WHILE_BORROWING = "InCohortReclaimWhileBorrowing"
 
 
-@dataclass(eq=False, slots=True)
-class Running:
-    """An admitted workload as preemption sees it."""
-
-    key: str
-    uid: str
-    cluster_queue: str
-    priority: int
-    created_ms: int
-    reserved_ms: int
-    usage: dict[FlavorResource, int]
-
-
 @dataclass(slots=True)
 class Target:
     workload: Running
     reason: str
-
-
-@dataclass(slots=True)
-class Preemptor:
-    """The workload that needs room, with the quota it was assigned."""
-
-    cluster_queue: ClusterQueue
-    node: QuotaNode
-    priority: int
-    created_ms: int
-    usage: dict[FlavorResource, int]
-    frs_need_preemption: set[FlavorResource]
 
 
 @dataclass(slots=True)

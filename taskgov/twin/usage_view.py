@@ -12,13 +12,10 @@ leaves the tree as it found it. The arithmetic is :mod:`taskgov.twin.quota`'s, s
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
+from taskgov.twin.contenders import Preemptor, Running
 from taskgov.twin.objects import FlavorResource
 from taskgov.twin.quota import QuotaNode
-
-if TYPE_CHECKING:
-    from taskgov.twin.preemption import Preemptor, Running
 
 
 def is_flat_cohort_member(node: QuotaNode) -> bool:
