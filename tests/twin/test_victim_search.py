@@ -92,12 +92,13 @@ def outcome(scenario: Scenario) -> tuple[list[tuple[object, ...]], list[object]]
     return ledger, list(twin.preemptions)
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow],
+# The same 150 seeded scenarios for both tests.
+SEEDED = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
+
+
+@SEEDED
 @given(classical_scenarios())
 def test_one_level_cohort_search_picks_the_tree_search_victims(scenario: Scenario) -> None:
     with patch.object(preemption, "is_flat_cohort_member", lambda node: False):
@@ -112,12 +113,7 @@ def test_the_property_test_sees_preemptions() -> None:
     property above would compare nothing)."""
     counts = {1: 0, 2: 0}
 
-    @settings(
-        max_examples=150,
-        deadline=None,
-        derandomize=True,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @SEEDED
     @given(classical_scenarios())
     def count(scenario: Scenario) -> None:
         twin = Twin(scenario)
