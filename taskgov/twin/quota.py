@@ -118,6 +118,16 @@ class QuotaNode:
             result += local - used
         return result
 
+    def parent_available_needed(self, fr: FlavorResource, used: int, amount: int) -> int | None:
+        """The least parent's available for which :meth:`step_available` reaches ``amount``
+        at usage ``used``; None when this node's borrowing limit alone forbids it."""
+        local = self.local.get(fr, 0)
+        kept = local - used if local > used else 0
+        base = self.cap_base.get(fr)
+        if base is not None and base - (used - local if used > local else 0) + kept < amount:
+            return None
+        return amount - kept
+
     def is_flat_root(self) -> bool:
         """A cohort with no parent whose children are all ClusterQueues (kept: fixed shape)."""
         if self._flat is None:
