@@ -30,6 +30,7 @@ class QuotaNode:
     _lendable: dict[str, int] | None = None
     _chain: list[QuotaNode] | None = None
     _flat: bool | None = None
+    _height: int | None = None
     # Per (flavor, resource), fixed with the quotas by ``build_subtree_quotas``: the part of the
     # subtree quota never lent (``local_quota``), and for a borrowing limit the most usage
     # above it that the node may reach (subtree - local + borrowingLimit).
@@ -183,7 +184,15 @@ class QuotaNode:
         return found
 
     def height(self) -> int:
-        """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion."""
+        """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion.
+
+        The tree's shape never changes, so the answer is kept.
+        """
+        if self._height is None:
+            self._height = self._measure_height()
+        return self._height
+
+    def _measure_height(self) -> int:
         best = 0
         stack: list[tuple[QuotaNode, int]] = [(self, 0)]
         while stack:
