@@ -15,34 +15,49 @@ from collections.abc import Callable
 
 import yaml
 
+from taskgov.kueue.objects import (
+    ClusterQueue,
+    FlavorQuotas,
+    LocalQueue,
+    ResourceFlavor,
+    ResourceGroup,
+    ResourceQuota,
+)
 from taskgov.policy.load import Document
+from taskgov.twin.manifests import (
+    cluster_queue_manifest,
+    local_queue_manifest,
+    resource_flavor_manifest,
+)
 from taskgov.twin.scenario import build_scenario
 from taskgov.twin.scenario_checks import scenario_faults
 from taskgov.yamlsafe import load_all
 
 WORKLOADS = 5000
-HEAD = """\
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: ResourceFlavor
-metadata: {name: default}
----
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: ClusterQueue
-metadata: {name: cq}
-spec:
-  resourceGroups:
-  - coveredResources: [cpu, nvidia.com/gpu]
-    flavors:
-    - name: default
-      resources:
-      - {name: cpu, nominalQuota: 64}
-      - {name: nvidia.com/gpu, nominalQuota: 8}
----
-apiVersion: kueue.x-k8s.io/v1beta2
-kind: LocalQueue
-metadata: {name: lq, namespace: ns}
-spec: {clusterQueue: cq}
-"""
+# One flavor, one ClusterQueue of 64 CPUs and 8 GPUs and its LocalQueue, as the twin serves them.
+HEAD = yaml.safe_dump_all(
+    [
+        resource_flavor_manifest(ResourceFlavor("default")),
+        cluster_queue_manifest(
+            ClusterQueue(
+                "cq",
+                None,
+                (
+                    ResourceGroup(
+                        ("cpu", "nvidia.com/gpu"),
+                        (
+                            FlavorQuotas(
+                                "default",
+                                {"cpu": ResourceQuota(64_000), "nvidia.com/gpu": ResourceQuota(8)},
+                            ),
+                        ),
+                    ),
+                ),
+            )
+        ),
+        local_queue_manifest(LocalQueue("ns", "lq", "cq")),
+    ]
+)
 WORKLOAD = """\
 ---
 apiVersion: kueue.x-k8s.io/v1beta2

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from optimizer.demand import profile_demand
+from optimizer.demand import DemandProfile, profile_demand
 from optimizer.evaluate.policies import largest_remainder, team_values, with_values
 from optimizer.model.data import MAX_BORROW_LIMIT_PCT, MAX_FAIR_SHARE_WEIGHT, model_data
 from optimizer.model.read import QuotaValues, proposals
@@ -138,17 +138,27 @@ def split_values(
     teams: list[str],
     cluster: Cluster,
     pins: Mapping[str, Mapping[str, int]],
+    keep: Mapping[str, Mapping[str, int]],
 ) -> dict[str, dict[str, int]]:
-    """Each type's capacity split by ``kind`` among ``teams``, pinned teams kept as they are."""
+    """Each type's capacity split by ``kind`` among ``teams``: pinned teams kept as they are,
+    every other team first its ``keep`` (the instances its running jobs fill), the rest by
+    share. A team with a share of a type and nothing kept gets at least one instance while
+    there are enough (with none it could not even borrow: its jobs there would never run).
+    """
     by_type = shares(workloads, kind, teams)
     free = [t for t in teams if t not in pins]
     counts: dict[str, dict[str, int]] = {team: dict(pins.get(team, {})) for team in teams}
     for instance_type, total in cluster.instance_counts().items():
-        left = total - sum(p.get(instance_type, 0) for p in pins.values())
+        kept = {t: keep.get(t, {}).get(instance_type, 0) for t in free}
+        pinned_count = sum(p.get(instance_type, 0) for p in pins.values())
+        left = max(0, total - pinned_count - sum(kept.values()))
         type_shares = by_type.get(instance_type, dict.fromkeys(free, 1.0))
         wanted = {t: type_shares.get(t, 0.0) for t in free}
-        for team, count in largest_remainder(wanted, max(0, left)).items():
-            counts[team][instance_type] = count
+        holding = [t for t in free if wanted[t] > 0 and not kept[t]]
+        one = 1 if len(holding) <= left else 0
+        split_type = largest_remainder(wanted, left - one * len(holding))
+        for team, count in split_type.items():
+            counts[team][instance_type] = count + kept[team] + (one if team in holding else 0)
     return counts
 
 
@@ -159,6 +169,20 @@ def weights_by_share(counts: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
     return {team: max(1, round(MAX_FAIR_SHARE_WEIGHT * n / top)) for team, n in held.items()}
 
 
+def demand_profile(
+    recorded: pl.DataFrame, policy: Policy, cluster: Cluster, settings: OptimizerSettings
+) -> DemandProfile:
+    """The demand profile the model reads: every active team of ``policy``, even one
+    without jobs, at the settings' percentiles."""
+    return profile_demand(
+        recorded,
+        capacity_acc=capacity_accelerators(cluster),
+        nominal_acc=nominal_accelerators(policy),
+        percentiles=settings.percentiles(),
+        teams=[q.compute_quota_target.team_name for q in policy.active_quotas()],
+    )
+
+
 def solver_candidate(
     recorded: pl.DataFrame,
     policy: Policy,
@@ -166,14 +190,9 @@ def solver_candidate(
     settings: OptimizerSettings,
 ) -> tuple[dict[str, QuotaValues], SolveReport]:
     """CP-SAT's values (empty when it found no solution) and its report."""
-    profile = profile_demand(
-        recorded,
-        capacity_acc=capacity_accelerators(cluster),
-        nominal_acc=nominal_accelerators(policy),
-        percentiles=settings.percentiles(),
-        teams=[q.compute_quota_target.team_name for q in policy.active_quotas()],
+    data = model_data(
+        demand_profile(recorded, policy, cluster, settings), policy, cluster, settings
     )
-    data = model_data(profile, policy, cluster, settings)
     report = solve(data, settings.solver)
     if report.solution is None:
         return {}, report
@@ -199,42 +218,48 @@ def largest_job(recorded: pl.DataFrame, settings: OptimizerSettings) -> int:
     return int(recorded["accelerators"].max() or 0) if recorded.height else 0  # type: ignore[arg-type]
 
 
-def candidate_policies(
+Raw = list[tuple[str, dict[str, QuotaValues], SolveReport | None]]
+
+
+def kept_candidate(
     recorded: pl.DataFrame,
     policy: Policy,
     cluster: Cluster,
     settings: OptimizerSettings,
-    *,
-    largest_acc: int,
-    pins: Mapping[str, Mapping[str, int]],
-) -> list[Candidate]:
-    """Every candidate, guarded: CP-SAT's per sustained percentile with BorrowLimit 10000,
-    CP-SAT's at the settings' percentile with its own BorrowLimits, and the equal, GPU-hours
-    and peak splits with BorrowLimit 100 and 10000.
+    keep: Mapping[str, Mapping[str, int]],
+) -> Raw:
+    """CP-SAT's at the first sustained percentile with BorrowLimit 10000, every team keeping
+    at least ``keep`` (none without anything to keep)."""
+    if not keep:
+        return []
+    floors = {team: dict(v) for team, v in settings.floors.items()}
+    for team, counts in keep.items():
+        for instance_type, count in counts.items():
+            floor = settings.bound(settings.floors, team, instance_type)
+            floors.setdefault(team, {})[instance_type] = max(count, floor or 0)
+    pct = min(settings.forward.sustained_percentiles)
+    variant = settings.model_copy(update={"floors": floors, "sustained_percentile": pct})
+    values, report = solver_candidate(recorded, policy, cluster, variant)
+    unlimited = {
+        t: QuotaValues(v.nominal, MAX_BORROW_LIMIT_PCT, v.fair_share_weight)
+        for t, v in values.items()
+    }
+    return (
+        [(f"cp-sat p{pct:g} keeping running jobs borrow 10000", unlimited, report)]
+        if values
+        else []
+    )
 
-    Args:
-        recorded: the jobs the candidates are fitted on (:data:`optimizer.demand.JOB_COLUMNS`
-            with ``run_s``).
-        policy: today's policy.
-        cluster: the cluster.
-        settings: the optimizer's settings.
-        largest_acc: the largest job every BorrowLimit must let run.
-        pins: teams without history and the counts they keep (:func:`pinned`).
-    """
-    workloads = recorded.with_columns(
-        run_s=pl.coalesce(pl.col("run_s"), pl.col("end_s") - pl.col("start_s"))
-    ).filter(pl.col("run_s").is_not_null())
-    today = team_values(policy)
-    teams = sorted(set(today) | set(recorded["team"]))
-    largest = largest_acc
-    fair_share = policy.scheduler_config.fair_share == "Enabled"
-    raw: list[tuple[str, dict[str, QuotaValues], SolveReport | None]] = []
-    pinned_settings = with_pins(settings, pins)
+
+def solver_candidates(
+    recorded: pl.DataFrame, policy: Policy, cluster: Cluster, settings: OptimizerSettings
+) -> Raw:
+    """CP-SAT's per sustained percentile with BorrowLimit 10000 and, at the settings'
+    percentile, with its own BorrowLimits (``settings`` hold the pinned teams)."""
+    raw: Raw = []
     for pct in sorted(set(settings.forward.sustained_percentiles)):
         peak = max(pct, settings.peak_percentile)
-        variant = pinned_settings.model_copy(
-            update={"sustained_percentile": pct, "peak_percentile": peak}
-        )
+        variant = settings.model_copy(update={"sustained_percentile": pct, "peak_percentile": peak})
         values, report = solver_candidate(recorded, policy, cluster, variant)
         if values:
             # BorrowLimit 10000 first: on futures that tell nothing apart, the earlier wins,
@@ -246,22 +271,80 @@ def candidate_policies(
             raw.append((f"cp-sat p{pct:g} borrow 10000", unlimited, report))
             if pct == settings.sustained_percentile:
                 raw.append((f"cp-sat p{pct:g}", values, report))
+    return raw
+
+
+def observed_runs(recorded: pl.DataFrame, now_s: float) -> pl.DataFrame:
+    """Jobs with their run as far as the record shows it: ``run_s``, else end - start, else
+    (still running) ``now_s`` - start; jobs never started are left out."""
+    run = pl.coalesce(
+        pl.col("run_s"), pl.col("end_s") - pl.col("start_s"), pl.lit(now_s) - pl.col("start_s")
+    )
+    with_run = recorded if "run_s" in recorded.columns else recorded.with_columns(run_s=None)
+    return with_run.with_columns(run_s=run.cast(pl.Float64)).filter(pl.col("run_s").is_not_null())
+
+
+def split_candidates(
+    workloads: pl.DataFrame,
+    teams: list[str],
+    cluster: Cluster,
+    pins: Mapping[str, Mapping[str, int]],
+    keep: Mapping[str, Mapping[str, int]],
+) -> Raw:
+    """The equal, GPU-hours and peak splits (each team first keeping ``keep``), each with
+    every BorrowLimit of :data:`SPLIT_BORROW_LIMITS`, weights by share."""
+    raw: Raw = []
     for kind in CANDIDATE_SPLITS:
-        counts = split_values(workloads, kind, teams, cluster, pins)
+        counts = split_values(workloads, kind, teams, cluster, pins, keep)
         weights = weights_by_share(counts)
         for limit in SPLIT_BORROW_LIMITS:
             values = {t: QuotaValues(counts[t], limit, weights[t]) for t in teams}
             raw.append((f"{kind} split borrow {limit}", values, None))
-    return [
-        Candidate(
-            name,
-            with_values(
-                policy,
-                guarded(values, today, cluster=cluster, largest_acc=largest, fair_share=fair_share),
-                name=policy.name,
-                fair_share=fair_share,
-            ),
-            report,
+    return raw
+
+
+def candidate_policies(
+    recorded: pl.DataFrame,
+    policy: Policy,
+    cluster: Cluster,
+    settings: OptimizerSettings,
+    *,
+    largest_acc: int,
+    pins: Mapping[str, Mapping[str, int]],
+    keep: Mapping[str, Mapping[str, int]],
+    now_s: float,
+) -> list[Candidate]:
+    """Every distinct candidate, guarded: :func:`solver_candidates`, then
+    :func:`split_candidates`; one that guards to the same values as an earlier one is left
+    out (it would replay the same).
+
+    Args:
+        recorded: the jobs the candidates are fitted on (:data:`optimizer.demand.JOB_COLUMNS`,
+            optionally ``run_s``).
+        policy: today's policy.
+        cluster: the cluster.
+        settings: the optimizer's settings.
+        largest_acc: the largest job every BorrowLimit must let run.
+        pins: teams without history and the counts they keep (:func:`pinned`).
+        keep: per team, the instances its running jobs fill (``optimizer.origin.held_at``).
+        now_s: the instant the record ends at (a running job has run until then).
+    """
+    today = team_values(policy)
+    teams = sorted(set(today) | set(recorded["team"]))
+    fair_share = policy.scheduler_config.fair_share == "Enabled"
+    pinned_settings = with_pins(settings, pins)
+    raw = solver_candidates(recorded, policy, cluster, pinned_settings)
+    raw += kept_candidate(recorded, policy, cluster, pinned_settings, keep)
+    raw += split_candidates(observed_runs(recorded, now_s), teams, cluster, pins, keep)
+    candidates: list[Candidate] = []
+    seen: list[dict[str, QuotaValues]] = []
+    for name, values, report in raw:
+        safe = guarded(
+            values, today, cluster=cluster, largest_acc=largest_acc, fair_share=fair_share
         )
-        for name, values, report in raw
-    ]
+        if safe in seen:
+            continue
+        seen.append(safe)
+        proposed = with_values(policy, safe, name=policy.name, fair_share=fair_share)
+        candidates.append(Candidate(name, proposed, report))
+    return candidates

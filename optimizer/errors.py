@@ -40,9 +40,6 @@ class InfeasibleError(OptimizerError):
     conflicts: list[Conflict] = field(default_factory=list)
     exit_code = 3
 
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
-
     def __str__(self) -> str:
         lines = ["no quotas satisfy these constraints together:"]
         lines += [f"  {conflict}" for conflict in self.conflicts]

@@ -11,24 +11,25 @@ is measured on other resampled days than the ones it was chosen on: out of sampl
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
 from optimizer.candidates import (
     candidate_policies,
+    demand_profile,
     guarded,
     largest_job,
     pinned,
     with_pins,
 )
-from optimizer.demand import DemandProfile, DemandSource, check_jobs, profile_demand
+from optimizer.demand import DemandProfile, DemandSource, check_jobs
 from optimizer.evaluate.policies import NO_VALUES, team_values, with_values
 from optimizer.model.data import ModelData, model_data
 from optimizer.model.read import QuotaValues, TeamProposal, proposals
 from optimizer.model.solve import SolveReport, solve
-from optimizer.replay import capacity_accelerators, nominal_accelerators, workloads_from_history
-from optimizer.resample import DAY_S, futures, split_holdout
+from optimizer.origin import estimated_runs, estimated_state, held_at, record_end, run_estimate
+from optimizer.resample import DAY_S, Start, futures, split_holdout
 from optimizer.robust import Choice, choose
 from optimizer.settings import OptimizerSettings
 from taskgov.errors import InputError
@@ -83,6 +84,7 @@ def recommend(
     *,
     since_s: float | None = None,
     replay: bool = True,
+    now_s: float | None = None,
 ) -> Recommendation:
     """Recommend nominal counts, BorrowLimits and FairShareWeights from recorded demand.
 
@@ -94,6 +96,9 @@ def recommend(
         since_s: use only jobs submitted at or after this time.
         replay: choose among candidates by replays on resampled futures; without it the
             proposal is CP-SAT's on the whole history (guarded).
+        now_s: the instant the record ends at, where the new policy takes over (default: its
+            latest submission, start or end); the jobs running and pending then start every
+            replay.
 
     Returns:
         The recommendation; ``report.status`` says whether it is optimal, feasible or
@@ -107,46 +112,24 @@ def recommend(
         raise InputError(faults)
     # 1. Demand: the recorded jobs as step functions, per team and instance type.
     history = check_jobs(source.jobs(since_s=since_s), "recorded jobs")
-    profile = profile_demand(
-        history,
-        capacity_acc=capacity_accelerators(cluster),
-        nominal_acc=nominal_accelerators(policy),
-        percentiles=settings.percentiles(),
-        teams=[q.compute_quota_target.team_name for q in policy.active_quotas()],
-    )
+    profile = demand_profile(history, policy, cluster, settings)
     # 2. Model data (teams without history pinned), 3. solve on the whole history.
     pins = pinned(policy, cluster, set(history["team"]), settings)
     data = model_data(profile, policy, cluster, with_pins(settings, pins))
     report = solve(data, settings.solver)
     largest = largest_job(history, settings)
+    solved = Recommendation(policy, cluster, profile, data, report, largest_job_acc=largest)
     if report.solution is None:
-        return Recommendation(policy, cluster, profile, data, report, largest_job_acc=largest)
-    if not replay:
+        return solved
+    if replay:
+        # 4. Candidates fitted on the history minus its last days, 5. chosen on those days.
+        now = record_end(history) if now_s is None else now_s
+        choice, proposed = _choose_forward(history, now, solved, settings, pins)
+    else:
         values = {p.team: p.proposed for p in proposals(data, policy, report.solution)}
-        proposed = _guarded_policy(policy, cluster, values, largest)
-        return Recommendation(
-            policy,
-            cluster,
-            profile,
-            data,
-            report,
-            team_proposals(policy, proposed),
-            proposed,
-            None,
-            largest,
-        )
-    # 4. Candidates fitted on the history minus its last days, 5. chosen on those days.
-    choice, proposed = _choose_forward(history, policy, cluster, settings, largest, pins)
-    return Recommendation(
-        policy,
-        cluster,
-        profile,
-        data,
-        report,
-        team_proposals(policy, proposed),
-        proposed,
-        choice,
-        largest,
+        choice, proposed = None, _guarded_policy(policy, cluster, values, largest)
+    return replace(
+        solved, proposals=team_proposals(policy, proposed), proposed=proposed, choice=choice
     )
 
 
@@ -162,22 +145,34 @@ def _guarded_policy(
 
 def _choose_forward(
     history: pl.DataFrame,
-    policy: Policy,
-    cluster: Cluster,
+    now_s: float,
+    solved: Recommendation,
     settings: OptimizerSettings,
-    largest: int,
     pins: Mapping[str, Mapping[str, int]],
 ) -> tuple[Choice, Policy]:
-    forward = settings.forward
+    forward, policy, cluster = settings.forward, solved.policy, solved.cluster
     fit, holdout = split_holdout(history, forward.holdout_days * DAY_S)
-    candidates = candidate_policies(fit, policy, cluster, settings, largest_acc=largest, pins=pins)
+    keep = held_at(history, now_s, policy)
+    candidates = candidate_policies(
+        fit,
+        policy,
+        cluster,
+        settings,
+        largest_acc=solved.largest_job_acc,
+        pins=pins,
+        keep=keep,
+        now_s=now_s,
+    )
+    start = Start(now_s, estimated_state(history, now_s), forward.max_replay_jobs)
     drawn = futures(
-        workloads_from_history(holdout),
+        estimated_runs(holdout, run_estimate(history, now_s), now_s),
+        start,
         count=forward.futures,
         length_days=forward.future_days,
-        largest_acc=largest,
+        largest_acc=solved.largest_job_acc,
         seed=forward.seed,
+        screen_jobs=forward.screen_jobs,
     )
-    choice = choose(candidates, policy, cluster, drawn.choose, drawn.report)
+    choice = choose(candidates, policy, cluster, drawn, finalists=forward.finalists)
     by_name = {c.name: c.policy for c in candidates}
     return choice, by_name[choice.chosen]

@@ -42,6 +42,9 @@ WORKLOAD_COLUMNS: dict[str, type[pl.DataType]] = {
     "run_s": pl.Float64,
     "priority_class": pl.String,
 }
+# Optional: set for a job already running when the replay starts (the run so far, seconds);
+# it is admitted at its submission, whatever the policy, as the twin's pre-admitted Workload.
+ELAPSED_COLUMN = "elapsed_s"
 # The per-team metrics of a replay, in display order.
 TEAM_METRICS = (
     "jobs",
@@ -111,7 +114,9 @@ def capacity_accelerators(cluster: Cluster) -> dict[str, int]:
 def scenario_for(workloads: pl.DataFrame, policy: Policy, cluster: Cluster) -> Scenario:
     """The twin scenario of a compiled policy and the workloads that can be queued under it.
 
-    Workload ``job-<n>`` is row n (from 0) of ``workloads``.
+    Workload ``job-<n>`` is row n (from 0) of ``workloads``. A row with ``elapsed_s`` set
+    was running when the replay starts: it is admitted at its submission (pre-admitted on
+    its instance type's flavor) and runs for its ``run_s``.
     """
     compiled = compile_objects(policy, cluster, f"Policy {policy.name}")
     scenario = Scenario.from_objects(compiled.kueue)
@@ -119,12 +124,13 @@ def scenario_for(workloads: pl.DataFrame, policy: Policy, cluster: Cluster) -> S
     catalog = instance_catalog()
     types = set(cluster.instance_counts())
     teams = {q.compute_quota_target.team_name for q in policy.active_quotas()}
-    rows = workloads.select(list(WORKLOAD_COLUMNS)).iter_rows()
-    for n, (team, instance_type, acc, submit_s, run_s, class_name) in enumerate(rows):
+    rows = workloads.select(*WORKLOAD_COLUMNS, _elapsed(workloads)).iter_rows()
+    for n, (team, instance_type, acc, submit_s, run_s, class_name, elapsed) in enumerate(rows):
         if team not in teams or instance_type not in types:
             continue
         namespace, name = namespace_name(team), f"job-{n}"
         resource = catalog[instance_type].accelerator_resource
+        running = None if elapsed is None else {"main": {str(resource): instance_type}}
         scenario.workloads.append(
             WorkloadSpec(
                 namespace=namespace,
@@ -138,11 +144,20 @@ def scenario_for(workloads: pl.DataFrame, policy: Policy, cluster: Cluster) -> S
                 ),
                 submit_at_ms=round(submit_s * 1000),
                 run_for_ms=round(run_s * 1000),
+                preadmitted=running,
+                preadmitted_cluster_queue=local_queue_name(team) if running else None,
                 document=n,
             )
         )
     scenario.workloads.sort(key=lambda w: (w.submit_at_ms, w.document))
     return scenario
+
+
+def _elapsed(workloads: pl.DataFrame) -> pl.Expr:
+    """The ``elapsed_s`` column, or nulls when no job was running at the start."""
+    if ELAPSED_COLUMN in workloads.columns:
+        return pl.col(ELAPSED_COLUMN).cast(pl.Float64)
+    return pl.lit(None, dtype=pl.Float64).alias(ELAPSED_COLUMN)
 
 
 def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: str) -> ReplayResult:
@@ -169,15 +184,21 @@ def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: s
         if change.type == "Admitted" and change.status == "True":
             admitted.setdefault(change.workload, []).append(change.time_ms)
     started = {key: times[0] for key, times in admitted.items()}
+    elapsed_ms = {
+        w.key: round(1000 * elapsed) for w, elapsed in _running_at_start(scenario, workloads)
+    }
     preempted: dict[str, int] = {}
     lost_ms: dict[str, int] = {}
     for preemption in twin.preemptions:
         victim = preemption.victim
         preempted[victim] = preempted.get(victim, 0) + 1
-        # Work lost: the run since the victim's last admission before it was preempted.
-        last = max((t for t in admitted.get(victim, ()) if t <= preemption.time_ms), default=None)
+        # Work lost: the run since the victim's last admission before it was preempted (for
+        # a job running when the replay started, its run before that too).
+        times = admitted.get(victim, [])
+        last = max((t for t in times if t <= preemption.time_ms), default=None)
         if last is not None:
-            lost_ms[victim] = lost_ms.get(victim, 0) + preemption.time_ms - last
+            before = elapsed_ms.get(victim, 0) if last == times[0] else 0
+            lost_ms[victim] = lost_ms.get(victim, 0) + preemption.time_ms - last + before
     keys = [f"{namespace_name(team)}/job-{n}" for n, team in enumerate(workloads["team"])]
     runs = [twin.runs.get(key) for key in keys]
     history = workloads.with_columns(
@@ -191,6 +212,14 @@ def replay(workloads: pl.DataFrame, policy: Policy, cluster: Cluster, *, name: s
     return ReplayResult(
         name, policy, history.select(*JOB_COLUMNS, "preemptions", "run_s", "preempted_run_s")
     )
+
+
+def _running_at_start(
+    scenario: Scenario, workloads: pl.DataFrame
+) -> list[tuple[WorkloadSpec, float]]:
+    """The pre-admitted workloads and their run before the replay started, seconds."""
+    elapsed = workloads.select(_elapsed(workloads)).to_series().to_list()
+    return [(w, elapsed[w.document]) for w in scenario.workloads if w.preadmitted is not None]
 
 
 def _seconds(ms: int | None) -> float | None:

@@ -12,13 +12,18 @@ and resampled, not replayed as chosen on).
 Each future also carries, per team, one job of the largest size the team may plausibly
 submit (a setting), at a random time of the future with the team's median run time: a
 team whose history never showed a job that large must still be able to run one.
+
+Every future starts at the record's end from the cluster as it stands there (the jobs
+running and pending, ``optimizer.origin``): a new policy meets those first. A future may be
+capped at a number of jobs (its first ones; the horizon shortens), which bounds a replay's
+cost whatever the history's density.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 
@@ -27,10 +32,12 @@ DAY_S = 86_400.0
 
 @dataclass(frozen=True, slots=True)
 class Futures:
-    """Resampled futures: ``choose`` to pick a candidate, ``report`` to print its effect."""
+    """Resampled futures: ``choose`` to pick a candidate, ``report`` to print its effect,
+    ``screen`` (the surge's first jobs) to leave out the clearly worse candidates first."""
 
     choose: tuple[pl.DataFrame, ...]
     report: tuple[pl.DataFrame, ...]
+    screen: tuple[pl.DataFrame, ...] = ()
 
 
 def split_holdout(workloads: pl.DataFrame, holdout_s: float) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -96,27 +103,49 @@ def largest_jobs(
     return pl.DataFrame(rows, schema=future.schema, orient="row")
 
 
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Where every future starts: the instant and the jobs there (``optimizer.origin``)."""
+
+    at_s: float
+    state: pl.DataFrame
+    max_jobs: int | None = None
+
+    def place(self, future: pl.DataFrame) -> pl.DataFrame:
+        """``future`` (from 0) capped at ``max_jobs``, moved to start at ``at_s``, after the
+        jobs of the state (they keep the first rows: the twin admits them first)."""
+        ordered = future.sort("submit_s", maintain_order=True)
+        if self.max_jobs is not None:
+            ordered = ordered.head(max(0, self.max_jobs - self.state.height))
+        moved = ordered.with_columns(submit_s=pl.col("submit_s") + self.at_s)
+        return pl.concat([self.state, moved], how="diagonal_relaxed")
+
+
 def futures(
     holdout: pl.DataFrame,
+    start: Start,
     *,
     count: int,
     length_days: int,
     largest_acc: int,
     seed: int,
+    screen_jobs: int | None = None,
 ) -> Futures:
     """To choose with: the hold-out as it was, and under a surge; to report with: ``count``
-    futures resampled from its days."""
+    futures resampled from its days; each placed after ``start`` (see the module docstring)."""
     days = _days(holdout)
     if not days:
-        return Futures((), ())
+        alone = () if start.state.is_empty() else (start.place(start.state.clear()),)
+        return Futures(alone, alone)
     rng = random.Random(seed)  # noqa: S311 - resampling, not secrets
-    as_was = pl.concat([holdout, largest_jobs(holdout, holdout, largest_acc, rng)])
+    as_was = holdout.with_columns(pl.col("submit_s") - pl.col("submit_s").min())
+    as_was = pl.concat([as_was, largest_jobs(holdout, as_was, largest_acc, rng)])
     surge = pl.concat([as_was, _future(days, max(1, length_days), rng)])
     report = []
     for _ in range(count):
         future = _future(days, max(1, length_days), rng)
         report.append(pl.concat([future, largest_jobs(holdout, future, largest_acc, rng)]))
+    screen = () if screen_jobs is None else (replace(start, max_jobs=screen_jobs).place(surge),)
     return Futures(
-        (as_was.sort("submit_s"), surge.sort("submit_s")),
-        tuple(f.sort("submit_s") for f in report),
+        (start.place(as_was), start.place(surge)), tuple(start.place(f) for f in report), screen
     )

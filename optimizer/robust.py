@@ -7,7 +7,10 @@ there, each plus a floor (1 h of wait; 0.5% of the teams' hours starved and of t
 accelerator-hours preempted over the future), so that a 0 does not make every other value
 infinite nor a trifle decide; a candidate's score is the sum of its three
 ratios, its robust score the mean over futures plus their spread (max - mean). The lowest
-robust score wins; ties keep the earlier candidate (CP-SAT's first).
+robust score wins; ties keep the earlier candidate (CP-SAT's first). With many candidates,
+each is first replayed on a short stretch (the surge's first jobs) and only the best few go
+on: a replay costs about the same per job whatever the policy, so this bounds the choice's
+cost by a few full replays.
 
 The effect then printed comes from the *report* futures (resampled, not the hold-out as it
 was), replaying today's policy and the chosen one: means and ranges.
@@ -24,6 +27,7 @@ from optimizer.candidates import Candidate
 from optimizer.demand import Window
 from optimizer.evaluate.metrics import PolicyMetrics, against_today, measure
 from optimizer.replay import capacity_accelerators, common_window, replay
+from optimizer.resample import Futures
 from taskgov.policy.model import Cluster, Policy
 
 # Floors added to the judged numbers: 1 hour of p95 wait; and, as shares of the future's
@@ -50,18 +54,25 @@ class Choice:
     proposed: tuple[PolicyMetrics, ...]
 
 
+def measured(
+    workloads: pl.DataFrame, policies: Mapping[str, Policy], cluster: Cluster
+) -> tuple[dict[str, PolicyMetrics], Window]:
+    """Each policy replayed on the same jobs, measured over one shared window (returned)."""
+    results = [replay(workloads, policy, cluster, name=name) for name, policy in policies.items()]
+    window: Window = common_window(results)
+    return {result.name: measure(result, cluster, window) for result in results}, window
+
+
 def replay_all(
     workloads: pl.DataFrame, policies: Mapping[str, Policy], cluster: Cluster
 ) -> dict[str, PolicyMetrics]:
     """Each policy replayed on the same jobs, measured over one shared window."""
-    results = [replay(workloads, policy, cluster, name=name) for name, policy in policies.items()]
-    window: Window = common_window(results)
-    return {result.name: measure(result, cluster, window) for result in results}
+    return measured(workloads, policies, cluster)[0]
 
 
-def floors(future: pl.DataFrame, cluster: Cluster, teams: int) -> tuple[float, float, float]:
-    """The floors of the three judged numbers on ``future`` (see the module docstring)."""
-    span_h = float(future["submit_s"].max() - future["submit_s"].min()) / 3600  # type: ignore[operator,arg-type]
+def floors(window: Window, cluster: Cluster, teams: int) -> tuple[float, float, float]:
+    """The floors of the three judged numbers over ``window`` (see the module docstring)."""
+    span_h = (window.end_s - window.start_s) / 3600
     capacity = sum(capacity_accelerators(cluster).values())
     return WAIT_FLOOR_S, FLOOR_SHARE * teams * span_h, FLOOR_SHARE * capacity * span_h
 
@@ -80,33 +91,52 @@ def _ratios(
     }
 
 
+def robust_scores(
+    policies: Mapping[str, Policy], cluster: Cluster, futures: Sequence[pl.DataFrame], teams: int
+) -> dict[str, float]:
+    """Per policy, in order: the mean of its summed ratios over ``futures`` plus their
+    spread (0 without futures)."""
+    per_future: dict[str, list[float]] = {name: [] for name in policies}
+    for future in futures:
+        metrics, window = measured(future, policies, cluster)
+        ratios = _ratios(metrics, floors(window, cluster, teams))
+        for name in per_future:
+            per_future[name].append(ratios[name])
+    return {name: max(r) if r else 0.0 for name, r in per_future.items()}
+
+
+def _best(scores: Mapping[str, float], count: int) -> list[str]:
+    """The ``count`` lowest scores' names, ties to the earlier, in the scores' order."""
+    order = list(scores)
+    kept = sorted(order, key=lambda name: (scores[name], order.index(name)))[:count]
+    return [name for name in order if name in kept]
+
+
 def choose(
     candidates: Sequence[Candidate],
     today: Policy,
     cluster: Cluster,
-    choose_futures: Sequence[pl.DataFrame],
-    report_futures: Sequence[pl.DataFrame],
+    futures: Futures,
+    *,
+    finalists: int | None = None,
 ) -> Choice:
     """The candidate with the lowest robust score, and its out-of-sample effect.
 
-    Without futures (too little history) the first candidate is chosen unscored.
+    With more candidates than ``finalists``, all are first replayed on ``futures.screen``
+    (a short stretch) and only the ``finalists`` best go on. Without futures (too little
+    history) the first candidate is chosen unscored.
     """
     policies = {c.name: c.policy for c in candidates}
-    per_future: dict[str, list[float]] = {c.name: [] for c in candidates}
-    for future in choose_futures:
-        teams = len({q.compute_quota_target.team_name for q in today.active_quotas()})
-        ratios = _ratios(replay_all(future, policies, cluster), floors(future, cluster, teams))
-        for name in per_future:
-            per_future[name].append(ratios[name])
-    scores = {
-        name: (sum(r) / len(r) + max(r) - sum(r) / len(r)) if r else 0.0
-        for name, r in per_future.items()
-    }
-    chosen = min(scores, key=lambda name: (scores[name], list(scores).index(name)), default="")
+    teams = len({q.compute_quota_target.team_name for q in today.active_quotas()})
+    if finalists is not None and len(policies) > finalists and futures.screen:
+        screened = robust_scores(policies, cluster, futures.screen, teams)
+        policies = {name: policies[name] for name in _best(screened, finalists)}
+    scores = robust_scores(policies, cluster, futures.choose, teams)
+    chosen = _best(scores, 1)[0] if scores else ""
     pair = {"today": today, "proposed": policies[chosen] if chosen else today}
     today_runs, proposed_runs = [], []
-    for future in report_futures:
-        measured = replay_all(future, pair, cluster)
-        today_runs.append(measured["today"])
-        proposed_runs.append(against_today(measured["proposed"], measured["today"]))
+    for future in futures.report:
+        report = replay_all(future, pair, cluster)
+        today_runs.append(report["today"])
+        proposed_runs.append(against_today(report["proposed"], report["today"]))
     return Choice(chosen, scores, tuple(today_runs), tuple(proposed_runs))

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from taskgov.errors import Fault, InputError
+from taskgov.settings import setting_faults
 from taskgov.yamlsafe import load_one, read_text
 
 Percentile = Annotated[float, Field(gt=0, le=100)]
@@ -50,6 +51,13 @@ class ForwardSettings(BaseModel):
             any team submitted.
         wait_warning_h: the plan warns when the proposal's p95 wait stays above this.
         seed: the resampling's random seed.
+        max_replay_jobs: most jobs one replay of a future plays (the jobs running and
+            pending at the start count too; the future's first jobs, its horizon shortened);
+            ``None`` is no cap.
+        finalists: with more candidates, every candidate is first replayed on the surge's
+            first ``screen_jobs`` jobs and only this many best go on to the full futures;
+            ``None`` replays every candidate in full.
+        screen_jobs: the length of that first replay, jobs.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -61,6 +69,9 @@ class ForwardSettings(BaseModel):
     largest_job_acc: Annotated[int, Field(ge=0)] | None = None
     wait_warning_h: Annotated[float, Field(ge=0)] = 24.0
     seed: Annotated[int, Field(ge=0)] = 0
+    max_replay_jobs: Annotated[int, Field(ge=1)] | None = 1_000
+    finalists: Annotated[int, Field(ge=1)] | None = 3
+    screen_jobs: Annotated[int, Field(ge=1)] = 300
 
 
 class OptimizerSettings(BaseModel):
@@ -131,18 +142,7 @@ def optimizer_settings(data: dict[str, Any], source: str) -> OptimizerSettings:
     try:
         return OptimizerSettings.model_validate(data)
     except ValidationError as error:
-        faults = [
-            Fault(
-                source,
-                "optimizer settings",
-                ".".join(str(part) for part in item["loc"]),
-                "unknown setting"
-                if item["type"] == "extra_forbidden"
-                else item["msg"].removeprefix("Value error, "),
-            )
-            for item in error.errors()
-        ]
-        raise InputError(faults) from None
+        raise InputError(setting_faults(error, source, "optimizer settings")) from None
 
 
 def load_optimizer_settings(path: Path) -> OptimizerSettings:

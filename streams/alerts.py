@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Literal
 
-from kafka import KafkaConsumer  # type: ignore[import-untyped]
-from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
+from streams.consume import read_all
 from streams.produce import DeliveryFailed, send_all
 from taskgov.broker import BrokerError
 from taskgov.store import Connection, load_reports, run_report, watermark
@@ -119,35 +118,21 @@ def read_sent(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> list[Starva
         AlertDeliveryError: the broker cannot be reached or a record is not an alert.
     """
     try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            consumer_timeout_ms=idle_ms,
-            request_timeout_ms=max(idle_ms * 4, 10_000),
-        )
-    except KafkaError as error:
-        raise AlertDeliveryError(bootstrap, topic, f"broker unreachable: {error}") from None
-    try:
-        if topic not in consumer.topics():
-            return []
-        consumer.subscribe([topic])
-        sent = []
-        for record in consumer:
-            try:
-                sent.append(StarvationAlert.model_validate_json(record.value))
-            except ValueError as error:
-                raise AlertDeliveryError(
-                    bootstrap,
-                    topic,
-                    f"record at partition {record.partition} offset {record.offset} is not an "
-                    f"alert: {str(error).splitlines()[0]}",
-                ) from None
-        return sent
-    except KafkaError as error:
+        records = read_all(bootstrap, topic, idle_ms=idle_ms)
+    except DeliveryFailed as error:
         raise AlertDeliveryError(bootstrap, topic, str(error)) from None
-    finally:
-        consumer.close()
+    sent = []
+    for record in records:
+        try:
+            sent.append(StarvationAlert.model_validate_json(record.value))
+        except ValueError as error:
+            raise AlertDeliveryError(
+                bootstrap,
+                topic,
+                f"record at partition {record.partition} offset {record.offset} is not an "
+                f"alert: {str(error).splitlines()[0]}",
+            ) from None
+    return sent
 
 
 def new_alerts(

@@ -28,10 +28,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import faust
 from faust.transport.drivers import aiokafka as faust_aiokafka
@@ -40,9 +40,17 @@ from kafka import KafkaAdminClient  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 from mode import Service, ServiceT
 
-from streams.broker_health import BrokerHealth, BrokerUnreachable, TopicRecreated, missing_records
+from streams.broker_health import (
+    BrokerHealth,
+    BrokerUnreachable,
+    TopicIdChanged,
+    TopicRecreated,
+    broker_topic_ids,
+    missing_records,
+)
 from taskgov.errors import TaskgovError
 from taskgov.settings import BROKER_MAX_OUTAGE_S
+from taskgov.store.topic_ids import TopicIdChange
 
 log = logging.getLogger("taskgov.worker")
 
@@ -57,8 +65,17 @@ SESSION_TIMEOUT_S = 6.0
 # Batches handed to the agent and not stored yet, past which a batch waits to be full.
 BACKLOG = 2
 
-# Reads (topic, partition) -> next offset to read, as DuckDB recorded it.
-AppliedOffsets = Callable[[], Awaitable[Mapping[tuple[str, int], int]]]
+
+class ReadPositions(Protocol):
+    """Where DuckDB says the worker has read to, and from which topics (by their ids)."""
+
+    async def applied_offsets(self) -> Mapping[tuple[str, int], int]:
+        """(topic, partition) -> the next offset to read, as DuckDB recorded it."""
+
+    async def topic_ids_changed(
+        self, broker_ids: Mapping[str, str], read_topics: Collection[str]
+    ) -> Sequence[TopicIdChange]:
+        """The topics read from that the broker holds under new ids (ids recorded if none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +162,7 @@ class _Consumer(faust_aiokafka.Consumer):
             return committed
         return await app.seek_to_applied(self, committed)
 
-    async def _drain_messages(self, fetcher: ServiceT) -> None:  # noqa: C901 - Faust's loop
+    async def _drain_messages(self, fetcher: ServiceT) -> None:
         """Faust's ``Consumer._drain_messages`` (faust-streaming 0.15), batching our topics.
 
         Faust turns every record into an event that crosses a queue, a stream and several
@@ -165,59 +182,8 @@ class _Consumer(faust_aiokafka.Consumer):
         if not isinstance(app, WorkerApp):
             await super()._drain_messages(fetcher)
             return
-        callback = self.callback
-        get_read_offset = self._read_offset.__getitem__
-        set_read_offset = self._read_offset.__setitem__
-        acks_enabled_for = app.topics.acks_enabled_for
-        suspended = self.suspend_flow.is_set
-        consumer_stopped = cast(Service, self)._stopped.is_set
-        fetcher_stopped = cast(Service, fetcher)._stopped.is_set
-        commit_every = self._commit_every
-        own, size, window = app.own_topics, app.batch_size, app.batch_window_s
-        pending: dict[str, RecordBatch] = {}
-        started: dict[str, float] = {}
         try:
-            while not (consumer_stopped() or fetcher_stopped()):
-                records = self.getmany(timeout=min(window, 1.0))
-                await self.sleep(0)
-                if self.should_stop:
-                    continue
-                async for tp, message in records:
-                    offset = message.offset
-                    read = get_read_offset(tp)
-                    if read is not None and offset < read:
-                        continue
-                    if suspended():
-                        pending.clear()
-                        set_read_offset(tp, offset)
-                        continue
-                    if tp.topic in own:
-                        batch = pending.get(tp.topic)
-                        if batch is None or batch.epoch != app.seek_epoch:
-                            batch = pending[tp.topic] = RecordBatch(tp.topic, app.seek_epoch, [])
-                            started[tp.topic] = time.monotonic()
-                        batch.messages.append(message)
-                        set_read_offset(tp, offset)
-                        if len(batch.messages) >= size:
-                            await app.hand_over(pending.pop(tp.topic))
-                        continue
-                    if read and offset - read > 1 and acks_enabled_for(message.topic):
-                        await self._add_gap(tp, read + 1, offset)
-                    if commit_every is not None and self._n_acked >= commit_every:
-                        self._n_acked = 0
-                        await self.commit()
-                    await callback(message)
-                    set_read_offset(tp, offset)
-                if suspended():
-                    pending.clear()
-                    continue
-                # A batch past its window goes when the agent has room; while it is busy the
-                # batch grows (up to batch_size), so a backlog is stored in fewer, larger
-                # transactions and a quiet stream still within the window.
-                now = time.monotonic()
-                for topic in [t for t in pending if now - started[t] >= window]:
-                    if app.backlog < BACKLOG:
-                        await app.hand_over(pending.pop(topic))
+            await self._drain_batched(app, fetcher)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
                 return
@@ -226,6 +192,79 @@ class _Consumer(faust_aiokafka.Consumer):
             if self.transport.app.should_stop:
                 return
             raise
+
+    async def _drain_batched(self, app: WorkerApp, fetcher: ServiceT) -> None:
+        """The loop of :meth:`_drain_messages`: its locals bind what every record needs."""
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        suspended = self.suspend_flow.is_set
+        consumer_stopped = cast(Service, self)._stopped.is_set
+        fetcher_stopped = cast(Service, fetcher)._stopped.is_set
+        own, size, window = app.own_topics, app.batch_size, app.batch_window_s
+        pending: dict[str, RecordBatch] = {}
+        started: dict[str, float] = {}
+        while not (consumer_stopped() or fetcher_stopped()):
+            records = self.getmany(timeout=min(window, 1.0))
+            await self.sleep(0)
+            if self.should_stop:
+                continue
+            async for tp, message in records:
+                offset = message.offset
+                read = get_read_offset(tp)
+                if read is not None and offset < read:
+                    continue
+                if suspended():
+                    pending.clear()
+                    set_read_offset(tp, offset)
+                    continue
+                if tp.topic in own:
+                    batch = _open_batch(pending, started, tp.topic, app.seek_epoch)
+                    batch.messages.append(message)
+                    set_read_offset(tp, offset)
+                    if len(batch.messages) >= size:
+                        await app.hand_over(pending.pop(tp.topic))
+                    continue
+                await self._pass_on(tp, message, read)
+                set_read_offset(tp, offset)
+            if suspended():
+                pending.clear()
+                continue
+            await _hand_over_due(app, pending, started, window)
+
+    async def _pass_on(self, tp: TP, message: Message, read: int | None) -> None:
+        """A record of a topic not ours (Faust's own) goes Faust's usual way: its gaps noted
+        for acks, the group's offsets committed every ``broker_commit_every`` acks."""
+        offset = message.offset
+        if read and offset - read > 1 and self.app.topics.acks_enabled_for(message.topic):
+            await self._add_gap(tp, read + 1, offset)
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
+        await self.callback(message)
+
+
+def _open_batch(
+    pending: dict[str, RecordBatch], started: dict[str, float], topic: str, epoch: int
+) -> RecordBatch:
+    """The batch collecting ``topic``'s records, a new one if none is or it predates the
+    latest seek (``epoch``): a batch never mixes records from before and after a seek."""
+    batch = pending.get(topic)
+    if batch is None or batch.epoch != epoch:
+        batch = pending[topic] = RecordBatch(topic, epoch, [])
+        started[topic] = time.monotonic()
+    return batch
+
+
+async def _hand_over_due(
+    app: WorkerApp, pending: dict[str, RecordBatch], started: dict[str, float], window: float
+) -> None:
+    """Hand over each batch past its window while the agent has room. While the agent is busy
+    the batch grows (up to batch_size), so a backlog is stored in fewer, larger transactions
+    and a quiet stream still within the window."""
+    now = time.monotonic()
+    for topic in [t for t in pending if now - started[t] >= window]:
+        if app.backlog < BACKLOG:
+            await app.hand_over(pending.pop(topic))
 
 
 class _Transport(faust_aiokafka.Transport):
@@ -237,10 +276,10 @@ class WorkerApp(faust.App):
     consumer hands our topics' records to ``record_batches`` in batches."""
 
     def __init__(
-        self, *args: Any, settings: WorkerSettings, applied_offsets: AppliedOffsets, **kwargs: Any
+        self, *args: Any, settings: WorkerSettings, positions: ReadPositions, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.applied_offsets = applied_offsets
+        self.positions = positions
         self.own_topics = frozenset(settings.topic(kind) for kind in TOPIC_KINDS)
         self.batch_size = settings.batch_size
         self.batch_window_s = settings.batch_window_s
@@ -286,7 +325,7 @@ class WorkerApp(faust.App):
         """
         self.seek_epoch += 1
         self.backlog = 0  # batches from before are dropped (Faust may even clear them)
-        applied = await self.applied_offsets()
+        applied = await self.positions.applied_offsets()
         own = [tp for tp in committed if tp.topic in self.own_topics]
         ends = await consumer.highwaters(*own) if own else {}
         past_end = [
@@ -297,6 +336,10 @@ class WorkerApp(faust.App):
         behind = await asyncio.to_thread(missing_records, self.bootstrap, sorted(past_end))
         if behind:
             self.fail(TopicRecreated(self.bootstrap, behind))
+            return dict(committed)
+        changed = await self._topic_ids_changed({topic for topic, _ in applied})
+        if changed:
+            self.fail(TopicIdChanged(self.bootstrap, changed))
             return dict(committed)
         positions: dict[TP, int] = {}
         for tp, kafka_offset in committed.items():
@@ -315,18 +358,31 @@ class WorkerApp(faust.App):
             )
         return positions
 
+    async def _topic_ids_changed(self, read_topics: set[str]) -> Sequence[TopicIdChange]:
+        """Our topics DuckDB has read from that now have other ids (see
+        :mod:`taskgov.store.topic_ids`). A broker that cannot say leaves the offsets check
+        alone on guard, with one line saying so."""
+        try:
+            broker_ids = await asyncio.to_thread(
+                broker_topic_ids, self.bootstrap, sorted(self.own_topics)
+            )
+        except KafkaError as error:
+            log.warning("event=topic_ids_unavailable error=%r", str(error))
+            return []
+        return await self.positions.topic_ids_changed(broker_ids, read_topics)
 
-def make_app(settings: WorkerSettings, applied_offsets: AppliedOffsets) -> WorkerApp:
+
+def make_app(settings: WorkerSettings, positions: ReadPositions) -> WorkerApp:
     """A Faust app with timeouts that let a group form quickly on the local broker.
 
     Args:
         settings: the worker's settings.
-        applied_offsets: reads DuckDB's next offset per (topic, partition).
+        positions: reads DuckDB's next offset per (topic, partition) and checks topic ids.
     """
     app = WorkerApp(
         settings.app_id,
         settings=settings,
-        applied_offsets=applied_offsets,
+        positions=positions,
         broker=f"kafka://{settings.bootstrap}",
         store="memory://",
         processing_guarantee="at_least_once",

@@ -11,7 +11,10 @@ Two failures, each with a policy:
   offsets would then skip the new records without a word. :func:`missing_records` confirms
   that the last record DuckDB read is gone, and the worker stops (:class:`TopicRecreated`,
   exit 4) rather than rewind: DuckDB's offsets only go forward, so a rewind would be undone
-  at the next start and the records between lost after all.
+  at the next start and the records between lost after all. A recreated topic that already
+  holds more records than DuckDB read passes that test, so the worker also keeps the id the
+  broker gives each topic (:func:`broker_topic_ids`, :mod:`taskgov.store.topic_ids`) and stops
+  the same way when a topic it has read from comes back under a new id (:class:`TopicIdChanged`).
 """
 
 from __future__ import annotations
@@ -20,13 +23,15 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import Callable, Sequence
 
-from kafka import KafkaConsumer, TopicPartition  # type: ignore[import-untyped]
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition  # type: ignore[import-untyped]
 from kafka.errors import KafkaError  # type: ignore[import-untyped]
 
 from taskgov.broker import BrokerError
 from taskgov.errors import TaskgovError
+from taskgov.store.topic_ids import TopicIdChange
 
 log = logging.getLogger("taskgov.worker")
 
@@ -73,6 +78,47 @@ class TopicRecreated(BrokerError):
             "than skip the new topic's records; to read it from its start, delete its rows "
             "from DuckDB's applied_offsets table (README: Poison input) and start again"
         )
+
+
+class TopicIdChanged(BrokerError):
+    """Topics DuckDB has read from are now other topics under the same names (their ids
+    changed: deleted and created again). ``changes`` names them. Exit code 4."""
+
+    exit_code = 4
+
+    def __init__(self, bootstrap: str, changes: Sequence[TopicIdChange]) -> None:
+        self.bootstrap, self.changes = bootstrap, list(changes)
+        where = ", ".join(
+            f"{c.topic} was {c.stored_id}, is now {c.broker_id}" for c in self.changes
+        )
+        super().__init__(
+            f"the broker at {bootstrap} holds other topics under the names DuckDB read from "
+            f"(topic ids: {where}): deleted and created again. DuckDB's offsets belong to the "
+            "old topics, so the worker stops rather than skip or mix the new records; to read "
+            "a new topic from its start, delete its rows from DuckDB's applied_offsets table "
+            "(README: Poison input) and start again"
+        )
+
+
+def broker_topic_ids(
+    bootstrap: str, topics: Sequence[str], timeout_s: float = 10.0
+) -> dict[str, str]:
+    """The id the broker gives each of ``topics`` (KIP-516), for those it gives one.
+
+    Brokers before Kafka 2.8 answer without ids (or with the null UUID): those topics are
+    left out, and only the offsets check (:func:`missing_records`) guards them.
+    """
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000))
+    try:
+        described = admin.describe_topics(list(topics))
+    finally:
+        admin.close()
+    null = str(uuid.UUID(int=0))
+    return {
+        str(t["name"]): str(t["topic_id"])
+        for t in described
+        if t.get("error_code") == 0 and t.get("topic_id") not in (None, "", null)
+    }
 
 
 def missing_records(

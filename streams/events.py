@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -28,15 +28,8 @@ WorkloadEventType = Literal[
     "pending",
 ]
 # Transitions counted one for one against the twin's ledger; ``pending`` is a sample, not a count.
-COUNTED_TYPES: tuple[WorkloadEventType, ...] = (
-    "submitted",
-    "quota_reserved",
-    "admitted",
-    "evicted",
-    "preempted",
-    "requeued",
-    "finished",
-    "deleted",
+COUNTED_TYPES: tuple[WorkloadEventType, ...] = tuple(
+    event_type for event_type in get_args(WorkloadEventType) if event_type != "pending"
 )
 
 
@@ -58,10 +51,15 @@ def event_id(cluster: str, uid: str, event_type: str, ordinal: int | str) -> str
     return digest[:32]
 
 
-class _Event(BaseModel):
+class _Message(BaseModel):
+    """What every record on the wire carries first: its schema version."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class _Event(_Message):
     event_id: str
     cluster: str
     # When the transition happened (the condition's lastTransitionTime), and when we saw it.
@@ -133,12 +131,9 @@ class ClusterQueueEvent(_Event):
         return self
 
 
-class DeadLetter(BaseModel):
+class DeadLetter(_Message):
     """An object the watcher could not understand, with why, for the dead-letter topic."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    schema_version: Literal[1] = SCHEMA_VERSION
     cluster: str
     kind: str
     reason: str

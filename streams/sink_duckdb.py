@@ -9,7 +9,7 @@ handle on the store: it migrates the database as its owner when it opens it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +28,7 @@ from taskgov.store import (
     transaction,
 )
 from taskgov.store.event_log import EventBatch, applied_offsets, write_batch
+from taskgov.store.topic_ids import TopicIdChange, reconcile_topic_ids
 
 Event = WorkloadEvent | ClusterQueueEvent | DeadLetter
 
@@ -216,6 +217,24 @@ class DuckDBSink:
         """
         try:
             return applied_offsets(self.connection)
+        except (TaskgovError, QueryError) as error:
+            raise SinkError(self.path, len(self), str(error)) from error
+        finally:
+            if not self._keep_open:
+                self._close_quietly()
+
+    def reconcile_topic_ids(
+        self, broker_ids: Mapping[str, str], read_topics: Collection[str]
+    ) -> list[TopicIdChange]:
+        """The topics read from that the broker now holds under another id; the ids are
+        recorded when none changed (:func:`taskgov.store.topic_ids.reconcile_topic_ids`).
+
+        Raises:
+            SinkError: the database could not be opened or written.
+        """
+        try:
+            seen_at = datetime.now(UTC).replace(tzinfo=None)
+            return reconcile_topic_ids(self.connection, broker_ids, read_topics, seen_at)
         except (TaskgovError, QueryError) as error:
             raise SinkError(self.path, len(self), str(error)) from error
         finally:

@@ -14,6 +14,10 @@ class TaskgovError(Exception):
 
     exit_code: int = 1
 
+    def __post_init__(self) -> None:
+        """A dataclass error's ``args`` are its one line, as a plain exception's would be."""
+        super().__init__(str(self))
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:
@@ -44,9 +48,6 @@ class InputError(TaskgovError):
     faults: list[Fault] = field(default_factory=list)
     exit_code = 2
 
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
-
     def __str__(self) -> str:
         return "\n".join(str(fault) for fault in self.faults)
 
@@ -62,9 +63,6 @@ class DatabaseError(TaskgovError):
 
     path: str
     problem: str
-
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"

@@ -92,13 +92,19 @@ def load_settings(config_file: Path | None = None) -> Settings:
         # Values from the file are passed as init arguments; drop those the environment sets.
         return Settings(**{k: v for k, v in from_file.items() if k not in env_names})  # type: ignore[arg-type]
     except ValidationError as error:
-        faults = [
-            Fault(
-                source,
-                "settings",
-                ".".join(str(p) for p in item["loc"]),
-                "unknown setting" if item["type"] == "extra_forbidden" else item["msg"],
-            )
-            for item in error.errors()
-        ]
-        raise InputError(faults) from None
+        raise InputError(setting_faults(error, source, "settings")) from None
+
+
+def setting_faults(error: ValidationError, source: str, subject: str) -> list[Fault]:
+    """One fault per invalid setting of a settings model, named by its dotted path."""
+    return [
+        Fault(
+            source,
+            subject,
+            ".".join(str(part) for part in item["loc"]),
+            "unknown setting"
+            if item["type"] == "extra_forbidden"
+            else item["msg"].removeprefix("Value error, "),
+        )
+        for item in error.errors()
+    ]

@@ -139,40 +139,32 @@ def attempt(conn: Connection, apply_id: int) -> tuple[dict[str, Any], list[Recor
         raise InputError([Fault("APPLY_ID", str(apply_id), "", f"no such apply ({have})")])
     names = [d[0] for d in cursor.description]
     run = dict(zip(names, row, strict=True))
-    objects = [
-        RecordedObject(
-            position,
-            team,
-            kind,
-            name,
-            operation,
-            outcome,
-            json.loads(before) if before else None,
-            json.loads(after),
-            json.loads(request),
-            json.loads(response) if response else None,
-            error,
-        )
-        for (
-            position,
-            team,
-            kind,
-            name,
-            operation,
-            outcome,
-            before,
-            after,
-            request,
-            response,
-            error,
-        ) in conn.execute(
-            "SELECT position, team, kind, name, operation, outcome, before_json, after_json,"
-            " request_json, response_json, error FROM apply_objects WHERE apply_id = ?"
-            " ORDER BY position",
-            [apply_id],
-        ).fetchall()
-    ]
+    rows = conn.execute(
+        "SELECT position, team, kind, name, operation, outcome, before_json, after_json,"
+        " request_json, response_json, error FROM apply_objects WHERE apply_id = ?"
+        " ORDER BY position",
+        [apply_id],
+    ).fetchall()
+    objects = [_recorded_object(row) for row in rows]
     return run, objects
+
+
+def _recorded_object(row: tuple[Any, ...]) -> RecordedObject:
+    """A row of ``apply_objects`` in :class:`RecordedObject`'s field order, JSON still text."""
+    position, team, kind, name, operation, outcome, before, after, request, response, error = row
+    return RecordedObject(
+        position,
+        team,
+        kind,
+        name,
+        operation,
+        outcome,
+        json.loads(before) if before else None,
+        json.loads(after),
+        json.loads(request),
+        json.loads(response) if response else None,
+        error,
+    )
 
 
 def restorable(objects: list[RecordedObject]) -> list[RecordedObject]:

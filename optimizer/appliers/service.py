@@ -7,7 +7,7 @@ Each is one function the CLI calls: 1. read the record, 2. build what each team 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -47,17 +47,21 @@ def _caller(applier: Applier) -> str:
         raise ApplyError(f"cannot tell who calls {applier.endpoint}: {error}") from None
 
 
-def _record(
+def _apply_and_record(
     conn: Connection,
     applier: Applier,
-    report: ApplyReport,
+    desired: list[Desired],
+    settings: GuardrailSettings,
+    context_of: Callable[[LiveState], ApplyContext],
     *,
     ids: tuple[int | None, int | None],
     cluster: str,
-    caller: str,
     approve: bool,
     now: datetime,
 ) -> Attempt:
+    """Steps 3 and 4 of both apply and rollback: run the engine, then record the attempt."""
+    caller = _caller(applier)
+    report = run_apply(applier, desired, settings, context_of, approve=approve)
     info = audit.AttemptInfo(
         ids[0], ids[1], applier.backend, applier.endpoint, caller, cluster, approve, now
     )
@@ -88,7 +92,6 @@ def apply_run(
             raise InputError([fault])
         teams = changed_teams(run.policy, run.proposed)
         desired = [applier.desired(run.proposed, team) for team in teams]
-        caller = _caller(applier)
         recent = audit.last_applied(conn)
         computed_from = {
             team: applier.desired(run.policy, team).quota for team in team_quotas(run.policy)
@@ -98,14 +101,14 @@ def apply_run(
         def context_of(live: LiveState) -> ApplyContext:
             return ApplyContext(capacity, computed_from, _evidence_end(run), recent, now)
 
-        report = run_apply(applier, desired, settings, context_of, approve=approve)
-        return _record(
+        return _apply_and_record(
             conn,
             applier,
-            report,
+            desired,
+            settings,
+            context_of,
             ids=(run_id, None),
             cluster=run.cluster.name,
-            caller=caller,
             approve=approve,
             now=now,
         )
@@ -143,7 +146,6 @@ def rollback(
         left: dict[str, TeamQuota] = {
             str(o.team): applier.restore(str(o.team), o.after).quota for o in changed
         }
-        caller = _caller(applier)
         recent = audit.last_applied(conn)
         capacity = run.cluster.instance_counts()
 
@@ -151,14 +153,14 @@ def rollback(
             expected = {**live.quotas, **left}
             return ApplyContext(capacity, expected, None, _without(recent, left), now)
 
-        report = run_apply(applier, desired, settings, context_of, approve=approve)
-        return _record(
+        return _apply_and_record(
             conn,
             applier,
-            report,
+            desired,
+            settings,
+            context_of,
             ids=(None, apply_id),
             cluster=str(row["cluster"]),
-            caller=caller,
             approve=approve,
             now=now,
         )

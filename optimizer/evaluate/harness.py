@@ -11,8 +11,11 @@ replayed on the twin over the same future jobs and measured over one shared wind
 The history the recommender reads is the jobs as asked (each running from its submission for
 its run time) rather than a replay of them under today's policy: the recommender reads the
 offered load, which is the same either way, and replaying months of history at a quarter of
-the capacity would cost more than the whole evaluation. The future starts on an empty
-cluster: jobs of the history still queued at the origin are not carried over.
+the capacity would cost more than the whole evaluation. The exception is the jobs still
+there at the origin: the future starts from them, as the real cluster would, and every
+policy is replayed on them and the future's jobs alike; the recommender sees them as
+recorded at the origin, without their end (``optimizer.evaluate.state``). The baselines
+split by the same record (a running job's run so far).
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from optimizer.candidates import observed_runs
 from optimizer.demand import FrameDemandSource
 from optimizer.evaluate.baselines import baseline_policies
 from optimizer.evaluate.metrics import PolicyMetrics, against_today
 from optimizer.evaluate.policies import scaled_cluster, scaled_policy, team_values, with_values
+from optimizer.evaluate.state import origin_state
 from optimizer.recommend import recommend
 from optimizer.resample import DAY_S
 from optimizer.robust import replay_all
@@ -62,17 +67,15 @@ def origins(
     return [(first + k * width, first + k * width + length) for k in range(1, count + 1)]
 
 
-def asked(workloads: pl.DataFrame) -> pl.DataFrame:
-    """Jobs as recorded if each had started at its submission (see the module docstring)."""
-    return workloads.with_columns(
-        start_s=pl.col("submit_s"), end_s=pl.col("submit_s") + pl.col("run_s")
-    )
-
-
 def _recommended(
-    history: pl.DataFrame, today: Policy, cluster: Cluster, settings: OptimizerSettings
+    recorded: pl.DataFrame,
+    origin_s: float,
+    today: Policy,
+    cluster: Cluster,
+    settings: OptimizerSettings,
 ) -> tuple[str, Policy]:
-    rec = recommend(FrameDemandSource(asked(history)), today, cluster, settings)
+    source = FrameDemandSource(recorded)
+    rec = recommend(source, today, cluster, settings, now_s=origin_s)
     if rec.proposed is None:
         return f"no solution ({rec.report.status})", today
     return rec.choice.chosen if rec.choice else "cp-sat", rec.proposed
@@ -91,7 +94,10 @@ def run_window(
     history = workloads.filter(pl.col("submit_s") < origin)
     future = workloads.filter(pl.col("submit_s").is_between(origin, end, closed="left"))
     fair_share = today.scheduler_config.fair_share == "Enabled"
-    policies = baseline_policies(history, today, cluster, fair_share=fair_share)
+    today = with_values(today, team_values(today), name=TODAY, fair_share=fair_share)
+    at_origin = origin_state(history, origin, today, cluster)
+    observed = observed_runs(at_origin.recorded, origin)
+    policies = baseline_policies(observed, today, cluster, fair_share=fair_share)
     # The recommender checks its candidates on a stretch of history as long as the future
     # it will be judged on: the horizon the admin means to keep the policy for.
     horizon_days = (end - origin) / DAY_S
@@ -99,9 +105,11 @@ def run_window(
         update={"holdout_days": horizon_days, "future_days": max(1, round(horizon_days))}
     )
     settings = settings.model_copy(update={"forward": forward})
-    chosen, proposal = _recommended(history, policies[TODAY], cluster, settings)
+    chosen, proposal = _recommended(at_origin.recorded, origin, today, cluster, settings)
     policies[RECOMMENDED] = proposal
-    measured = replay_all(future, policies, cluster)
+    measured = replay_all(
+        pl.concat([at_origin.state, future], how="diagonal_relaxed"), policies, cluster
+    )
     base = measured[TODAY]
     return Run(
         trace,

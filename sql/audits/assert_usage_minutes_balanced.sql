@@ -6,11 +6,7 @@
 -- at least 1e-9 (minute averages in doubles).
 WITH amounts AS (
     SELECT
-        cluster,
-        cohort,
-        team,
-        instance_type,
-        minute,
+        cluster, cohort, team, instance_type, minute,
         unnest([
             {
                 'resource': 'accelerators', 'nominal': nominal_accelerators,

@@ -1,15 +1,5 @@
--- cluster_queue_events read from the lake: its columns in the DuckDB table's order (pyarrow appends the
--- partition keys, cluster and day, after the columns stored in the files).
-CREATE OR REPLACE VIEW cluster_queue_events AS
-SELECT
-    event_id,
-    schema_version,
-    cluster,
-    occurred_at,
-    observed_at,
-    event_type,
-    name,
-    team,
-    cohort,
-    resource_version
-FROM lake_cluster_queue_events;
+-- cluster_queue_events read from the lake (see lake/read_lake.sql).
+-- Parameters: none.
+ALTER TABLE cluster_queue_events RENAME TO shape_cluster_queue_events;
+CREATE VIEW cluster_queue_events AS
+FROM lake_relation('shape_cluster_queue_events', 'lake_cluster_queue_events');

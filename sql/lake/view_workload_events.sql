@@ -1,30 +1,5 @@
--- workload_events read from the lake: its columns in the DuckDB table's order (pyarrow appends the
--- partition keys, cluster and day, after the columns stored in the files).
-CREATE OR REPLACE VIEW workload_events AS
-SELECT
-    event_id,
-    schema_version,
-    cluster,
-    occurred_at,
-    observed_at,
-    event_type,
-    ordinal,
-    inferred,
-    namespace,
-    name,
-    uid,
-    team,
-    local_queue,
-    cluster_queue,
-    priority,
-    priority_class,
-    instance_type,
-    requests,
-    accelerators,
-    cpu_millis,
-    memory_bytes,
-    reason,
-    message,
-    preemptor_uid,
-    created_at
-FROM lake_workload_events;
+-- workload_events read from the lake (see lake/read_lake.sql).
+-- Parameters: none.
+ALTER TABLE workload_events RENAME TO shape_workload_events;
+CREATE VIEW workload_events AS
+FROM lake_relation('shape_workload_events', 'lake_workload_events');

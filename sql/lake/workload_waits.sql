@@ -1,16 +1,10 @@
--- The lake's workload_waits, partitioned by cluster and day (the day of started_at).
--- With $since, only the partitions a change after it can reach: every row of the (cluster, day)
--- partitions that hold a row matching the condition below, so each partition is rewritten whole.
--- Parameters: $since TIMESTAMP (NULL: every partition).
-WITH rows AS (
-    SELECT *, CAST(started_at AS DATE) AS day FROM workload_waits
-),
-dirty AS (
-    SELECT DISTINCT cluster, day
-    FROM rows
-    WHERE started_at >= $since::TIMESTAMP OR outcome = 'waiting' OR admitted_at >= $since::TIMESTAMP
-)
-SELECT rows.*
-FROM rows
-WHERE $since::TIMESTAMP IS NULL
-    OR (rows.cluster, rows.day) IN (SELECT (cluster, day) FROM dirty);
+-- The lake's workload_waits, partitioned by cluster and day (the day of started_at); a wait is
+-- changed when it started at or after $since, is still waiting, or was admitted at or after
+-- $since (see lake/partitions.sql).
+-- Parameters: $since TIMESTAMP.
+SELECT
+    *,
+    CAST(started_at AS DATE) AS day,
+    started_at >= $since::TIMESTAMP OR outcome = 'waiting' OR admitted_at >= $since::TIMESTAMP
+        AS changed
+FROM workload_waits;

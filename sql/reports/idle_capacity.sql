@@ -10,10 +10,7 @@
 --   $team   VARCHAR: only this waiting team (days nobody waited are left out)
 WITH idle AS (
     SELECT cluster, cohort, instance_type, minute, sum(idle_accelerators) AS idle
-    FROM usage_minutes
-    WHERE instance_type IS NOT NULL
-        AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
-        AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
+    FROM usage_minutes_in($since::TIMESTAMP, $until::TIMESTAMP, NULL)
     GROUP BY ALL
     HAVING sum(idle_accelerators) > 0
 ),

@@ -15,11 +15,7 @@ WITH minutes AS (
         sum(nominal_accelerators) AS nominal,
         sum(used_accelerators) AS used,
         sum(pending_accelerators) AS pending
-    FROM usage_minutes
-    WHERE instance_type IS NOT NULL
-        AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
-        AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
-        AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
+    FROM usage_minutes_in($since::TIMESTAMP, $until::TIMESTAMP, $team::VARCHAR)
     GROUP BY ALL
 ),
 starved AS (

@@ -21,11 +21,7 @@ SELECT
             / nullif(sum(nominal_accelerators), 0),
         1
     ) AS guarantee_used_pct
-FROM usage_minutes
-WHERE instance_type IS NOT NULL
-    AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
-    AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
-    AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
+FROM usage_minutes_in($since::TIMESTAMP, $until::TIMESTAMP, $team::VARCHAR)
 GROUP BY ALL
 HAVING sum(nominal_accelerators) <> 0 OR sum(used_accelerators) <> 0
 ORDER BY day, team, instance_type;

@@ -40,11 +40,7 @@ stretches AS (
     FROM ordered
 )
 SELECT
-    cluster,
-    uid,
-    namespace,
-    name,
-    team,
+    cluster, uid, namespace, name, team,
     local_queue,
     cluster_queue,
     priority,

@@ -35,11 +35,7 @@ waits AS (
     WHERE event_type IN ('preempted', 'evicted') AND previous_phase = 'admitted'
 )
 SELECT
-    cluster,
-    uid,
-    namespace,
-    name,
-    team,
+    cluster, uid, namespace, name, team,
     priority_class,
     wait_kind,
     started_at,

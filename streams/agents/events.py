@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -35,6 +35,7 @@ from mode import CrashingSupervisor
 from streams.agents.records import Record, TimeWindow, parse_batch, position, refused
 from streams.app import TOPIC_KINDS, RecordBatch, WorkerApp, WorkerSettings
 from streams.sink_duckdb import DuckDBSink, FlushResult, SinkError
+from taskgov.store.topic_ids import TopicIdChange
 
 log = logging.getLogger("taskgov.worker")
 
@@ -74,13 +75,27 @@ class BatchWriter:
 
     async def applied_offsets(self) -> dict[tuple[str, int], int]:
         """DuckDB's next offset per (topic, partition), once no batch is being written."""
+        return await self._when_idle(self.sink.applied_offsets, "offsets_unreadable")
+
+    async def topic_ids_changed(
+        self, broker_ids: Mapping[str, str], read_topics: Collection[str]
+    ) -> list[TopicIdChange]:
+        """The topics read from whose id changed; the ids recorded when none did
+        (:meth:`DuckDBSink.reconcile_topic_ids`), once no batch is being written."""
+        return await self._when_idle(
+            lambda: self.sink.reconcile_topic_ids(broker_ids, read_topics), "topic_ids_unreadable"
+        )
+
+    async def _when_idle(self, call: Callable[[], T], event: str) -> T:
+        """``call`` on the sink's thread once no batch is being written, retried (with
+        backoff, one ``event`` line each time) while the database cannot be read."""
         wait = self.retry_s
         async with self.lock:
             while True:
                 try:
-                    return await asyncio.to_thread(self._in_thread, self.sink.applied_offsets)
+                    return await asyncio.to_thread(self._in_thread, call)
                 except SinkError as error:
-                    log.error("event=offsets_unreadable retry_in_s=%.1f error=%r", wait, str(error))
+                    log.error("event=%s retry_in_s=%.1f error=%r", event, wait, str(error))
                 await asyncio.sleep(wait)
                 wait = min(wait * 2, MAX_RETRY_S)
 
@@ -233,6 +248,18 @@ def _offsets(records: list[Record]) -> list[tuple[tuple[str, int], int]]:
     return sorted(reached.items())
 
 
+def _subscribe(app: WorkerApp, settings: WorkerSettings) -> dict[str, str]:
+    """Register the worker's topics with the conductor, so the consumer subscribes them; their
+    records go to the agent as batches, never through a topic's own stream. Returns the kind
+    of record each topic name carries."""
+    kinds = {}
+    for kind in TOPIC_KINDS:
+        name = settings.topic(kind)
+        kinds[name] = kind
+        app.topics.add(app.topic(name, value_type=bytes, value_serializer="raw"))
+    return kinds
+
+
 def register_agents(app: WorkerApp, settings: WorkerSettings, writer: BatchWriter) -> None:
     """Subscribe the worker's topics and attach the agent that stores their record batches.
 
@@ -245,13 +272,7 @@ def register_agents(app: WorkerApp, settings: WorkerSettings, writer: BatchWrite
     An error other than a failed write crashes the worker (``CrashingSupervisor``): going on
     with later batches could record offsets past records never stored.
     """
-    kinds = {}
-    for kind in TOPIC_KINDS:
-        name = settings.topic(kind)
-        kinds[name] = kind
-        # Registered with the conductor so the consumer subscribes them; their records go to
-        # the agent as batches, never through this topic's own stream.
-        app.topics.add(app.topic(name, value_type=bytes, value_serializer="raw"))
+    kinds = _subscribe(app, settings)
 
     async def store_batches(stream: faust.StreamT[RecordBatch]) -> AsyncIterator[None]:
         writes: deque[asyncio.Future[None]] = deque()

@@ -20,9 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from kafka import KafkaConsumer  # type: ignore[import-untyped]
-from kafka.errors import KafkaError  # type: ignore[import-untyped]
-
+from streams.consume import read_all
 from streams.produce import DeliveryFailed, send_all
 from taskgov.errors import TaskgovError
 from taskgov.serve.alert_rules import Alert
@@ -150,34 +148,21 @@ def read_transitions(bootstrap: str, topic: str, *, idle_ms: int = 1500) -> list
         AlertDeliveryFailed: the broker cannot be reached or a record is not a transition.
     """
     try:
-        consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            consumer_timeout_ms=idle_ms,
-        )
-    except KafkaError as error:
-        raise AlertDeliveryFailed(f"kafka {bootstrap}: {error}") from None
-    try:
-        if topic not in consumer.topics():
-            return []
-        consumer.subscribe([topic])
-        records = []
-        for message in consumer:
-            try:
-                record = json.loads(message.value)
-                assert record["status"] in ("firing", "resolved")
-            except (ValueError, KeyError, TypeError, AssertionError):
-                raise AlertDeliveryFailed(
-                    f"kafka topic {topic} partition {message.partition} offset "
-                    f"{message.offset}: not an alert transition"
-                ) from None
-            records.append((message.timestamp, message.partition, message.offset, record))
-        return [record for *_, record in sorted(records, key=lambda r: r[:3])]
-    except KafkaError as error:
+        messages = read_all(bootstrap, topic, idle_ms=idle_ms)
+    except DeliveryFailed as error:
         raise AlertDeliveryFailed(f"kafka {bootstrap} topic {topic}: {error}") from None
-    finally:
-        consumer.close()
+    records = []
+    for message in messages:
+        try:
+            record = json.loads(message.value)
+            assert record["status"] in ("firing", "resolved")
+        except (ValueError, KeyError, TypeError, AssertionError):
+            raise AlertDeliveryFailed(
+                f"kafka topic {topic} partition {message.partition} offset "
+                f"{message.offset}: not an alert transition"
+            ) from None
+        records.append((message.timestamp, message.partition, message.offset, record))
+    return [record for *_, record in sorted(records, key=lambda r: r[:3])]
 
 
 @dataclass

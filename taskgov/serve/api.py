@@ -80,42 +80,50 @@ def recommendations(conn: Connection, given: Parameters) -> Payload:
 def timeline(conn: Connection, given: Parameters) -> Payload:
     """Starvation episodes (what the starvation alert fires on), recommendation runs and
     applies, as spans and instants on one time axis."""
-    items: list[dict[str, Any]] = []
-    for episode in run(conn, REPORTS["starvation"], given).records:
-        items.append(
-            {
-                "kind": "starvation",
-                "team": episode["team"],
-                "start": episode["started_at"],
-                "end": episode["ended_at"],
-                "label": f"{episode['team']} starved of {episode['instance_type']}",
-            }
+    items = [
+        _span(
+            "starvation",
+            episode["started_at"],
+            episode["ended_at"],
+            f"{episode['team']} starved of {episode['instance_type']}",
+            team=episode["team"],
         )
-    if has_table(conn, "recommendation_runs"):
-        for made in run(conn, QUERIES["recommendation_runs"], given).records:
-            items.append(
-                {
-                    "kind": "recommendation",
-                    "team": "",
-                    "start": made["created_at"],
-                    "end": made["created_at"],
-                    "label": f"run {made['run_id']}: {made['status']}, "
-                    f"{made['teams_changed']} team(s) changed",
-                }
-            )
-    if has_table(conn, "apply_runs"):
-        for applied in run(conn, QUERIES["apply_runs"], given).records:
-            items.append(
-                {
-                    "kind": "apply",
-                    "team": "",
-                    "start": applied["created_at"],
-                    "end": applied["created_at"],
-                    "label": f"apply {applied['apply_id']} of run {applied['run_id']} to "
-                    f"{applied['backend']}: {applied['outcome']}",
-                }
-            )
+        for episode in run(conn, REPORTS["starvation"], given).records
+    ]
+    for table, kind, label in _INSTANTS:
+        if has_table(conn, table):
+            records = run(conn, QUERIES[table], given).records
+            items += [_instant(kind, record["created_at"], label(record)) for record in records]
     return {"columns": ["kind", "team", "start", "end", "label"], "rows": items}
+
+
+def _span(kind: str, start: Any, end: Any, label: str, *, team: str = "") -> dict[str, Any]:
+    """One row of the timeline (``end`` is None while the span goes on)."""
+    return {"kind": kind, "team": team, "start": start, "end": end, "label": label}
+
+
+def _instant(kind: str, at: Any, label: str) -> dict[str, Any]:
+    """A row of the timeline that happened at one instant, of no team in particular."""
+    return _span(kind, at, at, label)
+
+
+def _run_label(made: Mapping[str, Any]) -> str:
+    return f"run {made['run_id']}: {made['status']}, {made['teams_changed']} team(s) changed"
+
+
+def _apply_label(applied: Mapping[str, Any]) -> str:
+    return (
+        f"apply {applied['apply_id']} of run {applied['run_id']} to "
+        f"{applied['backend']}: {applied['outcome']}"
+    )
+
+
+# The instants on the timeline: the table they are recorded in (when it exists), their kind
+# and their label.
+_INSTANTS: tuple[tuple[str, str, Callable[[Mapping[str, Any]], str]], ...] = (
+    ("recommendation_runs", "recommendation", _run_label),
+    ("apply_runs", "apply", _apply_label),
+)
 
 
 def why(conn: Connection, given: Parameters) -> Payload:

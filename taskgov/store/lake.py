@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlparse
 
+import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
@@ -32,6 +33,8 @@ from taskgov.store.migrations import derived_files, migrate
 
 # The partition keys, in directory order.
 PARTITION = pa.schema([("cluster", pa.string()), ("day", pa.date32())])
+# What an export without ``since`` counts changes from: every row is changed.
+_BEGINNING = datetime.min
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +44,8 @@ class LakeTable:
     Attributes:
         name: the DuckDB table (and the lake folder).
         partitioned: whether it is split by cluster and day (``sql/lake/NAME.sql`` adds
-            ``day``); the others are written as one file.
+            ``day`` and which rows changed, ``sql/lake/partitions.sql`` keeps their
+            partitions); the others are written as one file.
     """
 
     name: str
@@ -116,7 +120,7 @@ def export_lake(conn: Connection, lake: Lake, *, since: datetime | None = None) 
     rows = {}
     for table in LAKE_TABLES:
         if table.partitioned:
-            query = conn.cursor().sql(sql_text(f"lake/{table.name}.sql"), params={"since": since})
+            query = _changed_partitions(conn, table, since or _BEGINNING)
         elif since is None or table.name == "aggregate_state" or _quotas_changed(conn, since):
             query = conn.cursor().sql(sql_text(f"lake/{table.name}.sql"))
         else:
@@ -141,8 +145,6 @@ def open_lake(lake: Lake) -> Connection:
     """An in-memory DuckDB whose tables are the lake's (read lazily through pyarrow) and whose
     views and macros are ``sql/views``': reports run on it as on the DuckDB file."""
     conn = connect_memory()
-    migrate(conn)
-    run_script(conn, "lake/drop_lake_tables.sql", {})
     for table in LAKE_TABLES:
         dataset = ds.dataset(
             lake.path(table.name),
@@ -150,12 +152,25 @@ def open_lake(lake: Lake) -> Connection:
             filesystem=lake.filesystem,
             partitioning=ds.partitioning(PARTITION, flavor="hive") if table.partitioned else None,
         )
-        # pyarrow appends the partition keys: a view puts the columns back in the table's order.
         conn.register(f"lake_{table.name}", dataset)
-        conn.execute(sql_text(f"lake/view_{table.name}.sql"))
+    migrate(conn)
+    # The tables become views of the same names over the datasets, in the tables' column order.
+    run_script(conn, "lake/read_lake.sql", {})
+    for table in LAKE_TABLES:
+        run_script(conn, f"lake/view_{table.name}.sql", {})
     for derived in derived_files(SQL_DIR):
         conn.execute(derived.sql)
     return conn
+
+
+def _changed_partitions(
+    conn: Connection, table: LakeTable, since: datetime
+) -> duckdb.DuckDBPyRelation:
+    """The rows of ``table``'s partitions that hold a row changed at or after ``since``."""
+    rows = conn.cursor().sql(sql_text(f"lake/{table.name}.sql"), params={"since": since})
+    partitions = rows.query("lake_rows", sql_text("lake/partitions.sql"))
+    assert partitions is not None  # a SELECT always gives a relation
+    return partitions
 
 
 def _quotas_changed(conn: Connection, since: datetime) -> bool:

@@ -96,9 +96,6 @@ class MigrationError(TaskgovError):
     file: str
     problem: str
 
-    def __post_init__(self) -> None:
-        super().__init__(str(self))
-
     def __str__(self) -> str:
         return f"{self.file}: {self.problem}"
 

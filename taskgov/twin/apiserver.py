@@ -34,7 +34,7 @@ from taskgov.twin.selectors import FieldSelector, LabelSelector, SelectorError
 from taskgov.twin.store import Gone, ObjectStore
 from taskgov.twin.tables import table
 from taskgov.twin.versions import convert
-from taskgov.twin.writes import ClusterQueueHook, handle_patch, handle_post
+from taskgov.twin.writes import ClusterQueueHook, handle_patch, handle_post, status_body
 
 VERSIONS = discovery.VERSIONS
 _NAMESPACES = re.compile(r"^/api/v1/namespaces(?:/(?P<name>[^/]+))?/?$")
@@ -87,20 +87,6 @@ class ChaosState:
             else:
                 self.gones += 1
             return True
-
-
-def status_body(code: int, reason: str, message: str) -> dict[str, Any]:
-    """A ``meta/v1 Status`` failure, the body of every error the API server returns."""
-    return {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "details": {},
-        "code": code,
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from taskgov.twin.contenders import Preemptor
 from taskgov.twin.fair_preemption import fair_sharing_targets
 from taskgov.twin.fair_sharing import dominant_resource_share
 from taskgov.twin.flavors import Assignment, FlavorAssigner, Mode
 from taskgov.twin.objects import FlavorResource
 from taskgov.twin.preemption import (
     CandidateCache,
-    Preemptor,
     Snapshot,
     Target,
     classical_targets,

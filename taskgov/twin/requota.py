@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskgov.errors import Fault
 from taskgov.kueue.read import FieldReader, subject_of
 from taskgov.kueue.read import read_cluster_queue as read_kueue_cluster_queue
+from taskgov.kueue.schemas.checks import Context
+from taskgov.kueue.schemas.compile import kueue_check
 from taskgov.twin.engine import Twin
 from taskgov.twin.events import EventKind
 from taskgov.twin.objects import ClusterQueue
@@ -57,10 +58,14 @@ def read_cluster_queue(manifest: dict[str, Any]) -> ClusterQueue:
     Raises:
         ValueError: a field the twin cannot read, named.
     """
-    faults: list[Fault] = []
     name = str((manifest.get("metadata") or {}).get("name", ""))
-    reader = FieldReader("patch", subject_of("ClusterQueue", manifest), faults)
-    queue = read_kueue_cluster_queue(reader, manifest, name)
-    if faults:
-        raise ValueError("; ".join(f"{f.field}: {f.message}" for f in faults))
+    shape = Context("patch", subject_of("ClusterQueue", manifest))
+    check = kueue_check(manifest.get("apiVersion"), "ClusterQueue")
+    if check is not None:  # what Kueue's schema and webhooks refuse, the twin refuses too
+        check(shape, manifest, "")
+    if not shape.faults:  # the reader trusts the shape
+        reader = FieldReader("patch", shape.subject, shape.faults)
+        queue = read_kueue_cluster_queue(reader, manifest, name)
+    if shape.faults:
+        raise ValueError("; ".join(f"{f.field}: {f.message}" for f in shape.faults))
     return queue

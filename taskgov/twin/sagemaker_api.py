@@ -154,19 +154,14 @@ class SageMakerApi:
     def _op_ListComputeQuotas(self, params: dict[str, Any], _: str) -> dict[str, Any]:  # noqa: N802
         arn = params.get("ClusterArn")
         rows = [
-            {
-                "ComputeQuotaArn": r.arn,
-                "ComputeQuotaId": r.object_id,
-                "Name": r.name,
-                "ComputeQuotaVersion": r.version,
-                "Status": r.status,
-                "ClusterArn": self.state.cluster_arn,
-                "ComputeQuotaConfig": r.body.get("ComputeQuotaConfig", {}),
-                "ComputeQuotaTarget": r.body["ComputeQuotaTarget"],
-                "ActivationState": r.body.get("ActivationState", "Enabled"),
-                "CreationTime": r.created,
-                "LastModifiedTime": r.modified,
-            }
+            self._quota_fields(
+                r,
+                {
+                    "ComputeQuotaConfig": r.body.get("ComputeQuotaConfig", {}),
+                    "ComputeQuotaTarget": r.body["ComputeQuotaTarget"],
+                    "ActivationState": r.body.get("ActivationState", "Enabled"),
+                },
+            )
             for r in sorted(self.state.quotas.values(), key=lambda r: r.name)
             if arn in (None, self.state.cluster_arn) and r.status in LIVE
         ]
@@ -179,6 +174,10 @@ class SageMakerApi:
 
     def _op_DescribeComputeQuota(self, params: dict[str, Any], _: str) -> dict[str, Any]:  # noqa: N802
         r = self._quota(params["ComputeQuotaId"])
+        return self._quota_fields(r, {k: v for k, v in r.body.items() if k != "Name"})
+
+    def _quota_fields(self, r: Record, body: dict[str, Any]) -> dict[str, Any]:
+        """A compute quota as List and Describe show it: identity, ``body``, then its times."""
         return {
             "ComputeQuotaArn": r.arn,
             "ComputeQuotaId": r.object_id,
@@ -186,7 +185,7 @@ class SageMakerApi:
             "ComputeQuotaVersion": r.version,
             "Status": r.status,
             "ClusterArn": self.state.cluster_arn,
-            **{k: v for k, v in r.body.items() if k != "Name"},
+            **body,
             "CreationTime": r.created,
             "LastModifiedTime": r.modified,
         }

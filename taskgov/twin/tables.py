@@ -52,31 +52,30 @@ def human_duration(seconds: float) -> str:
     if seconds < -1:
         return "<invalid>"
     total = max(int(seconds), 0)
+    minutes, hours = total // 60, total // 3600
+    days, years = hours // 24, hours // (24 * 365)
     if total < 120:
         return f"{total}s"
-    minutes = total // 60
     if minutes < 10:
-        rest = total % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
+        return _with_rest(minutes, "m", total % 60, "s")
     if minutes < 180:
         return f"{minutes}m"
-    hours = total // 3600
     if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
+        return _with_rest(hours, "h", minutes % 60, "m")
     if hours < 48:
         return f"{hours}h"
-    days = hours // 24
     if hours < 24 * 8:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
+        return _with_rest(days, "d", hours % 24, "h")
     if hours < 24 * 365 * 2:
         return f"{days}d"
-    years = days // 365
     if hours < 24 * 365 * 8:
-        rest = days % 365
-        return f"{years}y{rest}d" if rest else f"{years}y"
+        return _with_rest(years, "y", days % 365, "d")
     return f"{years}y"
+
+
+def _with_rest(whole: int, unit: str, rest: int, rest_unit: str) -> str:
+    """``3m20s``, or ``3m`` when the rest is zero, as kubectl's ``HumanDuration`` writes it."""
+    return f"{whole}{unit}{rest}{rest_unit}" if rest else f"{whole}{unit}"
 
 
 def _field(value: Any, dotted: str) -> Any:

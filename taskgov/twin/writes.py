@@ -56,20 +56,20 @@ class Handler(Protocol):
     def wfile(self) -> Any: ...
 
 
-def status(code: int, reason: str, message: str, details: dict[str, Any] | None = None) -> dict:
-    """A Kubernetes ``Status`` failure."""
-    body: dict[str, Any] = {
+def status_body(
+    code: int, reason: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``meta/v1 Status`` failure, the body of every error the API server returns."""
+    return {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
         "status": "Failure",
         "message": message,
         "reason": reason,
+        "details": details or {},
         "code": code,
     }
-    if details:
-        body["details"] = details
-    return body
 
 
 def _body(handler: Handler) -> bytes:
@@ -149,7 +149,9 @@ def not_allowed(handler: Handler, verb: str) -> None:
     _body(handler)
     handler._send_json(
         405,
-        status(405, "MethodNotAllowed", f"the server does not allow this method ({verb}) here"),
+        status_body(
+            405, "MethodNotAllowed", f"the server does not allow this method ({verb}) here"
+        ),
     )
 
 
@@ -183,7 +185,7 @@ def handle_patch(
     if content_type not in PATCH_TYPES[:2]:
         handler._send_json(
             415,
-            status(
+            status_body(
                 415,
                 "UnsupportedMediaType",
                 f"{content_type or 'no'} patch is not supported "
@@ -194,10 +196,10 @@ def handle_patch(
     try:
         patch = yaml.safe_load(raw) if content_type.endswith("yaml") else json.loads(raw)
     except (ValueError, yaml.YAMLError) as error:
-        handler._send_json(400, status(400, "BadRequest", f"the patch is not valid: {error}"))
+        handler._send_json(400, status_body(400, "BadRequest", f"the patch is not valid: {error}"))
         return
     if not isinstance(patch, dict):
-        handler._send_json(400, status(400, "BadRequest", "the patch must be an object"))
+        handler._send_json(400, status_body(400, "BadRequest", "the patch must be an object"))
         return
     _patch_cluster_queue(handler, store, (on_cluster_queue, render), name, version, patch)
 
@@ -214,7 +216,7 @@ def _patch_cluster_queue(
         current = store.get("clusterqueues", name)
         if current is None:
             message = f'clusterqueues.{GROUP} "{name}" not found'
-            handler._send_json(404, status(404, "NotFound", message))
+            handler._send_json(404, status_body(404, "NotFound", message))
             return
         wanted = str((patch.get("metadata") or {}).get("resourceVersion", ""))
         have = str(current["metadata"].get("resourceVersion", ""))
@@ -224,7 +226,7 @@ def _patch_cluster_queue(
                 "has been modified; please apply your changes to the latest version and try again"
             )
             details = {"name": name, "group": GROUP, "kind": "clusterqueues"}
-            handler._send_json(409, status(409, "Conflict", message, details))
+            handler._send_json(409, status_body(409, "Conflict", message, details))
             return
         spec_patch = dict(patch.get("spec") or {})
         if "cohortName" in spec_patch:
@@ -239,7 +241,7 @@ def _patch_cluster_queue(
             on_cluster_queue(updated)
         except ValueError as error:
             message = f'ClusterQueue.{GROUP} "{name}" is invalid: {error}'
-            handler._send_json(422, status(422, "Invalid", message))
+            handler._send_json(422, status_body(422, "Invalid", message))
             return
         stored = store.get("clusterqueues", name) or updated
     handler._send_json(200, render(stored, version))

@@ -173,36 +173,36 @@ def test_recommend_plans_a_starved_team_exactly() -> None:
         jobs += daily("team-b", 1, submit_h=24 * day + 1, start_h=24 * day + 9, end_h=24 * day + 17)
     rec = recommend(FrameDemandSource(history(*jobs)), policy.build(), make_cluster(3), SETTINGS)
     plan = build_plan(rec, SETTINGS)
-    # Every candidate ties on the futures but the GPU-hours split; the first (CP-SAT at
-    # p50, BorrowLimit 10000) keeps the counts and lets team-b borrow team-a's idle GPUs.
-    assert plan.chosen == "cp-sat p50 borrow 10000"
+    # CP-SAT at p75 (BorrowLimit 10000) moves an instance to team-b: at p50 team-b borrows
+    # team-a's idle GPUs and loses them when team-a reclaims (6.2 against 3.0).
+    assert plan.chosen == "cp-sat p75 borrow 10000"
     assert plan_rows(plan) == [
         {
             "team": "team-a",
-            "nominal": "ml.p4d.24xlarge 2",
+            "nominal": "ml.p4d.24xlarge 2 -> 1",
             "borrow limit %": "0 -> 10000",
             "weight": "-",
-            # a millisecond longer: not worse.
-            "wait p95": "0.0 h",
-            "why": "BorrowLimit 0% -> 10000%: it may borrow any idle capacity (its owners "
-            "reclaim it when they need it)",
+            # out of sample: team-a's 4-hour job waits for a finishing team-b job.
+            "wait p95": "0.0 h -> 20 min",
+            "why": "ml.p4d.24xlarge: p75 demand 0 GPUs needs 0 of its 2 instances; lends 1 to "
+            "teams short of quota; BorrowLimit 0% -> 10000%: it may borrow any idle capacity "
+            "(its owners reclaim it when they need it)",
         },
         {
             "team": "team-b",
-            "nominal": "ml.p4d.24xlarge 1",
+            "nominal": "ml.p4d.24xlarge 1 -> 2",
             "borrow limit %": "0 -> 10000",
             "weight": "-",
             # out of sample: 16 h under today's BorrowLimit 0, none borrowing.
             "wait p95": "16.0 h -> 0.0 h",
-            "why": "BorrowLimit 0% -> 10000%: it may borrow any idle capacity (its owners "
-            "reclaim it when they need it); it needs 8 GPUs of ml.p4d.24xlarge to reach p95 "
-            "demand beside idle ones",
+            "why": "ml.p4d.24xlarge: p75 demand 16 GPUs exceeds the 8 guaranteed; nominal 1 -> 2 "
+            "instances; BorrowLimit 0% -> 10000%: it may borrow any idle capacity (its owners "
+            "reclaim it when they need it)",
         },
     ]
     assert {name: plan.overall[name]["preempted_gpu_h"] for name in plan.overall} == {
         "current": 0.0,
-        # the price: team-b's borrowed runs reclaimed by team-a.
-        "proposed": 21.297777777777778,
+        "proposed": 0.0,
     }
-    assert plan.warnings == []
+    assert plan.warnings == ["team team-a waits longer: p95 0.0 h -> 20 min"]
     assert plan.evidence.startswith("out of sample: the candidates were fitted on the history")

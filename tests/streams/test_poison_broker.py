@@ -29,6 +29,8 @@ from tests.streams.helpers import end_offsets, produce
 from tests.streams.test_worker import WorkerLog, wait_for
 from tests.streams.worker_runs import private_broker, store_until
 
+TASKGOV = str(Path(sys.executable).with_name("taskgov"))
+
 
 def records(first: int, count: int) -> list[KafkaRecord]:
     documents = [workload_document(n) for n in range(first, first + count)]
@@ -69,15 +71,46 @@ def restart_empty(bootstrap: str, prefix: str, tmp_path: Path) -> str:
     return info.bootstrap
 
 
+BEHIND = r"{prefix}\.workload-events\[(\d)\] ends at \d+, DuckDB has read to"
+NEW_ID = r"{prefix}\.(workload-events) was [0-9a-f-]{{36}}, is now [0-9a-f-]{{36}}"
+
+
 @pytest.mark.parametrize(
-    ("lose_records", "want_partitions"),
+    ("lose_records", "produced_after", "want_message", "want_named", "want_count"),
     [
-        pytest.param(delete_and_recreate, 3, id="the events topic deleted and created again"),
-        pytest.param(restart_empty, 3, id="the broker restarted empty"),
+        pytest.param(
+            delete_and_recreate,
+            3,
+            "no longer holds records",
+            BEHIND,
+            3,
+            id="the events topic deleted and created again, holding fewer records than read",
+        ),
+        pytest.param(
+            restart_empty,
+            3,
+            "no longer holds records",
+            BEHIND,
+            3,
+            id="the broker restarted empty, then fewer records than read",
+        ),
+        pytest.param(
+            delete_and_recreate,
+            300,  # about 100 a partition, where DuckDB read about 20: no offset is past the end
+            "holds other topics under the names DuckDB read from",
+            NEW_ID,
+            1,
+            id="the events topic deleted and created again, holding more records than read",
+        ),
     ],
 )
 def test_worker_stops_with_exit_4_when_the_broker_lost_what_duckdb_read(
-    tmp_path: Path, lose_records: Callable[[str, str, Path], str], want_partitions: int
+    tmp_path: Path,
+    lose_records: Callable[[str, str, Path], str],
+    produced_after: int,
+    want_message: str,
+    want_named: str,
+    want_count: int,
 ) -> None:
     prefix = f"r{uuid.uuid4().hex[:10]}"
     db, log_path = tmp_path / "w.duckdb", tmp_path / "worker.log"
@@ -86,10 +119,10 @@ def test_worker_stops_with_exit_4_when_the_broker_lost_what_duckdb_read(
         store_all(broker.bootstrap, prefix, db, log_path, records(0, 60))
         before = stored_ids(db)
         bootstrap = lose_records(broker.bootstrap, prefix, tmp_path)
-        produce(bootstrap, prefix, records(100, 3))  # fewer than DuckDB read: offsets behind
+        produce(bootstrap, prefix, records(100, produced_after))
 
         result = subprocess.run(
-            [sys.executable, "-m", "taskgov.cli", "worker", "--db", str(db)]
+            [TASKGOV, "worker", "--db", str(db)]
             + ["--topic-prefix", prefix, "--app-id", f"g2-{prefix}", "--session-timeout", "2"],
             capture_output=True,
             text=True,
@@ -98,11 +131,8 @@ def test_worker_stops_with_exit_4_when_the_broker_lost_what_duckdb_read(
         )
     assert result.returncode == 4, result.stderr[-2000:]
     [message] = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert message.startswith(f"error: the broker at {bootstrap} no longer holds records")
-    named = re.findall(
-        rf"{prefix}\.workload-events\[(\d)\] ends at \d+, DuckDB has read to", message
-    )
-    assert len(named) == want_partitions, message
+    assert message.startswith(f"error: the broker at {bootstrap} {want_message}"), message
+    assert len(re.findall(want_named.format(prefix=prefix), message)) == want_count, message
     assert "Traceback" not in result.stderr
     assert len(before) == 60
     assert stored_ids(db) == before  # nothing stored, nothing lost from DuckDB

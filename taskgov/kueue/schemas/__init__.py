@@ -18,6 +18,7 @@ from taskgov.kueue.schemas.queues import (
 )
 from taskgov.kueue.schemas.workload import workload
 
+GROUP = "kueue.x-k8s.io"
 VERSIONS = ("v1beta1", "v1beta2")
 BUILDERS: dict[str, Callable[[str], Schema]] = {
     "Workload": workload,
@@ -38,4 +39,11 @@ def schema(kind: str, version: str) -> Schema:
     return _CACHE[key]
 
 
-__all__ = ["BUILDERS", "VERSIONS", "Schema", "schema"]
+def served_version(api_version: object, kind: object) -> str | None:
+    """The version (``v1beta2``) of a manifest of a Kueue kind this package has a schema of."""
+    group, _, version = str(api_version).partition("/")
+    known = group == GROUP and version in VERSIONS and kind in BUILDERS
+    return version if known else None
+
+
+__all__ = ["BUILDERS", "GROUP", "VERSIONS", "Schema", "schema", "served_version"]
