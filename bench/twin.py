@@ -1,8 +1,8 @@
 """Twin benchmarks: Philly trace replays and Kueue's scheduler perf "baseline" and "large-scale".
 
-Run ``.venv/bin/python bench/twin.py [--limit N]``: (a) the Philly trace on Philly's quotas,
-(b, c) the Philly trace with fair sharing on, every VC at weight 0, on 176 and 96 nodes,
-(d, e) Kueue's scheduler-perf scenarios, generated here in the shape of Kueue's
+Run ``.venv/bin/python bench/twin.py [--limit N] [--only LETTERS]``: (a) the Philly trace on
+Philly's quotas, (b, c) the Philly trace with fair sharing on, every VC at weight 0, on 176
+and 96 nodes, (d, e) Kueue's scheduler-perf scenarios, generated here in the shape of Kueue's
 generator.yaml. Every wall time is also printed as a ratio to a fixed amount of plain-Python
 dict work timed in the same process, so figures from different (or noisy) machines compare.
 """
@@ -17,20 +17,10 @@ from dataclasses import dataclass, replace
 from taskgov.settings import PHILLY_JOBS as PHILLY_JOBS_FILE
 from taskgov.settings import PHILLY_NODES as PHILLY_NODES_FILE
 from taskgov.settings import data_file, load_settings
+from taskgov.twin.build import add_queue, cluster_queue, one_pod_workload
 from taskgov.twin.engine import Twin
-from taskgov.twin.objects import (
-    ClusterQueue,
-    Cohort,
-    FlavorQuotas,
-    LocalQueue,
-    PodSet,
-    Preemption,
-    ResourceFlavor,
-    ResourceGroup,
-    ResourceQuota,
-    WorkloadSpec,
-)
-from taskgov.twin.scenario import Scenario, stable_uid
+from taskgov.twin.objects import Cohort, ResourceFlavor, ResourceQuota
+from taskgov.twin.scenario import Scenario
 from taskgov.twin.trace import PHILLY_GPUS_PER_NODE, load_trace, philly_quotas
 
 # The packaged Philly files, or those under TASKGOV_DATA_DIR.
@@ -131,30 +121,22 @@ def perf_scenario(config: PerfConfig) -> Scenario:
     """
     scenario = Scenario()
     scenario.flavors["rf"] = ResourceFlavor("rf")
-    quota = ResourceQuota(config.nominal_m, borrowing_limit=config.borrowing_limit_m)
-    group = ResourceGroup(("cpu",), (FlavorQuotas("rf", {"cpu": quota}),))
-    preemption = Preemption(within_cluster_queue="LowerPriority", reclaim_within_cohort="Any")
+    quotas = {"rf": {"cpu": ResourceQuota(config.nominal_m, config.borrowing_limit_m)}}
     for c in range(config.cohorts):
         cohort = f"cohort-{c}"
         scenario.cohorts[cohort] = Cohort(cohort)
         for q in range(config.queues_per_cohort):
             name = f"cq-0-{q}-{cohort}"
-            scenario.cluster_queues[name] = ClusterQueue(
-                name, cohort, (group,), preemption=preemption
-            )
-            scenario.local_queues[(name, name)] = LocalQueue(name, name, name)
+            add_queue(scenario, cluster_queue(name, cohort, quotas), name)
             for set_index, kind in enumerate(config.classes):
                 for seq in range(kind.count):
-                    wl = f"{kind.name}-{set_index}-{seq}-0"
                     scenario.workloads.append(
-                        WorkloadSpec(
-                            namespace=name,
-                            name=wl,
-                            uid=stable_uid(name, wl),
-                            queue_name=name,
+                        one_pod_workload(
+                            name,
+                            f"{kind.name}-{set_index}-{seq}-0",
+                            name,
+                            {"cpu": kind.cpu_millis},
                             priority=kind.priority,
-                            priority_class=None,
-                            pod_sets=(PodSet("main", 1, {"cpu": kind.cpu_millis}),),
                             submit_at_ms=(seq + 1) * kind.creation_interval_ms,
                             run_for_ms=kind.runtime_ms,
                             document=len(scenario.workloads),
@@ -304,23 +286,36 @@ def kueue_perf(config: PerfConfig, label: str, baseline: float) -> None:
     )
 
 
+SCENARIOS = "abcde"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="replay only the first N Philly jobs")
+    parser.add_argument(
+        "--only",
+        default=SCENARIOS,
+        help="the scenarios to run, by letter (e.g. 'e' for large-scale alone; default: abcde)",
+    )
     args = parser.parse_args()
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"--only: no scenario {', '.join(sorted(unknown))} (choose from {SCENARIOS})")
     baseline = min(timed(dict_work) for _ in range(3))
     print(
         f"baseline: {DICT_WORK:,} dict updates in a plain Python loop, best of 3: {baseline:.3f} s"
     )
-    print()
-    philly(args.limit, baseline)
-    for label, nodes in (("(b)", 176), ("(c)", 96)):
-        print()
-        philly_fair_share(label, nodes, args.limit, baseline)
-    print()
-    kueue_perf(BASELINE, "(d)", baseline)
-    print()
-    kueue_perf(LARGE_SCALE, "(e)", baseline)
+    runs: dict[str, Callable[[], None]] = {
+        "a": lambda: philly(args.limit, baseline),
+        "b": lambda: philly_fair_share("(b)", 176, args.limit, baseline),
+        "c": lambda: philly_fair_share("(c)", 96, args.limit, baseline),
+        "d": lambda: kueue_perf(BASELINE, "(d)", baseline),
+        "e": lambda: kueue_perf(LARGE_SCALE, "(e)", baseline),
+    }
+    for letter in SCENARIOS:
+        if letter in args.only:
+            print()
+            runs[letter]()
 
 
 if __name__ == "__main__":

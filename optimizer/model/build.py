@@ -156,6 +156,21 @@ def _guard(built: Built, constraint: cp_model.Constraint, conflict: Conflict, on
 
 def _hard_constraints(built: Built, data: ModelData, explain: bool) -> None:
     """2. Constraints from the cluster, the policy and the settings."""
+    _capacity_constraints(built, data, explain)
+    _cell_constraints(built, data, explain)
+    _team_constraints(built, data, explain)
+    if data.max_teams_changed is not None:
+        _changed(built, data)
+        # At most max_teams_changed teams change at all this run.
+        detail = f"at most {data.max_teams_changed} teams change this run"
+        conflict = Conflict("max_teams_changed", "max_teams_changed", None, None, detail)
+        total = cp_model.LinearExpr.sum(list(built.changed.values()))
+        _guard(built, built.model.add(total <= data.max_teams_changed), conflict, explain)
+
+
+def _capacity_constraints(built: Built, data: ModelData, explain: bool) -> None:
+    """2a. The cluster's side: one guarded constraint per instance type, so an infeasible run
+    can name the type whose instances the guarantees outgrow."""
     model, nominal = built.model, built.nominal
     # The teams' guarantees of a type fit in the instances of that type the cluster has.
     for instance_type in data.instance_types:
@@ -173,6 +188,12 @@ def _hard_constraints(built: Built, data: ModelData, explain: bool) -> None:
             Conflict(f"capacity[{instance_type}]", "capacity", None, instance_type, detail),
             explain,
         )
+
+
+def _cell_constraints(built: Built, data: ModelData, explain: bool) -> None:
+    """2b. The settings' bounds on each team's nominal count of each type, each guarded so an
+    infeasible run names the team and type."""
+    model, nominal = built.model, built.nominal
     for (team, instance_type), cell in data.cells.items():
         var, where = nominal[(team, instance_type)], f"{team},{instance_type}"
         # Entries given by amounts instead of Count stay as they are.
@@ -197,6 +218,11 @@ def _hard_constraints(built: Built, data: ModelData, explain: bool) -> None:
         )
         conflict = Conflict(f"max_change[{where}]", "max_change", team, instance_type, detail)
         _guard(built, model.add_linear_constraint(var, low, high), conflict, explain)
+
+
+def _team_constraints(built: Built, data: ModelData, explain: bool) -> None:
+    """2c. Each team's BorrowLimit and FairShareWeight within the API's range and the caps."""
+    model = built.model
     for member in data.teams:
         # BorrowLimit stays in the API's range, within its change cap; it is fixed unless the
         # team borrows by percent.
@@ -213,13 +239,6 @@ def _hard_constraints(built: Built, data: ModelData, explain: bool) -> None:
                 built.weight[member.name], current - cap, current + cap
             )
             _guard(built, constraint, conflict, explain)
-    if data.max_teams_changed is not None:
-        _changed(built, data)
-        # At most max_teams_changed teams change at all this run.
-        detail = f"at most {data.max_teams_changed} teams change this run"
-        conflict = Conflict("max_teams_changed", "max_teams_changed", None, None, detail)
-        total = cp_model.LinearExpr.sum(list(built.changed.values()))
-        _guard(built, model.add(total <= data.max_teams_changed), conflict, explain)
 
 
 def _changed(built: Built, data: ModelData) -> None:
@@ -250,7 +269,6 @@ class _Terms:
 
 def _objectives(built: Built, data: ModelData, weights: bool) -> None:
     """3. The objectives of phases 1-4, most important first (see the module docstring)."""
-    model, nominal = built.model, built.nominal
     teams = {t.name: t for t in data.teams}
     total = cp_model.LinearExpr.sum
     runnable: list[cp_model.LinearExprT] = []
@@ -259,49 +277,12 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
     change: list[cp_model.LinearExprT] = []
     peak_weight, top_weight = starve_weights(data)
     for instance_type in data.instance_types:
-        terms = _Terms()
-        acc = data.accelerators[instance_type]
-        cells = [c for c in data.cells.values() if c.instance_type == instance_type]
-        # pool[type]: accelerators of the type the teams' nominal quotas hold.
-        pool = model.new_int_var(0, acc * data.capacity[instance_type], f"pool[{instance_type}]")
-        model.add(
-            pool
-            == cp_model.LinearExpr.sum([acc * nominal[(c.team, instance_type)] for c in cells])
-            + sum(c.fixed_acc or 0 for c in cells)
-        )
-        sustained_all = sum(c.sustained_acc for c in cells)
-        for cell in cells:
-            key, where = (cell.team, instance_type), f"{cell.team},{instance_type}"
-            held = acc * nominal[key] + (cell.fixed_acc or 0)
-            # Sustained demand beyond the guarantee is a shortfall.
-            if cell.sustained_acc > 0:
-                short = model.new_int_var(0, cell.sustained_acc, f"shortfall[{where}]")
-                model.add(short >= cell.sustained_acc - held)
-                need = cell.sustained_acc - (cell.fixed_acc or 0)
-                _shortfall_cut(model, short, nominal[key], need, acc)
-                terms.shortfall.append(short)
-            _borrowing(built, data, teams[cell.team], cell, held, pool, sustained_all, terms)
-            # Moving nominal quota costs in proportion to the accelerators moved.
-            if cell.fixed_acc is None:
-                distance = _distance(model, nominal[key], cell.current)
-                terms.moved.append(NOMINAL_CHANGE_WEIGHT * acc * distance)
+        terms = _type_terms(built, data, instance_type, teams)
         runnable.append(total(terms.blocked))
         coverage.append(total(terms.shortfall))
         starvation.append(peak_weight * total(terms.starve) + top_weight * total(terms.starve_top))
         change.append(total(terms.moved))
-    off_target, reweighted = [], []
-    for team in data.teams:
-        if data.max_teams_changed is None:
-            # Nothing else links a weight: its phase-3 optimum is the target, clamped into
-            # the change cap. Fixing it now spares the search that choice.
-            low, high = team.current_weight - MAX_FAIR_SHARE_WEIGHT, MAX_FAIR_SHARE_WEIGHT
-            if data.max_weight_change is not None:
-                low = team.current_weight - data.max_weight_change
-                high = team.current_weight + data.max_weight_change
-            model.add(built.weight[team.name] == min(max(team.target_weight, low), high))
-        # Weights away from the burst-proportional target; weights moved from today's.
-        off_target.append(_distance(model, built.weight[team.name], team.target_weight))
-        reweighted.append(_distance(model, built.weight[team.name], team.current_weight))
+    off_target, reweighted = _weight_distances(built, data)
     if weights:
         starvation.append(total(off_target))
         change.append(WEIGHT_CHANGE_WEIGHT * total(reweighted))
@@ -326,6 +307,63 @@ def _objectives(built: Built, data: ModelData, weights: bool) -> None:
             f"{WEIGHT_CHANGE_WEIGHT} per FairShareWeight point moved",
         ),
     ]
+
+
+def _type_terms(
+    built: Built, data: ModelData, instance_type: str, teams: Mapping[str, Team]
+) -> _Terms:
+    """The terms of phases 1-4 over the cells of one instance type: each type's teams share
+    one pool, so borrowing and starvation are read against that pool."""
+    model, nominal = built.model, built.nominal
+    terms = _Terms()
+    acc = data.accelerators[instance_type]
+    cells = [c for c in data.cells.values() if c.instance_type == instance_type]
+    # pool[type]: accelerators of the type the teams' nominal quotas hold.
+    pool = model.new_int_var(0, acc * data.capacity[instance_type], f"pool[{instance_type}]")
+    model.add(
+        pool
+        == cp_model.LinearExpr.sum([acc * nominal[(c.team, instance_type)] for c in cells])
+        + sum(c.fixed_acc or 0 for c in cells)
+    )
+    sustained_all = sum(c.sustained_acc for c in cells)
+    for cell in cells:
+        key, where = (cell.team, instance_type), f"{cell.team},{instance_type}"
+        held = acc * nominal[key] + (cell.fixed_acc or 0)
+        # Sustained demand beyond the guarantee is a shortfall.
+        if cell.sustained_acc > 0:
+            short = model.new_int_var(0, cell.sustained_acc, f"shortfall[{where}]")
+            model.add(short >= cell.sustained_acc - held)
+            need = cell.sustained_acc - (cell.fixed_acc or 0)
+            _shortfall_cut(model, short, nominal[key], need, acc)
+            terms.shortfall.append(short)
+        _borrowing(built, data, teams[cell.team], cell, held, pool, sustained_all, terms)
+        # Moving nominal quota costs in proportion to the accelerators moved.
+        if cell.fixed_acc is None:
+            distance = _distance(model, nominal[key], cell.current)
+            terms.moved.append(NOMINAL_CHANGE_WEIGHT * acc * distance)
+    return terms
+
+
+def _weight_distances(
+    built: Built, data: ModelData
+) -> tuple[list[cp_model.LinearExpr], list[cp_model.LinearExpr]]:
+    """Per team, how far its weight lands from the burst-proportional target and how far it
+    moves from today's (phases 3 and 4)."""
+    model = built.model
+    off_target, reweighted = [], []
+    for team in data.teams:
+        if data.max_teams_changed is None:
+            # Nothing else links a weight: its phase-3 optimum is the target, clamped into
+            # the change cap. Fixing it now spares the search that choice.
+            low, high = team.current_weight - MAX_FAIR_SHARE_WEIGHT, MAX_FAIR_SHARE_WEIGHT
+            if data.max_weight_change is not None:
+                low = team.current_weight - data.max_weight_change
+                high = team.current_weight + data.max_weight_change
+            model.add(built.weight[team.name] == min(max(team.target_weight, low), high))
+        # Weights away from the burst-proportional target; weights moved from today's.
+        off_target.append(_distance(model, built.weight[team.name], team.target_weight))
+        reweighted.append(_distance(model, built.weight[team.name], team.current_weight))
+    return off_target, reweighted
 
 
 def _borrowing(

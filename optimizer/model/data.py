@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from optimizer.demand import DemandProfile, offered_column, percentile_column
 from optimizer.settings import OptimizerSettings
@@ -158,23 +158,15 @@ def _current_counts(quota: ComputeQuota | None) -> tuple[dict[str, int], dict[st
     return counts, fixed
 
 
-def model_data(
-    profile: DemandProfile, policy: Policy, cluster: Cluster, settings: OptimizerSettings
-) -> ModelData:
-    """The model's input from recorded demand, today's policy and the settings.
-
-    Teams with demand but no ComputeQuota enter with nothing; a proposal for them becomes a
-    new allocation. Entries given by Accelerators/VCpu/MemoryInGiB instead of Count are kept
-    as they are and their accelerators count against the cluster's capacity.
-    """
-    catalog = instance_catalog()
-    capacity = cluster.instance_counts()
-    types = tuple(capacity)
-    quotas = {q.compute_quota_target.team_name: q for q in policy.active_quotas()}
-    demand = {
-        (row["team"], row["instance_type"]): row for row in profile.by_team.iter_rows(named=True)
-    }
-    team_names = sorted(set(quotas) | {team for team, _ in demand})
+def _cells(
+    team_names: list[str],
+    types: tuple[str, ...],
+    quotas: dict[str, ComputeQuota],
+    demand: dict[tuple[str, str], dict[str, Any]],
+    settings: OptimizerSettings,
+) -> dict[tuple[str, str], Cell]:
+    """One cell per team and instance type, every pair present: a team without demand on a
+    type still has a current count the model may keep or change."""
     column = offered_column if settings.demand_basis == "offered" else percentile_column
     sustained = column(settings.sustained_percentile)
     peak = column(settings.peak_percentile)
@@ -197,27 +189,50 @@ def model_data(
                 fixed_acc=fixed.get(instance_type),
                 max_acc=int(row.get(most) or 0),
             )
+    return cells
+
+
+def _team(team: str, quota: ComputeQuota | None, targets: Mapping[str, int]) -> Team:
+    """A team's borrowing and weight today: a policy without a ComputeQuota for the team
+    reads as the defaults (HyperPod's borrow limit, weight 0), and the borrow mode says which
+    of the model's borrow variables the team may have."""
+    sharing = quota.compute_quota_config.resource_sharing_config if quota else None
+    weight = (quota.compute_quota_target.fair_share_weight if quota else None) or 0
+    pct = sharing.borrow_limit if sharing and sharing.borrow_limit is not None else None
+    mode: BorrowMode = "percent"
+    if sharing is not None and sharing.strategy != "LendAndBorrow":
+        mode = "none"
+    elif sharing is not None and sharing.absolute_borrow_limits:
+        mode = "absolute"
+    return Team(
+        name=team,
+        current_borrow_pct=DEFAULT_BORROW_LIMIT_PCT if pct is None else pct,
+        borrow=mode,
+        current_weight=weight,
+        target_weight=targets.get(team, weight),
+    )
+
+
+def model_data(
+    profile: DemandProfile, policy: Policy, cluster: Cluster, settings: OptimizerSettings
+) -> ModelData:
+    """The model's input from recorded demand, today's policy and the settings.
+
+    Teams with demand but no ComputeQuota enter with nothing; a proposal for them becomes a
+    new allocation. Entries given by Accelerators/VCpu/MemoryInGiB instead of Count are kept
+    as they are and their accelerators count against the cluster's capacity.
+    """
+    catalog = instance_catalog()
+    capacity = cluster.instance_counts()
+    types = tuple(capacity)
+    quotas = {q.compute_quota_target.team_name: q for q in policy.active_quotas()}
+    demand = {
+        (row["team"], row["instance_type"]): row for row in profile.by_team.iter_rows(named=True)
+    }
+    team_names = sorted(set(quotas) | {team for team, _ in demand})
+    cells = _cells(team_names, types, quotas, demand, settings)
     targets = target_weights(cells, team_names)
-    teams = []
-    for team in team_names:
-        quota = quotas.get(team)
-        sharing = quota.compute_quota_config.resource_sharing_config if quota else None
-        weight = (quota.compute_quota_target.fair_share_weight if quota else None) or 0
-        pct = sharing.borrow_limit if sharing and sharing.borrow_limit is not None else None
-        mode: BorrowMode = "percent"
-        if sharing is not None and sharing.strategy != "LendAndBorrow":
-            mode = "none"
-        elif sharing is not None and sharing.absolute_borrow_limits:
-            mode = "absolute"
-        teams.append(
-            Team(
-                name=team,
-                current_borrow_pct=DEFAULT_BORROW_LIMIT_PCT if pct is None else pct,
-                borrow=mode,
-                current_weight=weight,
-                target_weight=targets.get(team, weight),
-            )
-        )
+    teams = [_team(team, quotas.get(team), targets) for team in team_names]
     return ModelData(
         instance_types=types,
         accelerators={t: catalog[t].accelerator_count for t in types},

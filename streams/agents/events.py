@@ -248,6 +248,18 @@ def _offsets(records: list[Record]) -> list[tuple[tuple[str, int], int]]:
     return sorted(reached.items())
 
 
+def _subscribe(app: WorkerApp, settings: WorkerSettings) -> dict[str, str]:
+    """Register the worker's topics with the conductor, so the consumer subscribes them; their
+    records go to the agent as batches, never through a topic's own stream. Returns the kind
+    of record each topic name carries."""
+    kinds = {}
+    for kind in TOPIC_KINDS:
+        name = settings.topic(kind)
+        kinds[name] = kind
+        app.topics.add(app.topic(name, value_type=bytes, value_serializer="raw"))
+    return kinds
+
+
 def register_agents(app: WorkerApp, settings: WorkerSettings, writer: BatchWriter) -> None:
     """Subscribe the worker's topics and attach the agent that stores their record batches.
 
@@ -260,13 +272,7 @@ def register_agents(app: WorkerApp, settings: WorkerSettings, writer: BatchWrite
     An error other than a failed write crashes the worker (``CrashingSupervisor``): going on
     with later batches could record offsets past records never stored.
     """
-    kinds = {}
-    for kind in TOPIC_KINDS:
-        name = settings.topic(kind)
-        kinds[name] = kind
-        # Registered with the conductor so the consumer subscribes them; their records go to
-        # the agent as batches, never through this topic's own stream.
-        app.topics.add(app.topic(name, value_type=bytes, value_serializer="raw"))
+    kinds = _subscribe(app, settings)
 
     async def store_batches(stream: faust.StreamT[RecordBatch]) -> AsyncIterator[None]:
         writes: deque[asyncio.Future[None]] = deque()

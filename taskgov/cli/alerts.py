@@ -11,19 +11,16 @@ import click
 
 from streams.alerts import ALERT_COLUMNS, new_alerts, ongoing_starvation, read_sent, send
 from taskgov.broker import ensure_topics, resolve_bootstrap
-from taskgov.cli.options import db_option, output_option, state_dir_option, topic_prefix_option
+from taskgov.cli.options import (
+    db_option,
+    duration_option,
+    output_option,
+    state_dir_option,
+    topic_prefix_option,
+)
 from taskgov.cli.output import render_rows
-from taskgov.errors import Fault, InputError
 from taskgov.settings import load_settings
 from taskgov.store import open_read_only
-from taskgov.twin.durations import parse_duration_ms
-
-
-def _duration(text: str, option: str) -> timedelta:
-    try:
-        return timedelta(milliseconds=parse_duration_ms(text))
-    except ValueError as error:
-        raise InputError([Fault(option, text, "", str(error))]) from None
 
 
 @click.command("alerts")
@@ -35,13 +32,12 @@ def _duration(text: str, option: str) -> timedelta:
     show_default=True,
     help="Alert once an episode has lasted this many minutes.",
 )
-@click.option(
+@duration_option(
     "--lookback",
     default="168h",
-    show_default=True,
     help="How far back episodes are read (a duration: 90m, 24h).",
 )
-@click.option(
+@duration_option(
     "--every",
     help="Keep running, evaluating every this long (e.g. 1m); without it, evaluate once.",
 )
@@ -54,8 +50,8 @@ def alerts_command(
     context: click.Context,
     db: Path | None,
     min_minutes: int,
-    lookback: str,
-    every: str | None,
+    lookback: timedelta,
+    every: timedelta | None,
     dry_run: bool,
     topic_prefix: str,
     state_dir: Path,
@@ -73,8 +69,6 @@ def alerts_command(
       taskgov alerts --dry-run -o json              what would fire now
     """
     settings = load_settings(context.obj["config_file"])
-    window = _duration(lookback, "--lookback")
-    period = _duration(every, "--every") if every else None
     db_path = db or settings.duckdb_path
     topic = f"{topic_prefix}.alerts"
     bootstrap = "" if dry_run else resolve_bootstrap(settings, state_dir)
@@ -85,7 +79,7 @@ def alerts_command(
     while True:
         conn = open_read_only(db_path)
         try:
-            current = ongoing_starvation(conn, min_minutes=min_minutes, lookback=window)
+            current = ongoing_starvation(conn, min_minutes=min_minutes, lookback=lookback)
         finally:
             conn.close()
         fresh = new_alerts(current, read_sent(bootstrap, topic)) if bootstrap else current
@@ -99,5 +93,5 @@ def alerts_command(
             f"{len(current) - len(fresh)} already sent",
             err=True,
         )
-        if period is None or stop.wait(period.total_seconds()):
+        if every is None or stop.wait(every.total_seconds()):
             return

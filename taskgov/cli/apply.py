@@ -20,17 +20,9 @@ from optimizer.appliers.base import Applier, Backend
 from optimizer.appliers.engine import ApplyReport
 from optimizer.appliers.guardrails import GuardrailSettings
 from optimizer.appliers.service import Attempt
-from taskgov.cli.options import db_option, output_option
+from taskgov.cli.options import database_path, db_option, output_option
 from taskgov.cli.output import OutputFormat, render_rows
 from taskgov.errors import Fault, InputError
-
-
-def _database(context: click.Context, db: Path | None) -> Path:
-    from taskgov.settings import load_settings
-
-    if db is not None:
-        return db
-    return load_settings((context.find_root().obj or {}).get("config_file")).duckdb_path
 
 
 def _guardrails(path: Path | None) -> GuardrailSettings:
@@ -179,7 +171,7 @@ def apply_command(
     Exit codes: 0 ok, 1 runtime failure (per-object outcomes are printed and recorded),
     2 bad input, 4 refused by a guardrail, 5 the live state changed under the apply.
     """
-    db = _database(context, options["db"])
+    db = database_path(context, options["db"])
     if history:
         _history(db, options["output"])
         return
@@ -207,7 +199,7 @@ def rollback_command(context: click.Context, apply_id: int, **options: Any) -> N
     from optimizer.appliers.service import rollback
     from optimizer.store import open_store
 
-    db = _database(context, options["db"])
+    db = database_path(context, options["db"])
     with open_store(db, read_only=True) as conn:
         cluster = str(audit.attempt(conn, apply_id)[0]["cluster"])
     _attempt(context, options, "rollback", cluster, partial(rollback, db, apply_id))

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from taskgov.broker import BrokerStatus, broker_status, start_broker, stop_broker
-from taskgov.cli.options import output_option, state_dir_option
+from taskgov.cli.options import output_option, seconds_option, state_dir_option
 from taskgov.cli.output import render_rows
 
 STATUS_COLUMNS = ["state", "pid", "bootstrap", "started_at", "log", "state_dir"]
@@ -34,12 +34,10 @@ def broker_group() -> None:
 
 @broker_group.command("start", short_help="Start the broker in the background (idempotent).")
 @state_dir_option
-@click.option(
+@seconds_option(
     "--timeout",
-    "timeout_s",
-    type=click.FloatRange(min=0.1),
+    minimum=0.1,
     default=15.0,
-    show_default=True,
     help="Seconds to wait for the broker to answer Kafka requests.",
 )
 def start_command(state_dir: Path, timeout_s: float) -> None:
@@ -58,14 +56,7 @@ def start_command(state_dir: Path, timeout_s: float) -> None:
 
 @broker_group.command("stop", short_help="Stop the broker; its topics are lost (idempotent).")
 @state_dir_option
-@click.option(
-    "--grace",
-    "grace_s",
-    type=click.FloatRange(min=0),
-    default=5.0,
-    show_default=True,
-    help="Seconds between SIGTERM and SIGKILL.",
-)
+@seconds_option("--grace", minimum=0, default=5.0, help="Seconds between SIGTERM and SIGKILL.")
 def stop_command(state_dir: Path, grace_s: float) -> None:
     """Stop the local broker and remove its record; its in-memory topics are lost.
 

@@ -133,7 +133,9 @@ def demo_command(
     if record is None:
         return
     click.echo("== The same scenario, live: twin API server -> watcher -> Kafka -> worker")
-    count = play_live(scenario_from_documents(documents), speed, record, state_dir)
+    count = play_live(
+        scenario_from_documents(documents), speed=speed, db_path=record, state_dir=state_dir
+    )
     click.echo(f"== {count} workload events reached Kafka")
     _show_reports(record, settings.duckdb_path, SEED_REPORTS)
     with tempfile.TemporaryDirectory(prefix="taskgov-demo-") as workdir:
@@ -185,7 +187,9 @@ def _play_trace(
         f"== The {trace} trace, live: {len(scenario.workloads):,} jobs of "
         f"{len(scenario.cluster_queues)} teams, twin API server -> watcher -> Kafka -> worker"
     )
-    count = play_live(scenario, speed, db_path, state_dir, show_events=False)
+    count = play_live(
+        scenario, speed=speed, db_path=db_path, state_dir=state_dir, show_events=False
+    )
     click.echo(f"== {count:,} workload events reached Kafka")
 
 

@@ -26,13 +26,7 @@ PROGRESS_EVERY_S = 5.0
 
 
 def play_live(
-    scenario: Scenario,
-    speed: float,
-    db_path: Path,
-    state_dir: Path,
-    bootstrap: str | None = None,
-    *,
-    show_events: bool = True,
+    scenario: Scenario, *, speed: float, db_path: Path, state_dir: Path, show_events: bool = True
 ) -> int:
     """Serve the scenario, watch it into Kafka, and store the events in ``db_path`` with the
     Faust worker; returns the number of workload events.
@@ -40,18 +34,15 @@ def play_live(
     With ``show_events`` each event read back is printed; otherwise a progress line every
     few seconds (a trace sends tens of thousands). The broker, kubeconfig and checkpoint live
     in a temporary folder removed at the end; the worker's log and Faust's data folder stay
-    in ``state_dir``.
+    in ``state_dir``. Keyword-only: ``db_path`` and ``state_dir`` are both paths, and a
+    swap would write the record into the state folder.
     """
     with tempfile.TemporaryDirectory(prefix="taskgov-demo-") as tmp:
         workdir = Path(tmp)
-        if bootstrap is None:
-            with local_broker(workdir / "broker") as broker:
-                count = _play(scenario, speed, broker.bootstrap, workdir, show_events)
-                _store(broker.bootstrap, db_path, state_dir, count)
-                return count
-        count = _play(scenario, speed, bootstrap, workdir, show_events)
-        _store(bootstrap, db_path, state_dir, count)
-        return count
+        with local_broker(workdir / "broker") as broker:
+            count = _play(scenario, speed, broker.bootstrap, workdir, show_events)
+            _store(broker.bootstrap, db_path, state_dir, count)
+            return count
 
 
 def _stored(db_path: Path) -> int:

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import click
 
-from taskgov.cli.options import db_option, output_option
+from taskgov.cli.options import database_path, db_option, output_option
 from taskgov.cli.output import render_rows
-from taskgov.cli.report import _database
 from taskgov.store import open_read_only
 from taskgov.store.lake import export_lake, lake_at
 from taskgov.times import parse_instant
@@ -49,7 +48,7 @@ def export_command(
 ) -> None:
     """Export the event log and the aggregates as hive-partitioned Parquet (cluster=, day=)."""
     since_at = parse_instant(since, "--since")
-    conn = open_read_only(_database(context, db))
+    conn = open_read_only(database_path(context, db))
     try:
         result = export_lake(conn, lake_at(destination, endpoint_url=endpoint_url), since=since_at)
     finally:

@@ -8,10 +8,15 @@ the table shortens long text. Binary formats (Parquet) need a file (``--out``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from taskgov.errors import Fault, InputError
+from taskgov.settings import load_settings
+from taskgov.twin.durations import parse_duration_ms
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -38,6 +43,15 @@ db_option = click.option(
     envvar="TASKGOV_DUCKDB_PATH",
     help="The DuckDB file (default: the duckdb_path setting).",
 )
+
+
+def database_path(context: click.Context, db: Path | None) -> Path:
+    """``--db``, else the ``duckdb_path`` setting of the root command's ``--config``: the
+    settings file is read only when no file was named."""
+    if db is not None:
+        return db
+    config_file = (context.find_root().obj or {}).get("config_file")
+    return load_settings(config_file).duckdb_path
 
 
 # The topics a deployment uses: PREFIX.workload-events, PREFIX.alerts and so on.
@@ -88,3 +102,59 @@ def time_bound_options(command: F) -> F:
             "ISO 8601 date or time, UTC (2024-05-01, 2024-05-01T12:00Z).",
         )(command)
     return command
+
+
+def seconds_option(
+    flag: str, *, minimum: float, help: str, default: float | None = None
+) -> Callable[[F], F]:
+    """A span in seconds: ``--grace`` reaches the command as ``grace_s``, so the unit is in the
+    name wherever the value travels, and every such flag checks its lower bound the same way."""
+    return click.option(
+        flag,
+        f"{flag.removeprefix('--').replace('-', '_')}_s",
+        type=click.FloatRange(min=minimum),
+        default=default,
+        show_default=default is not None,
+        help=help,
+    )
+
+
+def max_outage_option(waiting: str) -> Callable[[F], F]:
+    """``--max-outage`` of the long-running Kafka clients (watcher, worker): how long
+    ``waiting`` may go on before the command exits 1; unset, the ``broker_max_outage_s``
+    setting decides."""
+    return seconds_option(
+        "--max-outage",
+        minimum=1.0,
+        help=f"Seconds {waiting} exits 1 [settings: broker_max_outage_s, 300].",
+    )
+
+
+def duration_option(
+    flag: str, *, help: str, default: str | None = None, envvar: str | None = None
+) -> Callable[[F], F]:
+    """A span such as ``90m`` or ``1h30m``, handed to the command as a ``timedelta`` (None
+    when not given), so no command parses durations itself. Text that is no duration is bad
+    input naming the flag (exit 2), found before the command opens anything."""
+    return click.option(
+        flag,
+        default=default,
+        show_default=default is not None,
+        envvar=envvar,
+        callback=_timedelta,
+        help=help,
+    )
+
+
+def _timedelta(
+    context: click.Context, parameter: click.Parameter, text: str | None
+) -> timedelta | None:
+    """The callback of :func:`duration_option`. An empty text counts as not given where not
+    giving the flag means something (``TASKGOV_ALERT_EVERY=`` turns alerts off); where the
+    flag has a default, a duration is wanted."""
+    if text is None or (not text and parameter.default is None):
+        return None
+    try:
+        return timedelta(milliseconds=parse_duration_ms(text))
+    except ValueError as error:
+        raise InputError([Fault(parameter.opts[-1], text, "", str(error))]) from None

@@ -25,12 +25,12 @@ from optimizer.plan import PLAN_COLUMNS, Plan, build_plan, overall_lines, plan_r
 from optimizer.recommend import Recommendation, recommend
 from optimizer.settings import OptimizerSettings
 from optimizer.store import RunSource, RunSummary, list_runs, open_store, read_run, save_run
+from taskgov.cli.options import database_path
 from taskgov.cli.output import dump_json, render_rows
 from taskgov.cli.recommend_inputs import (
     Demand,
     RecommendRequest,
     check_teams,
-    database,
     read_demand,
     read_policy,
     recommend_options,
@@ -57,7 +57,14 @@ LIST_COLUMNS = ["run", "created (UTC)", "source", "cluster", "since", "jobs", "s
 
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """What one run stores and prints besides the plan: its source and stored id."""
+    """What one run stores and prints besides the plan.
+
+    Attributes:
+        source: where its jobs came from (the database and cluster, or a trace).
+        jobs: how many jobs the demand profile read.
+        run_id: its id once stored (``--show`` takes it); None while unstored.
+        database: the DuckDB file it is stored in.
+    """
 
     source: RunSource
     jobs: int
@@ -211,7 +218,7 @@ def recommend_command(context: click.Context, **flags: Any) -> None:
     request = RecommendRequest(**flags)
     try:
         if request.list_stored or request.show_run is not None:
-            _stored_runs(database(context, request.db), request)
+            _stored_runs(database_path(context, request.db), request)
             return
         settings = request.settings()
         policy, cluster = read_policy(request)

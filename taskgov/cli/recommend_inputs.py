@@ -19,13 +19,12 @@ from optimizer.history import HistoryDemandSource
 from optimizer.settings import OptimizerSettings, load_optimizer_settings, optimizer_settings
 from optimizer.store import RunSource
 from optimizer.trace import TraceDemandSource, trace_instance_type
-from taskgov.cli.options import db_option, output_option
+from taskgov.cli.options import database_path, db_option, output_option
 from taskgov.cli.policy import read_files
 from taskgov.errors import Fault, InputError
 from taskgov.policy.compile import priority_class_name
 from taskgov.policy.load import policy_and_cluster
 from taskgov.policy.model import Cluster, Policy
-from taskgov.settings import load_settings
 from taskgov.times import time_bound
 from taskgov.twin.durations import parse_duration_ms
 
@@ -154,14 +153,6 @@ def recommend_options(command: F) -> F:
     return command
 
 
-def database(context: click.Context, db: Path | None) -> Path:
-    """``--db``, else the duckdb_path setting."""
-    if db is not None:
-        return db
-    config_file = (context.find_root().obj or {}).get("config_file")
-    return load_settings(config_file).duckdb_path
-
-
 def read_demand(
     context: click.Context, request: RecommendRequest, policy: Policy, cluster: Cluster
 ) -> Demand:
@@ -185,7 +176,7 @@ def read_demand(
         return Demand(source, run_source, since_s, request.db)
     if request.limit is not None:
         raise InputError([Fault("--limit", "", "", "reads a trace: give --trace")])
-    store = database(context, request.db)
+    store = database_path(context, request.db)
     history = _history_source(store, request, policy, cluster)
     since_at = time_bound(request.since, "--since", lambda: history.watermark)
     since_s = None if since_at is None else history.seconds(since_at)

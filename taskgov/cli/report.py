@@ -17,7 +17,7 @@ from typing import Any
 import click
 import polars as pl
 
-from taskgov.cli.options import db_option, output_option, time_bound_options
+from taskgov.cli.options import database_path, db_option, output_option, time_bound_options
 from taskgov.cli.output import render_rows
 from taskgov.errors import DatabaseError, Fault, InputError
 from taskgov.settings import load_settings
@@ -102,19 +102,12 @@ def _write(result: Result, output: str, out: Path | None) -> None:
         click.echo(text, nl=False)
 
 
-def _database(context: click.Context, db: Path | None) -> Path:
-    if db is not None:
-        return db
-    config_file = (context.find_root().obj or {}).get("config_file")
-    return load_settings(config_file).duckdb_path
-
-
 def _open(
     context: click.Context, db: Path | None, lake: str | None, endpoint_url: str | None
 ) -> Connection:
     """The DuckDB file read-only, or the lake when ``--lake`` is given."""
     if lake is None:
-        return open_read_only(_database(context, db))
+        return open_read_only(database_path(context, db))
     return open_lake(lake_at(lake, endpoint_url=endpoint_url))
 
 
@@ -179,7 +172,7 @@ def report_command(
     if name not in reports:
         raise InputError([Fault("report", name, "", f"unknown report; available: {available}")])
     bounds = parse_time_bound(since, "--since"), parse_time_bound(until, "--until")
-    path = lake or str(_database(context, db))
+    path = lake or str(database_path(context, db))
     conn = _open(context, db, lake, endpoint_url)
     try:
         since_at, until_at = (

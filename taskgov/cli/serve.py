@@ -10,22 +10,12 @@ from pathlib import Path
 
 import click
 
-from taskgov.cli.options import db_option
+from taskgov.cli.options import db_option, duration_option
 from taskgov.errors import Fault, InputError
 from taskgov.serve.alert_rules import RuleSettings
 from taskgov.serve.alerting import Deliveries
 from taskgov.serve.service import ServeOptions, launch
 from taskgov.settings import load_settings
-from taskgov.twin.durations import parse_duration_ms
-
-
-def _duration(text: str | None, option: str) -> timedelta | None:
-    if not text:
-        return None
-    try:
-        return timedelta(milliseconds=parse_duration_ms(text))
-    except ValueError as error:
-        raise InputError([Fault(option, text, "", str(error))]) from None
 
 
 @click.command("serve")
@@ -34,7 +24,7 @@ def _duration(text: str | None, option: str) -> timedelta | None:
     "--port", type=click.IntRange(0, 65535), help="Port (0: any free one; default: serve_port)."
 )
 @db_option
-@click.option(
+@duration_option(
     "--alert-every",
     envvar="TASKGOV_ALERT_EVERY",
     help="Evaluate the alert rules this often (e.g. 1m); without it, no alerts.",
@@ -70,7 +60,7 @@ def serve_command(
     host: str | None,
     port: int | None,
     db: Path | None,
-    alert_every: str | None,
+    alert_every: timedelta | None,
     alertmanager_url: str,
     alert_topic: str,
     recommend_schedule: str | None,
@@ -101,7 +91,7 @@ def serve_command(
         db_path=db or settings.duckdb_path,
         host=host or settings.serve_host,
         port=settings.serve_port if port is None else port,
-        alert_every=_duration(alert_every, "--alert-every"),
+        alert_every=alert_every,
         rules=RuleSettings(),
         deliveries=Deliveries(alertmanager_url, settings.kafka_bootstrap, alert_topic),
         recommend_schedule=recommend_schedule,

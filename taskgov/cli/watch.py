@@ -11,7 +11,12 @@ import click
 
 from streams.watcher import Watcher, WatcherConfig
 from taskgov.broker import ensure_topics, resolve_bootstrap
-from taskgov.cli.options import kueue_api_version_option, state_dir_option, topic_prefix_option
+from taskgov.cli.options import (
+    kueue_api_version_option,
+    max_outage_option,
+    state_dir_option,
+    topic_prefix_option,
+)
 from taskgov.settings import load_settings
 
 
@@ -41,13 +46,7 @@ from taskgov.settings import load_settings
     help="Partitions of the events topic when created.",
 )
 @topic_prefix_option
-@click.option(
-    "--max-outage",
-    "max_outage_s",
-    type=click.FloatRange(min=1.0),
-    help="Seconds sends to the broker may keep failing before the watcher exits 1 "
-    "[settings: broker_max_outage_s, 300].",
-)
+@max_outage_option("sends to the broker may keep failing before the watcher")
 @click.pass_context
 def watch_command(
     context: click.Context,

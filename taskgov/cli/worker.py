@@ -24,7 +24,13 @@ from streams.app import (
 )
 from streams.sink_duckdb import DuckDBSink
 from taskgov.broker import resolve_bootstrap
-from taskgov.cli.options import db_option, state_dir_option, topic_prefix_option
+from taskgov.cli.options import (
+    db_option,
+    max_outage_option,
+    seconds_option,
+    state_dir_option,
+    topic_prefix_option,
+)
 from taskgov.errors import TaskgovError
 from taskgov.settings import load_settings
 
@@ -48,38 +54,26 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
     show_default=True,
     help="Most records per DuckDB transaction.",
 )
-@click.option(
+@seconds_option(
     "--batch-window",
-    "batch_window_s",
-    type=click.FloatRange(min=0.01),
+    minimum=0.01,
     default=BATCH_WINDOW_S,
-    show_default=True,
     help="Seconds a batch may wait to fill.",
 )
-@click.option(
+@seconds_option(
     "--connect-timeout",
-    "connect_timeout_s",
-    type=click.FloatRange(min=0.1),
+    minimum=0.1,
     default=10.0,
-    show_default=True,
     help="Seconds to wait for the broker at start before giving up.",
 )
-@click.option(
+@seconds_option(
     "--session-timeout",
-    "session_timeout_s",
-    type=click.FloatRange(min=1.0),
+    minimum=1.0,
     default=SESSION_TIMEOUT_S,
-    show_default=True,
     help="Consumer group session timeout; a start waits about half of it (on Tansu). "
     "Apache Kafka refuses less than its group.min.session.timeout.ms (6 s by default).",
 )
-@click.option(
-    "--max-outage",
-    "max_outage_s",
-    type=click.FloatRange(min=1.0),
-    help="Seconds the broker may stay unreachable before the worker exits 1 "
-    "[settings: broker_max_outage_s, 300].",
-)
+@max_outage_option("the broker may stay unreachable before the worker")
 @click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),

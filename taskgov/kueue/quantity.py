@@ -12,33 +12,20 @@ from decimal import Decimal, InvalidOperation
 CPU = "cpu"
 MEMORY = "memory"
 
-_SUFFIX_FACTORS: dict[str, Decimal] = {
-    "": Decimal(1),
-    "m": Decimal("0.001"),
-    "k": Decimal(10) ** 3,
-    "M": Decimal(10) ** 6,
-    "G": Decimal(10) ** 9,
-    "T": Decimal(10) ** 12,
-    "P": Decimal(10) ** 15,
-    "E": Decimal(10) ** 18,
-    "Ki": Decimal(2) ** 10,
-    "Mi": Decimal(2) ** 20,
-    "Gi": Decimal(2) ** 30,
-    "Ti": Decimal(2) ** 40,
-    "Pi": Decimal(2) ** 50,
-    "Ei": Decimal(2) ** 60,
+# Kubernetes' suffixes: decimal SI (``n`` to ``E``) and binary (``Ki`` to ``Ei``) multipliers.
+DECIMAL_EXPONENTS = {"n": -9, "u": -6, "m": -3, "": 0} | {
+    prefix: 3 * (n + 1) for n, prefix in enumerate("kMGTPE")
 }
-_QUANTITY = re.compile(
-    r"([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?"
+BINARY_EXPONENTS = {f"{prefix}i": 10 * (n + 1) for n, prefix in enumerate("KMGTPE")}
+SUFFIX_FACTORS: dict[str, Decimal] = {
+    **{suffix: Decimal(10) ** power for suffix, power in DECIMAL_EXPONENTS.items()},
+    **{suffix: Decimal(2) ** power for suffix, power in BINARY_EXPONENTS.items()},
+}
+# A quantity: mantissa, optional decimal exponent, optional suffix.
+QUANTITY = re.compile(
+    r"([+-]?(?:\d+\.?\d*|\.\d+))([eE][+-]?\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?"
 )
-_BINARY_SUFFIXES = (
-    ("Ei", 2**60),
-    ("Pi", 2**50),
-    ("Ti", 2**40),
-    ("Gi", 2**30),
-    ("Mi", 2**20),
-    ("Ki", 2**10),
-)
+_BINARY_SUFFIXES = tuple((suffix, 2**power) for suffix, power in reversed(BINARY_EXPONENTS.items()))
 
 
 class QuantityError(ValueError):
@@ -55,14 +42,14 @@ def parse_quantity(value: str | int | float) -> Decimal:
         raise QuantityError(f"{value!r} is not a quantity")
     if isinstance(value, int | float):
         return Decimal(str(value))
-    match = _QUANTITY.fullmatch(str(value).strip())
+    match = QUANTITY.fullmatch(str(value).strip())
     if not match:
         raise QuantityError(f"{value!r} is not a quantity")
     try:
-        number = Decimal(match.group(1))
+        number = Decimal(match.group(1) + (match.group(2) or ""))
     except InvalidOperation:
         raise QuantityError(f"{value!r} is not a quantity") from None
-    return number * _SUFFIX_FACTORS[match.group(2) or ""]
+    return number * SUFFIX_FACTORS[match.group(3) or ""]
 
 
 def to_amount(resource: str, value: str | int | float | Decimal) -> int:

@@ -36,16 +36,9 @@ from taskgov.kueue.objects import (
     Workload,
 )
 from taskgov.kueue.quantity import QuantityError, to_amount
+from taskgov.kueue.schemas.checks import TYPE_NAMES
 
 KUEUE_API_VERSIONS = ("kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2")
-_TYPE_NAMES = {
-    dict: "a mapping",
-    list: "a list",
-    str: "a string",
-    int: "an integer",
-    float: "a number",
-    bool: "a boolean",
-}
 _PREEMPTION_CHOICES = {
     "withinClusterQueue": ("Never", "LowerPriority", "LowerOrNewerEqualPriority"),
     "reclaimWithinCohort": ("Never", "LowerPriority", "Any"),
@@ -91,7 +84,7 @@ class FieldReader:
             return default
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
-            names = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            names = " or ".join(TYPE_NAMES.get(k, k.__name__) for k in kinds)
             self.fault(_joined(at, path), f"must be {names}, got {type(value).__name__}")
             return default
         return value

@@ -6,6 +6,8 @@ DuckDB at scrape time (``metrics.py``), ``/healthz`` and ``/readyz``, and runs t
 jobs it is configured for (``jobs.py``). It never writes DuckDB: scheduled recommendations run
 as their own ``taskgov recommend`` process, which writes through the store.
 
-May import: ``taskgov.store`` (every read), ``streams``, ``optimizer``, ``taskgov.errors``.
-Never ``taskgov.cli`` or ``duckdb`` itself.
+May import: ``taskgov.store`` (every read), ``streams`` (the starvation episodes and the Kafka
+sender it shares with ``taskgov alerts``), ``taskgov.twin`` (the forward run behind ``why``),
+``taskgov.times``, ``taskgov.errors``. Never ``taskgov.cli``, ``duckdb`` itself, or
+``optimizer``: scheduled recommendations run as their own process.
 """

@@ -17,23 +17,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from taskgov.twin.build import cluster_queue
 from taskgov.twin.engine import Twin
 from taskgov.twin.objects import (
     ClusterQueue,
     Cohort,
-    FlavorQuotas,
     LocalQueue,
     PodSet,
-    Preemption,
     ResourceFlavor,
-    ResourceGroup,
     ResourceQuota,
     WorkloadSpec,
 )
 from taskgov.twin.scenario import Scenario
 
-# HyperPod's compiled preemption (see the README's "Policy compilation").
-HYPERPOD_PREEMPTION = Preemption(within_cluster_queue="LowerPriority", reclaim_within_cohort="Any")
 MIN_REMAINING = timedelta(minutes=1)
 
 
@@ -60,16 +56,7 @@ def _cluster_queues(quotas: list[dict[str, Any]]) -> dict[str, ClusterQueue]:
             q["nominal"], q["borrowing_limit"], q["lending_limit"]
         )
         cohorts[q["cluster_queue"]] = q["cohort"]
-    queues = {}
-    for name, flavors in lines.items():
-        covered = tuple(sorted({r for resources in flavors.values() for r in resources}))
-        group = ResourceGroup(
-            covered, tuple(FlavorQuotas(f, dict(r)) for f, r in sorted(flavors.items()))
-        )
-        queues[name] = ClusterQueue(
-            name, cohorts[name], (group,), "BestEffortFIFO", HYPERPOD_PREEMPTION
-        )
-    return queues
+    return {name: cluster_queue(name, cohorts[name], flavors) for name, flavors in lines.items()}
 
 
 def _spec(row: dict[str, Any], queue: ClusterQueue, submit_ms: int, run_ms: int) -> WorkloadSpec:
@@ -110,31 +97,7 @@ def forecast(
         runtime: how long each Workload runs once admitted (an assumption).
         target: ``namespace/name`` of the Workload whose start is wanted.
     """
-    queues = _cluster_queues(quotas)
-    queue_of_team = {q["team"]: q["cluster_queue"] for q in quotas}
-    scenario = Scenario()
-    scenario.cluster_queues = queues
-    scenario.cohorts = {c: Cohort(c) for c in {q.cohort for q in queues.values()} if c}
-    scenario.flavors = {q["flavor"]: ResourceFlavor(q["flavor"]) for q in quotas}
-    pending = sorted(
-        (w for w in workloads if w["phase"] == "pending"), key=lambda w: str(w["created_at"])
-    )
-    running = [w for w in workloads if w["phase"] == "admitted"]
-    for order, row in enumerate([*running, *pending]):
-        queue = queues.get(row["cluster_queue"] or queue_of_team.get(row["team"], ""))
-        if queue is None:
-            continue
-        scenario.local_queues[(row["namespace"], row["local_queue"])] = LocalQueue(
-            row["namespace"], row["local_queue"], queue.name
-        )
-        run_ms = int(runtime.total_seconds() * 1000)
-        if row["phase"] == "admitted":
-            since = datetime.fromisoformat(str(row["phase_since"]).removesuffix("Z"))
-            left = max(since + runtime - at.replace(tzinfo=None), MIN_REMAINING)
-            run_ms = int(left.total_seconds() * 1000)
-        submit_ms = 0 if order < len(running) else order
-        scenario.workloads.append(_spec(row, queue, submit_ms, run_ms))
-    twin = Twin(scenario)
+    twin = Twin(_scenario(workloads, quotas, at, runtime))
     twin.run()
     admitted: dict[str, datetime] = {}
     finished: list[tuple[int, str]] = []
@@ -157,6 +120,44 @@ def forecast(
             "nothing new is submitted; pending workloads queue in their creation order",
         ],
     )
+
+
+def _scenario(
+    workloads: list[dict[str, Any]], quotas: list[dict[str, Any]], at: datetime, runtime: timedelta
+) -> Scenario:
+    """The record's state at ``at`` as a twin scenario: running Workloads first, preadmitted
+    at time zero, then the pending ones one millisecond apart in creation order (so the
+    twin queues them as Kueue did). A Workload whose queue the record lacks is left out."""
+    queues = _cluster_queues(quotas)
+    queue_of_team = {q["team"]: q["cluster_queue"] for q in quotas}
+    scenario = Scenario()
+    scenario.cluster_queues = queues
+    scenario.cohorts = {c: Cohort(c) for c in {q.cohort for q in queues.values()} if c}
+    scenario.flavors = {q["flavor"]: ResourceFlavor(q["flavor"]) for q in quotas}
+    pending = sorted(
+        (w for w in workloads if w["phase"] == "pending"), key=lambda w: str(w["created_at"])
+    )
+    running = [w for w in workloads if w["phase"] == "admitted"]
+    for order, row in enumerate([*running, *pending]):
+        queue = queues.get(row["cluster_queue"] or queue_of_team.get(row["team"], ""))
+        if queue is None:
+            continue
+        scenario.local_queues[(row["namespace"], row["local_queue"])] = LocalQueue(
+            row["namespace"], row["local_queue"], queue.name
+        )
+        submit_ms = 0 if order < len(running) else order
+        scenario.workloads.append(_spec(row, queue, submit_ms, _run_ms(row, at, runtime)))
+    return scenario
+
+
+def _run_ms(row: dict[str, Any], at: datetime, runtime: timedelta) -> int:
+    """How long the Workload runs from time zero: ``runtime``, less what a running one has
+    already run (but at least a minute, since it still runs at ``at``)."""
+    if row["phase"] != "admitted":
+        return int(runtime.total_seconds() * 1000)
+    since = datetime.fromisoformat(str(row["phase_since"]).removesuffix("Z"))
+    left = max(since + runtime - at.replace(tzinfo=None), MIN_REMAINING)
+    return int(left.total_seconds() * 1000)
 
 
 def _words(span: timedelta) -> str:

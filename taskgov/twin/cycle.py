@@ -15,13 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from taskgov.twin.contenders import Preemptor
 from taskgov.twin.fair_preemption import fair_sharing_targets
 from taskgov.twin.fair_sharing import dominant_resource_share
 from taskgov.twin.flavors import Assignment, FlavorAssigner, Mode
 from taskgov.twin.objects import FlavorResource
 from taskgov.twin.preemption import (
     CandidateCache,
-    Preemptor,
     Snapshot,
     Target,
     classical_targets,
@@ -258,6 +258,9 @@ class Scheduler:
 
     def _fits_after(self, entry: Entry, work: _Work, node: QuotaNode) -> bool:
         """Whether the entry still fits once this cycle's chosen victims are gone."""
+        usage = entry.assignment.usage
+        if all(node.available(fr) >= amount for fr, amount in usage.items()):
+            return True  # removing victims only adds room
         cluster = self.cluster
         snapshot = Snapshot(cluster.nodes, cluster.running)
         chosen = [cluster.runs[key].running for key in work.preempted]

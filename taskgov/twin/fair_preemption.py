@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from taskgov.twin.contenders import Preemptor, Running
 from taskgov.twin.fair_sharing import (
     DRS,
     PreemptionStrategy,
@@ -27,8 +28,6 @@ from taskgov.twin.preemption import (
     IN_CLUSTER_QUEUE,
     IN_COHORT_FAIR_SHARING,
     IN_COHORT_RECLAMATION,
-    Preemptor,
-    Running,
     Snapshot,
     Target,
     candidate_key,

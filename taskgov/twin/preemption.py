@@ -14,8 +14,11 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from taskgov.twin.objects import ClusterQueue, FlavorResource
+from taskgov.twin.contenders import Preemptor, Running
+from taskgov.twin.objects import FlavorResource
+from taskgov.twin.one_resource import OneResourceSearch
 from taskgov.twin.quota import QuotaNode
+from taskgov.twin.usage_view import FlatCohortView, is_flat_cohort_member
 
 IN_CLUSTER_QUEUE = "InClusterQueue"
 IN_COHORT_RECLAMATION = "InCohortReclamation"
@@ -23,35 +26,10 @@ IN_COHORT_FAIR_SHARING = "InCohortFairSharing"
 IN_COHORT_RECLAIM_WHILE_BORROWING = "InCohortReclaimWhileBorrowing"
 
 
-@dataclass(eq=False, slots=True)
-class Running:
-    """An admitted workload as preemption sees it."""
-
-    key: str
-    uid: str
-    cluster_queue: str
-    priority: int
-    created_ms: int
-    reserved_ms: int
-    usage: dict[FlavorResource, int]
-
-
 @dataclass(slots=True)
 class Target:
     workload: Running
     reason: str
-
-
-@dataclass(slots=True)
-class Preemptor:
-    """The workload that needs room, with the quota it was assigned."""
-
-    cluster_queue: ClusterQueue
-    node: QuotaNode
-    priority: int
-    created_ms: int
-    usage: dict[FlavorResource, int]
-    frs_need_preemption: set[FlavorResource]
 
 
 @dataclass(slots=True)
@@ -90,6 +68,22 @@ class Snapshot:
     def __init__(self, nodes: dict[str, QuotaNode], running: dict[str, list[Running]]) -> None:
         self.nodes = nodes
         self.running = running
+        # The preemptor's queue while a victim search runs (see ``still_borrowing``).
+        self.preemptor_node: QuotaNode | None = None
+        # Per (queue, preemptor queue): their common ancestor (the tree is fixed).
+        self._stops: dict[tuple[str, str], QuotaNode | None] = {}
+
+    def still_borrowing(self, cluster_queue: str, frs: set[FlavorResource]) -> bool:
+        """Whether the queue, and each cohort below its common ancestor with the preemptor's
+        queue, still borrows (Kueue only takes from queues that do)."""
+        node, preemptor_node = self.nodes[cluster_queue], self.preemptor_node
+        assert preemptor_node is not None
+        key = (cluster_queue, preemptor_node.name)
+        if key in self._stops:
+            stop = self._stops[key]
+        else:
+            stop = self._stops[key] = _common_ancestor(node, preemptor_node)
+        return _still_borrowing(node, frs, stop)
 
     def remove(self, workload: Running) -> None:
         node = self.nodes[workload.cluster_queue]
@@ -102,13 +96,14 @@ class Snapshot:
             node.add_usage(fr, amount)
 
     def fits(self, preemptor: Preemptor, allow_borrowing: bool) -> bool:
+        """Whether the preemptor fits now (the cheap own-quota test first; the result is one)."""
         node = preemptor.node
-        for fr, amount in preemptor.usage.items():
-            if node.available(fr) < amount:
-                return False
-            if not allow_borrowing and node.usage.get(fr, 0) + amount > node.nominal(fr):
-                return False
-        return True
+        usage = preemptor.usage
+        if not allow_borrowing:
+            for fr, amount in usage.items():
+                if node.usage.get(fr, 0) + amount > node.nominal(fr):
+                    return False
+        return all(node.available(fr) >= amount for fr, amount in usage.items())
 
 
 def uses_any(workload: Running, frs: set[FlavorResource]) -> bool:
@@ -146,17 +141,22 @@ def _fit_in_quota(node: QuotaNode, requests: dict[FlavorResource, int]) -> bool:
     )
 
 
-def _borrowing_candidate(preemptor: Preemptor, workload: Running) -> _Candidate:
-    """A candidate when the preemptor would have to borrow: ``borrowWithinCohort`` decides."""
+def _taken_while_borrowing(preemptor: Preemptor, workload: Running) -> bool:
+    """Whether ``borrowWithinCohort`` lets the preemptor take the workload while it borrows."""
     policy = preemptor.cluster_queue.preemption
     threshold = policy.max_priority_threshold
-    if (
+    return not (
         policy.borrow_within_cohort == "Never"
         or workload.priority >= preemptor.priority
         or (threshold is not None and workload.priority > threshold)
-    ):
-        return _Candidate(workload, IN_COHORT_RECLAMATION, without_borrowing=True)
-    return _Candidate(workload, IN_COHORT_RECLAIM_WHILE_BORROWING)
+    )
+
+
+def _borrowing_candidate(preemptor: Preemptor, workload: Running) -> _Candidate:
+    """A candidate when the preemptor would have to borrow: ``borrowWithinCohort`` decides."""
+    if _taken_while_borrowing(preemptor, workload):
+        return _Candidate(workload, IN_COHORT_RECLAIM_WHILE_BORROWING)
+    return _Candidate(workload, IN_COHORT_RECLAMATION, without_borrowing=True)
 
 
 class CandidateCache:
@@ -288,11 +288,54 @@ def classical_targets(
         attempts = [False, True]
     else:
         attempts = [True, False]
+    flat = is_flat_cohort_member(node)
     for allow_borrowing in attempts:
-        targets = _minimal_set(preemptor, snapshot, candidates(), allow_borrowing)
+        if flat:
+            targets = _flat_minimal_set(
+                preemptor, snapshot, (hierarchy, by_priority, same_queue), allow_borrowing
+            )
+        else:
+            targets = _minimal_set(preemptor, snapshot, candidates(), allow_borrowing)
         if targets:
             return targets
     return []
+
+
+def _flat_minimal_set(
+    preemptor: Preemptor,
+    snapshot: Snapshot,
+    groups: tuple[list[Running], list[Running], list[Running]],
+    allow_borrowing: bool,
+) -> list[Target]:
+    """:func:`_minimal_set` in a one-level cohort, on a :class:`FlatCohortView`.
+
+    The same candidates in the same order, the same fits and still-borrowing tests and the
+    same fill-back, so the same victims in the same order; the tree is not touched.
+    """
+    hierarchy, by_priority, same_queue = groups
+    if allow_borrowing:
+        by_priority = [w for w in by_priority if _taken_while_borrowing(preemptor, w)]
+    others = hierarchy + by_priority
+    victims: list[Running]
+    if len(preemptor.usage) == 1 and preemptor.frs_need_preemption == set(preemptor.usage):
+        search = OneResourceSearch(preemptor, snapshot.nodes)
+        removed = search.remove_until_fits(others, same_queue, allow_borrowing)
+        victims = search.fill_back(removed, allow_borrowing) if removed else []
+    else:
+        view = FlatCohortView(preemptor.node, snapshot.nodes)
+        removed = view.remove_until_fits(preemptor, others, same_queue, allow_borrowing)
+        victims = view.fill_back(preemptor, removed, allow_borrowing) if removed else []
+    own, from_hierarchy = preemptor.cluster_queue.name, {id(w) for w in hierarchy}
+    targets = []
+    for workload in victims:
+        if workload.cluster_queue == own:
+            reason = IN_CLUSTER_QUEUE
+        elif id(workload) in from_hierarchy:
+            reason = IN_COHORT_RECLAMATION
+        else:
+            reason = _borrowing_candidate(preemptor, workload).reason
+        targets.append(Target(workload, reason))
+    return targets
 
 
 def _minimal_set(
@@ -301,23 +344,23 @@ def _minimal_set(
     candidates: Iterable[_Candidate],
     allow_borrowing: bool,
 ) -> list[Target]:
+    """Remove candidates in order until the preemptor fits, then fill back what is not needed."""
     removed: list[_Candidate] = []
-    fits = False
+    own, frs = preemptor.cluster_queue.name, preemptor.frs_need_preemption
+    snapshot.preemptor_node = preemptor.node
     for candidate in candidates:
         workload = candidate.workload
-        if workload.cluster_queue != preemptor.cluster_queue.name:
+        name = workload.cluster_queue
+        if name != own:
             if allow_borrowing and candidate.without_borrowing:
                 continue
-            queue_node = snapshot.nodes[workload.cluster_queue]
-            stop = _common_ancestor(queue_node, preemptor.node)
-            if not _still_borrowing(queue_node, preemptor.frs_need_preemption, stop):
+            if not snapshot.still_borrowing(name, frs):
                 continue
         snapshot.remove(workload)
         removed.append(candidate)
         if snapshot.fits(preemptor, allow_borrowing):
-            fits = True
             break
-    if not fits:
+    else:
         for candidate in removed:
             snapshot.add(candidate.workload)
         return []

@@ -29,6 +29,13 @@ class QuotaNode:
     # Per resource, what this node could lend its children; quotas never change, so it is kept.
     _lendable: dict[str, int] | None = None
     _chain: list[QuotaNode] | None = None
+    _flat: bool | None = None
+    _height: int | None = None
+    # Per (flavor, resource), fixed with the quotas by ``build_subtree_quotas``: the part of the
+    # subtree quota never lent (``local_quota``), and for a borrowing limit the most usage
+    # above it that the node may reach (subtree - local + borrowingLimit).
+    local: dict[FlavorResource, int] = field(default_factory=dict)
+    cap_base: dict[FlavorResource, int] = field(default_factory=dict)
     # Counts usage changes, so values derived from usage can be kept until it changes.
     generation: int = 0
     derived: dict[str, tuple[int, object]] = field(default_factory=dict)
@@ -54,27 +61,21 @@ class QuotaNode:
 
     def local_quota(self, fr: FlavorResource) -> int:
         """The part of the subtree quota that is never lent (``guaranteedQuota``)."""
-        quota = self.quotas.get(fr)
-        if quota is None or quota.lending_limit is None:
-            return 0
-        return max(0, self.subtree_quota.get(fr, 0) - quota.lending_limit)
+        return self.local.get(fr, 0)
+
+    def _fix_limits(self) -> None:
+        """Derive ``local`` and ``cap_base`` from the quotas and the subtree quota."""
+        self.local, self.cap_base = {}, {}
+        for fr, quota in self.quotas.items():
+            local = 0
+            if quota.lending_limit is not None:
+                local = max(0, self.subtree_quota.get(fr, 0) - quota.lending_limit)
+                self.local[fr] = local
+            if quota.borrowing_limit is not None:
+                self.cap_base[fr] = self.subtree_quota.get(fr, 0) - local + quota.borrowing_limit
 
     def local_available(self, fr: FlavorResource) -> int:
-        return max(0, self.local_quota(fr) - self.usage.get(fr, 0))
-
-    def _capacity_cap(self, fr: FlavorResource, parent_available: int) -> int:
-        """``parent_available`` capped by this node's borrowing limit (Kueue's ``available``)."""
-        quota = self.quotas.get(fr)
-        if quota is None or quota.borrowing_limit is None:
-            return parent_available
-        local = self.local_quota(fr)
-        cap = (
-            self.subtree_quota.get(fr, 0)
-            - local
-            - max(0, self.usage.get(fr, 0) - local)
-            + quota.borrowing_limit
-        )
-        return min(parent_available, cap)
+        return max(0, self.local.get(fr, 0) - self.usage.get(fr, 0))
 
     def _ancestors(self) -> list[QuotaNode]:
         """This node and its ancestors, root last (a loop, so any depth works).
@@ -91,14 +92,48 @@ class QuotaNode:
         return self._chain
 
     def available(self, fr: FlavorResource) -> int:
-        """What this node could still use of ``fr``, its own and borrowed."""
-        chain = self._ancestors()
+        """What this node could still use of ``fr``, its own and borrowed.
+
+        Kueue's ``available``: from the root down, the parent's available capped by each
+        node's borrowing limit, plus what the node keeps for itself (inlined: the hottest
+        arithmetic of preemption).
+        """
+        chain = self._chain or self._ancestors()
         root = chain[-1]
         result = root.subtree_quota.get(fr, 0) - root.usage.get(fr, 0)
         for i in range(len(chain) - 2, -1, -1):
             node = chain[i]
-            result = node.local_available(fr) + node._capacity_cap(fr, result)
+            result = node.step_available(fr, node.usage.get(fr, 0), result)
         return result
+
+    def step_available(self, fr: FlavorResource, used: int, parent_available: int) -> int:
+        """One step of :meth:`available`: the parent's, capped, plus what is kept here."""
+        local = self.local.get(fr, 0)
+        base = self.cap_base.get(fr)
+        result = parent_available
+        if base is not None:
+            cap = base - (used - local if used > local else 0)
+            if cap < result:
+                result = cap
+        if local > used:
+            result += local - used
+        return result
+
+    def parent_available_needed(self, fr: FlavorResource, used: int, amount: int) -> int | None:
+        """The least parent's available for which :meth:`step_available` reaches ``amount``
+        at usage ``used``; None when this node's borrowing limit alone forbids it."""
+        local = self.local.get(fr, 0)
+        kept = local - used if local > used else 0
+        base = self.cap_base.get(fr)
+        if base is not None and base - (used - local if used > local else 0) + kept < amount:
+            return None
+        return amount - kept
+
+    def is_flat_root(self) -> bool:
+        """A cohort with no parent whose children are all ClusterQueues (kept: fixed shape)."""
+        if self._flat is None:
+            self._flat = self.parent is None and all(c.is_cluster_queue for c in self.children)
+        return self._flat
 
     def potential_available(self, fr: FlavorResource) -> int:
         """The most this node could ever use of ``fr`` (Kueue's maximum capacity)."""
@@ -120,12 +155,12 @@ class QuotaNode:
         node: QuotaNode | None = self
         delta = amount
         while node is not None and delta:
-            local = node.local_quota(fr)
-            before = max(0, node.usage.get(fr, 0) - local)
-            node.usage[fr] = node.usage.get(fr, 0) + delta
+            usage = node.usage
+            local = node.local.get(fr, 0)
+            old = usage.get(fr, 0)
+            new = usage[fr] = old + delta
             node.generation += 1
-            after = max(0, node.usage[fr] - local)
-            delta = after - before
+            delta = (new - local if new > local else 0) - (old - local if old > local else 0)
             node = node.parent
 
     def lendable(self) -> dict[str, int]:
@@ -149,7 +184,15 @@ class QuotaNode:
         return found
 
     def height(self) -> int:
-        """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion."""
+        """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion.
+
+        The tree's shape never changes, so the answer is kept.
+        """
+        if self._height is None:
+            self._height = self._measure_height()
+        return self._height
+
+    def _measure_height(self) -> int:
         best = 0
         stack: list[tuple[QuotaNode, int]] = [(self, 0)]
         while stack:
@@ -193,6 +236,7 @@ def build_subtree_quotas(node: QuotaNode) -> None:
                 current.subtree_quota[fr] = (
                     current.subtree_quota.get(fr, 0) + amount - child.local_quota(fr)
                 )
+        current._fix_limits()
 
 
 def _quotas(groups: tuple[ResourceGroup, ...]) -> dict[FlavorResource, ResourceQuota]:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from taskgov.errors import Fault
 from taskgov.kueue.read import FieldReader, subject_of
 from taskgov.kueue.read import read_cluster_queue as read_kueue_cluster_queue
+from taskgov.kueue.schemas.checks import Context
+from taskgov.kueue.schemas.compile import kueue_check
 from taskgov.twin.engine import Twin
 from taskgov.twin.events import EventKind
 from taskgov.twin.objects import ClusterQueue
 from taskgov.twin.quota import build_subtree_quotas
+from taskgov.twin.versions import convert
 
 
 def update_cluster_queue(twin: Twin, queue: ClusterQueue) -> None:
@@ -57,10 +59,18 @@ def read_cluster_queue(manifest: dict[str, Any]) -> ClusterQueue:
     Raises:
         ValueError: a field the twin cannot read, named.
     """
-    faults: list[Fault] = []
     name = str((manifest.get("metadata") or {}).get("name", ""))
-    reader = FieldReader("patch", subject_of("ClusterQueue", manifest), faults)
-    queue = read_kueue_cluster_queue(reader, manifest, name)
-    if faults:
-        raise ValueError("; ".join(f"{f.field}: {f.message}" for f in faults))
+    shape = Context("patch", subject_of("ClusterQueue", manifest))
+    # What Kueue's schema and webhooks refuse, the twin refuses too. The store keeps objects in
+    # the version they were written in and patches write v1beta1's ``cohort``: check the
+    # object as v1beta1 shows it.
+    stored = convert(manifest, "v1beta1")
+    check = kueue_check(stored.get("apiVersion"), "ClusterQueue")
+    if check is not None:
+        check(shape, stored, "")
+    if not shape.faults:  # the reader trusts the shape
+        reader = FieldReader("patch", shape.subject, shape.faults)
+        queue = read_kueue_cluster_queue(reader, manifest, name)
+    if shape.faults:
+        raise ValueError("; ".join(f"{f.field}: {f.message}" for f in shape.faults))
     return queue

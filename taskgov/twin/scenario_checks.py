@@ -1,6 +1,6 @@
 """What Kueue's API server would reject in a scenario, found before the twin reads it.
 
-Each document is checked against Kueue's shapes (:mod:`taskgov.twin.object_shapes`), so the
+Each document is checked against its kind's shape (:mod:`taskgov.twin.object_shapes`), so the
 reader can trust them. Across objects this adds what the twin needs to terminate and to be
 exact: no cohort cycle, one object per name, unique UIDs, and ``status.admission`` naming a
 ClusterQueue and flavors that exist.
@@ -12,14 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from taskgov.errors import Fault
-from taskgov.twin.field_checks import INT32_MAX, Context, integer, shown
-from taskgov.twin.object_shapes import (
-    METADATA,
-    TOP_LEVEL,
-    TOP_LEVEL_EXTRA,
-    WORKLOAD_STATUS,
-    spec_check,
-)
+from taskgov.kueue.schemas.checks import Context, shown
+from taskgov.twin.object_shapes import document_check, read_kind_check, time_annotations
 from taskgov.twin.quota import find_cohort_cycle
 
 
@@ -34,22 +28,12 @@ def document_faults(where: str, body: Any) -> list[Fault]:
             ctx.fault(key, f"must be a string, got {shown(value)}")
     if ctx.faults or (kind, api_version) in (("Policy", "taskgov/v1"), ("Cluster", "taskgov/v1")):
         return ctx.faults
-    known = TOP_LEVEL | TOP_LEVEL_EXTRA.get(str(kind), set())
-    for key in body:
-        if key not in known:
-            ctx.fault(shown(key, 60) if not isinstance(key, str) else key, "unknown field")
-    check = spec_check(str(kind), str(api_version))
-    if kind != "Scenario":
-        METADATA(ctx, body.get("metadata"), "metadata")
-    spec = body.get("spec")
-    if check is not None and spec is not None:
-        check(ctx, spec, "spec")
-    elif check is not None and kind in ("Workload", "LocalQueue", "Job", "PyTorchJob"):
+    read = read_kind_check(str(kind), str(api_version))
+    document_check(str(kind), str(api_version))(ctx, body, "")
+    time_annotations(ctx, body)
+    needs_spec = kind in ("Workload", "LocalQueue", "Job", "PyTorchJob")
+    if read is not None and needs_spec and body.get("spec") is None:
         ctx.fault("spec", "is required")
-    if kind == "WorkloadPriorityClass":
-        integer(minimum=-INT32_MAX - 1)(ctx, body.get("value"), "value")
-    if kind == "Workload" and body.get("status") is not None:
-        WORKLOAD_STATUS(ctx, body["status"], "status")
     return ctx.faults
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from taskgov.twin.accounting import QuotaAccounting
+from taskgov.twin.contenders import Running
 from taskgov.twin.fair_sharing import PreemptionStrategy
 from taskgov.twin.flavors import Assignment
 from taskgov.twin.objects import WorkloadSpec
-from taskgov.twin.preemption import Running
 from taskgov.twin.queues import QueueEntry, QueueManager, SchedulingHash, scheduling_hash
 from taskgov.twin.quota import QuotaNode, build_tree
 from taskgov.twin.scenario import Scenario

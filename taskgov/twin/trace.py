@@ -18,19 +18,9 @@ from typing import Any
 import polars as pl
 
 from taskgov.errors import Fault, InputError
-from taskgov.twin.objects import (
-    ClusterQueue,
-    Cohort,
-    FlavorQuotas,
-    LocalQueue,
-    PodSet,
-    Preemption,
-    ResourceFlavor,
-    ResourceGroup,
-    ResourceQuota,
-    WorkloadSpec,
-)
-from taskgov.twin.scenario import Scenario, stable_uid
+from taskgov.twin.build import add_queue, cluster_queue, one_pod_workload
+from taskgov.twin.objects import Cohort, ResourceFlavor, ResourceQuota, WorkloadSpec
+from taskgov.twin.scenario import Scenario
 
 GPU = "nvidia.com/gpu"
 MAX_FAULTS = 20
@@ -135,16 +125,6 @@ def _job(
     )
 
 
-def _cluster_queue(team: str, nominal: int, cohort: str, flavor: str) -> ClusterQueue:
-    quotas = FlavorQuotas(flavor, {GPU: ResourceQuota(nominal, borrowing_limit=None)})
-    return ClusterQueue(
-        name=team,
-        cohort=cohort,
-        resource_groups=(ResourceGroup((GPU,), (quotas,)),),
-        preemption=Preemption(within_cluster_queue="LowerPriority", reclaim_within_cohort="Any"),
-    )
-
-
 def load_trace(
     path: str | Path,
     quotas: Mapping[str, int],
@@ -191,9 +171,8 @@ def load_trace(
     scenario.flavors[flavor] = ResourceFlavor(flavor)
     scenario.cohorts[cohort] = Cohort(cohort)
     for team in teams:
-        nominal = quotas.get(team, default_quota)
-        scenario.cluster_queues[team] = _cluster_queue(team, nominal, cohort, flavor)
-        scenario.local_queues[(team, team)] = LocalQueue(team, team, team)
+        nominal = ResourceQuota(quotas.get(team, default_quota), borrowing_limit=None)
+        add_queue(scenario, cluster_queue(team, cohort, {flavor: {GPU: nominal}}), team)
         scenario.sources[f"ClusterQueue {team}"] = str(path)
     scenario.workloads += [_workload(job, gpus_per_unit) for job in jobs]
     return scenario
@@ -205,15 +184,13 @@ _Job = tuple[str, int, int, int, int, str | None, int]
 def _workload(job: _Job, gpus_per_unit: int) -> WorkloadSpec:
     """Job ``job-<row>`` in its team's namespace and LocalQueue (both named as the team)."""
     team, gpus, submit_ms, run_ms, priority, class_name, number = job
-    name = f"job-{number}"
-    return WorkloadSpec(
-        namespace=team,
-        name=name,
-        uid=stable_uid(team, name),
-        queue_name=team,
+    return one_pod_workload(
+        team,
+        f"job-{number}",
+        team,
+        {GPU: gpus * gpus_per_unit},
         priority=priority,
         priority_class=class_name,
-        pod_sets=(PodSet("main", 1, {GPU: gpus * gpus_per_unit}),),
         submit_at_ms=submit_ms,
         run_for_ms=run_ms,
         document=number,

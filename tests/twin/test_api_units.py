@@ -1,4 +1,4 @@
-"""The API server's parts on their own: ages, paging snapshots, version conversion."""
+"""The API server's parts on their own: ages, paging snapshots, version conversion, patches."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from taskgov.kueue.objects import ResourceQuota
 from taskgov.twin.paging import Pages, PagingError
+from taskgov.twin.requota import read_cluster_queue
 from taskgov.twin.tables import human_duration, json_path
 from taskgov.twin.versions import convert
 
@@ -108,3 +110,52 @@ def test_cluster_queue_cohort_survives_both_conversions(cohort: str) -> None:
     v1beta1 = convert(v1beta2, "v1beta1")
     assert v1beta1["spec"] == {"cohort": cohort}
     assert convert(v1beta1, "v1beta2") == v1beta2
+
+
+def _patched(version: str, spec: dict[str, Any]) -> dict[str, Any]:
+    quotas = [{"name": "cpu", "nominalQuota": "4", "lendingLimit": "2"}]
+    groups = [{"coveredResources": ["cpu"], "flavors": [{"name": "default", "resources": quotas}]}]
+    return {
+        "apiVersion": f"kueue.x-k8s.io/{version}",
+        "kind": "ClusterQueue",
+        "metadata": {"name": "cq", "resourceVersion": "3"},
+        "spec": {"resourceGroups": groups, **spec},
+    }
+
+
+@pytest.mark.parametrize(
+    ("manifest", "want_error"),
+    [
+        pytest.param(
+            _patched("v1beta1", {"cohort": "pool", "nominalQuota": 3}),
+            "spec.nominalQuota: unknown field",
+            id="a field Kueue's schema does not have is refused",
+        ),
+        pytest.param(
+            _patched("v1beta2", {"cohortName": "pool", "queueingStrategy": "FIFO"}),
+            "spec.queueingStrategy: must be one of StrictFIFO, BestEffortFIFO, got 'FIFO'",
+            id="a queueing strategy Kueue does not know is refused",
+        ),
+        pytest.param(
+            _patched("v1beta1", {}),
+            "spec.resourceGroups[0].flavors[0].resources[0].lendingLimit: "
+            "must be nil when cohort is empty",
+            id="a lending limit without a cohort is refused, as Kueue's webhook does",
+        ),
+    ],
+)
+def test_cluster_queue_patch_is_refused_as_kueue_would(
+    manifest: dict[str, Any], want_error: str
+) -> None:
+    with pytest.raises(ValueError) as raised:
+        read_cluster_queue(manifest)
+    assert str(raised.value) == want_error
+
+
+def test_cluster_queue_patch_kueue_accepts_is_read() -> None:
+    queue = read_cluster_queue(_patched("v1beta2", {"cohortName": "pool"}))
+    assert (queue.name, queue.cohort, queue.resource_groups[0].flavors[0].resources["cpu"]) == (
+        "cq",
+        "pool",
+        ResourceQuota(4000, None, 2000),
+    )

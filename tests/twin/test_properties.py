@@ -13,20 +13,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from taskgov.twin.build import add_queue, cluster_queue, one_pod_workload, resource_group
 from taskgov.twin.engine import Twin
-from taskgov.twin.objects import (
-    ClusterQueue,
-    Cohort,
-    FlavorQuotas,
-    LocalQueue,
-    PodSet,
-    Preemption,
-    ResourceFlavor,
-    ResourceGroup,
-    ResourceQuota,
-    WorkloadSpec,
-)
-from taskgov.twin.scenario import STRATEGIES, Scenario, stable_uid
+from taskgov.twin.objects import Cohort, Preemption, ResourceFlavor, ResourceQuota
+from taskgov.twin.scenario import STRATEGIES, Scenario
 
 FR = ("default", "cpu")
 # A replay of at most 16 workloads needs far fewer event times; more means it does not end.
@@ -51,33 +41,32 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     )
     scenario.flavors["default"] = ResourceFlavor("default")
     own = draw(st.integers(0, 4))
-    groups = (ResourceGroup(("cpu",), (FlavorQuotas("default", {"cpu": ResourceQuota(own)}),)),)
+    groups = (resource_group({"default": {"cpu": ResourceQuota(own)}}),)
     scenario.cohorts["pool"] = Cohort("pool", None, groups if own else ())
     names = [f"cq-{i}" for i in range(draw(st.integers(2, 4)))]
     for name in names:
         quota = ResourceQuota(draw(st.integers(0, 6)), draw(limits), draw(limits))
         policy = draw(policies)
-        scenario.cluster_queues[name] = ClusterQueue(
+        queue = cluster_queue(
             name,
             "pool",
-            (ResourceGroup(("cpu",), (FlavorQuotas("default", {"cpu": quota}),)),),
+            {"default": {"cpu": quota}},
             queueing_strategy=draw(st.sampled_from(["BestEffortFIFO", "StrictFIFO"])),
             preemption=Preemption(policy["within"], policy["reclaim"], policy["borrow"]),
             fair_sharing_weight=draw(st.sampled_from([0.0, 0.5, 1.0, 2.0])),
         )
-        scenario.local_queues[(name, "lq")] = LocalQueue(name, "lq", name)
+        add_queue(scenario, queue, "lq")
     for n in range(draw(st.integers(1, 16))):
         namespace = draw(st.sampled_from(names))
         run_for_s = draw(st.one_of(st.none(), st.integers(1, 20)))
+        priority = draw(st.sampled_from([0, 10, 100]))
         scenario.workloads.append(
-            WorkloadSpec(
-                namespace=namespace,
-                name=f"wl-{n}",
-                uid=stable_uid(namespace, f"wl-{n}"),
-                queue_name="lq",
-                priority=draw(st.sampled_from([0, 10, 100])),
-                priority_class=None,
-                pod_sets=(PodSet("main", 1, {"cpu": draw(st.integers(1, 5))}),),
+            one_pod_workload(
+                namespace,
+                f"wl-{n}",
+                "lq",
+                {"cpu": draw(st.integers(1, 5))},
+                priority=priority,
                 submit_at_ms=draw(st.integers(0, 5)) * 1_000,
                 run_for_ms=None if run_for_s is None else run_for_s * 1_000,
                 document=n,

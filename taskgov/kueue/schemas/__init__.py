@@ -1,7 +1,9 @@
 """OpenAPI schemas of Kueue's kinds, per API version, written from Kueue's API types.
 
-``schema(kind, version)`` is what the twin serves at ``/openapi/v3`` and what
-``taskgov.kueue.schemas.validate`` checks manifests against.
+``schema(kind, version)`` is what the twin serves at ``/openapi/v3`` (``kubectl explain``) and
+the one encoding of Kueue's field rules: ``compile`` turns it into the checks (``checks``, with
+the rules across fields in ``rules``) that the scenario reader, the twin's ClusterQueue patches
+and ``validate`` run, and ``defaults`` fills in its defaults as the API server does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from taskgov.kueue.schemas.queues import (
 )
 from taskgov.kueue.schemas.workload import workload
 
+GROUP = "kueue.x-k8s.io"
 VERSIONS = ("v1beta1", "v1beta2")
 BUILDERS: dict[str, Callable[[str], Schema]] = {
     "Workload": workload,
@@ -38,4 +41,11 @@ def schema(kind: str, version: str) -> Schema:
     return _CACHE[key]
 
 
-__all__ = ["BUILDERS", "VERSIONS", "Schema", "schema"]
+def served_version(api_version: object, kind: object) -> str | None:
+    """The version (``v1beta2``) of a manifest of a Kueue kind this package has a schema of."""
+    group, _, version = str(api_version).partition("/")
+    known = group == GROUP and version in VERSIONS and kind in BUILDERS
+    return version if known else None
+
+
+__all__ = ["BUILDERS", "GROUP", "VERSIONS", "Schema", "schema", "served_version"]

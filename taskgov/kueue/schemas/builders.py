@@ -13,6 +13,11 @@ Schema = dict[str, Any]
 # Kubernetes object names: lowercase DNS subdomain (RFC 1123), as Kueue's references require.
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+# The name part of a qualified name (label keys, resource names), and a label value.
+QUALIFIED_NAME = r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$"
+LABEL_VALUE = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
+# ``[prefix/]name``: a DNS subdomain prefix and a name of at most 63 characters.
+QUALIFIED_NAME_FORMAT = "qualified-name"
 # resource.Quantity as the API server accepts it: a number with an optional SI/binary suffix.
 QUANTITY = (
     r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|"
@@ -30,12 +35,19 @@ def obj(
 ) -> Schema:
     """An object with known fields; ``rules`` name the Kueue validation rules it carries."""
     schema: Schema = {"type": "object", "description": description, "properties": properties}
-    if default is not None:
-        schema["default"] = default
-    if required:
-        schema["required"] = list(required)
-    if rules:
-        schema["x-taskgov-rules"] = list(rules)
+    return _with_set(
+        schema,
+        {
+            "default": default,
+            "required": list(required) or None,
+            "x-taskgov-rules": list(rules) or None,
+        },
+    )
+
+
+def _with_set(schema: Schema, optional: dict[str, Any]) -> Schema:
+    """``schema`` with those of the ``optional`` keys that are set (not None), in order."""
+    schema.update({key: value for key, value in optional.items() if value is not None})
     return schema
 
 
@@ -58,25 +70,31 @@ def string(
     default: str | None = None,
     fmt: str = "",
 ) -> Schema:
-    schema: Schema = {"type": "string", "description": description}
-    if enum:
-        schema["enum"] = list(enum)
-    if pattern:
-        schema["pattern"] = pattern
-    if max_length is not None:
-        schema["maxLength"] = max_length
-    if min_length is not None:
-        schema["minLength"] = min_length
-    if default is not None:
-        schema["default"] = default
-    if fmt:
-        schema["format"] = fmt
-    return schema
+    optional = {
+        "enum": list(enum) or None,
+        "pattern": pattern or None,
+        "maxLength": max_length,
+        "minLength": min_length,
+        "default": default,
+        "format": fmt or None,
+    }
+    return _with_set({"type": "string", "description": description}, optional)
 
 
 def name_ref(description: str) -> Schema:
     """The name of another object (a DNS subdomain, at most 253 characters)."""
     return string(description, pattern=DNS_SUBDOMAIN, max_length=253)
+
+
+def qualified_name(description: str) -> Schema:
+    """A label key or resource name, e.g. ``nvidia.com/gpu`` (checked as a whole, not by one
+    pattern: the prefix and the name have their own rules)."""
+    return {
+        "type": "string",
+        "description": description,
+        "maxLength": 253 + 1 + 63,
+        "x-taskgov-format": QUALIFIED_NAME_FORMAT,
+    }
 
 
 def integer(
@@ -88,13 +106,7 @@ def integer(
     default: int | None = None,
 ) -> Schema:
     schema: Schema = {"type": "integer", "format": fmt, "description": description}
-    if minimum is not None:
-        schema["minimum"] = minimum
-    if maximum is not None:
-        schema["maximum"] = maximum
-    if default is not None:
-        schema["default"] = default
-    return schema
+    return _with_set(schema, {"minimum": minimum, "maximum": maximum, "default": default})
 
 
 def boolean(description: str) -> Schema:
@@ -125,22 +137,17 @@ def array(
         "items": items,
         "x-kubernetes-list-type": list_type,
     }
-    if min_items is not None:
-        schema["minItems"] = min_items
-    if max_items is not None:
-        schema["maxItems"] = max_items
-    return schema
+    return _with_set(schema, {"minItems": min_items, "maxItems": max_items})
 
 
 def string_map(description: str, values: Schema | None = None, max_properties: int = 0) -> Schema:
+    """A map keyed by label keys or resource names (every map in these schemas is)."""
     schema: Schema = {
         "type": "object",
         "description": description,
         "additionalProperties": values or {"type": "string"},
     }
-    if max_properties:
-        schema["maxProperties"] = max_properties
-    return schema
+    return _with_set(schema, {"maxProperties": max_properties or None})
 
 
 def condition() -> Schema:
@@ -188,6 +195,50 @@ def label_selector(description: str) -> Schema:
     )
 
 
+def label_value() -> Schema:
+    return string("A label value.", pattern=LABEL_VALUE, max_length=63)
+
+
+def object_meta() -> Schema:
+    """The parts of ``metav1.ObjectMeta`` a manifest sets; the API server's own fields pass."""
+    schema = obj(
+        "Standard object metadata.",
+        {
+            "name": name_ref("The object's name, unique in its namespace."),
+            "namespace": string("The namespace.", pattern=DNS_LABEL, max_length=63),
+            "uid": string("The object's unique id.", max_length=128),
+            "labels": string_map("Labels.", label_value()),
+            "annotations": string_map("Annotations.", string("A value.", max_length=256 * 1024)),
+        },
+        required=("name",),
+    )
+    schema["x-kubernetes-preserve-unknown-fields"] = True
+    return schema
+
+
+def pod_template(description: str) -> Schema:
+    """The parts of a ``PodTemplateSpec`` Kueue reads: containers' requests and limits, init
+    containers and the node selector; the rest is Kubernetes' own and passes unchecked."""
+    resources = string_map("Amounts per resource.", quantity("An amount."))
+    container = free_object("A container.")
+    container["properties"] = {
+        "resources": free_object("Requests and limits.")
+        | {"properties": {"requests": resources, "limits": resources}}
+    }
+    spec = free_object("The pod's spec.") | {
+        "properties": {
+            "containers": array("The containers.", container, min_items=1),
+            "initContainers": array("Containers run first, one at a time.", container),
+            "nodeSelector": string_map(
+                "Labels the pod's node must carry.", string("A value.", pattern=LABEL_VALUE)
+            ),
+        },
+        "required": ["containers"],
+    }
+    template = free_object(description) | {"properties": {"spec": spec}, "required": ["spec"]}
+    return template
+
+
 def kind_schema(
     kind: str,
     version: str,
@@ -201,7 +252,7 @@ def kind_schema(
         {
             "apiVersion": string("The versioned schema of this representation of an object."),
             "kind": string("The REST resource this object represents."),
-            "metadata": {"type": "object", "description": "Standard object metadata."},
+            "metadata": object_meta(),
             **body,
         },
         required=required,

@@ -11,9 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from taskgov.kueue.schemas import BUILDERS, VERSIONS, Schema, schema
-
-GROUP = "kueue.x-k8s.io"
+from taskgov.kueue.schemas import Schema, schema, served_version
 
 
 def fill_defaults(value: Any, schema_: Schema) -> Any:
@@ -36,9 +34,9 @@ def fill_defaults(value: Any, schema_: Schema) -> Any:
 
 def with_defaults(manifest: dict[str, Any]) -> dict[str, Any]:
     """A Kueue manifest as the API server would store it; other manifests are returned as is."""
-    group, _, version = str(manifest.get("apiVersion", "")).partition("/")
     kind = str(manifest.get("kind", ""))
-    if group != GROUP or version not in VERSIONS or kind not in BUILDERS:
+    version = served_version(manifest.get("apiVersion", ""), kind)
+    if version is None:
         return manifest
     filled: dict[str, Any] = fill_defaults(manifest, schema(kind, version))
     return filled

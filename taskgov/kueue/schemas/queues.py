@@ -17,6 +17,7 @@ from taskgov.kueue.schemas.builders import (
     label_selector,
     name_ref,
     obj,
+    qualified_name,
     quantity,
     string,
     string_map,
@@ -35,7 +36,7 @@ def resource_groups(owner: str) -> Schema:
     quota = obj(
         "The quota of one resource in one flavor.",
         {
-            "name": string("The resource, e.g. cpu, memory or nvidia.com/gpu."),
+            "name": qualified_name("The resource, e.g. cpu, memory or nvidia.com/gpu."),
             "nominalQuota": quantity(f"What the {owner} is guaranteed of this resource."),
             "borrowingLimit": quantity(
                 "At most this much more than the nominal quota may be borrowed from the "
@@ -59,12 +60,14 @@ def resource_groups(owner: str) -> Schema:
         "Resources whose flavors are chosen together, and the flavors to choose from in order.",
         {
             "coveredResources": array(
-                "The resources of the group.", {"type": "string"}, min_items=1, max_items=64
+                "The resources of the group.",
+                qualified_name("A resource."),
+                min_items=1,
+                max_items=64,
             ),
             "flavors": array("Flavors, tried in this order.", flavor, min_items=1, max_items=64),
         },
         required=("coveredResources", "flavors"),
-        rules=("flavors-cover-resources",),
     )
     return array("Quotas, by groups of resources.", group, max_items=16)
 
@@ -78,6 +81,7 @@ def _fair_sharing() -> Schema:
                 "0 means it borrows only what no one else wants."
             )
         },
+        rules=("fair-sharing-weight",),
     )
 
 
@@ -208,7 +212,7 @@ def cluster_queue(version: str) -> Schema:
             "spec": obj(
                 "What the ClusterQueue guarantees, lends and borrows.",
                 spec,
-                rules=("limits-need-cohort",),
+                rules=("cluster-queue-resource-groups",),
             ),
             "status": obj("What the ClusterQueue holds now.", status),
         },
@@ -228,6 +232,7 @@ def cohort(version: str) -> Schema:
                     "resourceGroups": resource_groups("Cohort"),
                     "fairSharing": _fair_sharing(),
                 },
+                rules=("cohort-resource-groups",),
             ),
             "status": free_object("The cohort's state."),
         },

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from taskgov.kueue.schemas.builders import (
     DNS_LABEL,
+    DNS_SUBDOMAIN,
     Schema,
     array,
     boolean,
@@ -18,6 +19,7 @@ from taskgov.kueue.schemas.builders import (
     kind_schema,
     name_ref,
     obj,
+    pod_template,
     quantity,
     string,
     string_map,
@@ -36,7 +38,7 @@ def _pod_set() -> Schema:
             "minCount": integer(
                 "Fewest pods the Workload can run with (partial admission).", minimum=1
             ),
-            "template": free_object("The Pod template: containers and their requests."),
+            "template": pod_template("The Pod template: containers and their requests."),
             "topologyRequest": free_object("Where in the topology the pods must land."),
         },
         required=("count", "template"),
@@ -68,7 +70,7 @@ def _priority_fields(version: str) -> dict[str, Schema]:
             ),
             "name": string(
                 "The class's name.",
-                pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+                pattern=DNS_SUBDOMAIN,
                 max_length=253,
                 min_length=1,
             ),
@@ -84,7 +86,9 @@ def _admission() -> Schema:
         "Flavors and usage of one pod set.",
         {
             "name": string("The pod set.", pattern=DNS_LABEL, max_length=63),
-            "flavors": string_map("The flavor each resource was assigned."),
+            "flavors": string_map(
+                "The flavor each resource was assigned.", name_ref("A ResourceFlavor.")
+            ),
             "resourceUsage": string_map(
                 "What the pod set uses of each resource.", quantity("An amount.")
             ),
@@ -165,7 +169,7 @@ def workload(version: str) -> Schema:
             ),
         },
         required=("podSets",),
-        rules=("priority-with-class",),
+        rules=("priority-with-class", "unique-pod-set-names"),
     )
     return kind_schema(
         "Workload",

@@ -1,9 +1,10 @@
 """Typed checks of one field of a Kubernetes object, composed into object shapes.
 
-The scenario reader trusts the shapes these checks guarantee, so that a list where a mapping
-belongs, a ``.nan`` quantity or a 1 MB name becomes a fault naming the field, the way the
-Kubernetes API server answers ``kubectl apply``, instead of a crash deep in the twin.
-Each check returns whether the value is usable, so callers can skip dependent checks.
+:mod:`taskgov.kueue.schemas.compile` builds them from Kueue's schemas; the readers trust the
+shapes they guarantee, so that a list where a mapping belongs, a ``.nan`` quantity or a 1 MB
+name becomes a fault naming the field, the way the Kubernetes API server answers ``kubectl
+apply``, instead of a crash deep in a reader. Each check returns whether the value is usable,
+so callers can skip dependent checks.
 """
 
 from __future__ import annotations
@@ -16,37 +17,17 @@ from decimal import Decimal
 from typing import Any
 
 from taskgov.errors import Fault
+from taskgov.kueue.quantity import QUANTITY, SUFFIX_FACTORS
+from taskgov.kueue.schemas.builders import DNS_LABEL, DNS_SUBDOMAIN, LABEL_VALUE, QUALIFIED_NAME
 
 INT32_MAX = 2**31 - 1
 INT64_MAX = 2**63 - 1
-# Kubernetes: DNS-1123 subdomain (most object names) and label (namespaces, pod sets).
-DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-# Kubernetes: the name part of a qualified name (label keys, resource names).
-_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
-_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
-_QUANTITY = re.compile(
-    r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?"
-)
-_SUFFIX_EXPONENTS = {
-    "": (10, 0),
-    "n": (10, -9),
-    "u": (10, -6),
-    "m": (10, -3),
-    "k": (10, 3),
-    "M": (10, 6),
-    "G": (10, 9),
-    "T": (10, 12),
-    "P": (10, 15),
-    "E": (10, 18),
-    "Ki": (2, 10),
-    "Mi": (2, 20),
-    "Gi": (2, 30),
-    "Ti": (2, 40),
-    "Pi": (2, 50),
-    "Ei": (2, 60),
-}
-_TYPE_NAMES = {
+_DNS_SUBDOMAIN = re.compile(DNS_SUBDOMAIN)
+_DNS_LABEL = re.compile(DNS_LABEL)
+_QUALIFIED_NAME = re.compile(QUALIFIED_NAME)
+_LABEL_VALUE = re.compile(LABEL_VALUE)
+# A JSON value's type as messages name it; the readers name expected types the same way.
+TYPE_NAMES: dict[type, str] = {
     dict: "a mapping",
     list: "a list",
     str: "a string",
@@ -77,7 +58,7 @@ Check = Callable[[Context, Any, str], bool]
 
 def type_name(value: Any) -> str:
     """``a mapping``, ``a list``... for the value's JSON type."""
-    for kind, name in _TYPE_NAMES.items():
+    for kind, name in TYPE_NAMES.items():
         if type(value) is kind:
             return name
     return type(value).__name__
@@ -122,14 +103,14 @@ def string(
 
 def dns_subdomain(ctx: Context, value: Any, path: str) -> bool:
     """A DNS-1123 subdomain: the name of most Kubernetes and Kueue objects."""
-    return string(max_length=253, pattern=DNS_SUBDOMAIN, what="DNS-1123 subdomain name")(
+    return string(max_length=253, pattern=_DNS_SUBDOMAIN, what="DNS-1123 subdomain name")(
         ctx, value, path
     )
 
 
 def dns_label(ctx: Context, value: Any, path: str) -> bool:
     """A DNS-1123 label: namespaces and pod set names."""
-    return string(max_length=63, pattern=DNS_LABEL, what="DNS-1123 label")(ctx, value, path)
+    return string(max_length=63, pattern=_DNS_LABEL, what="DNS-1123 label")(ctx, value, path)
 
 
 def qualified_name(ctx: Context, value: Any, path: str) -> bool:
@@ -139,7 +120,7 @@ def qualified_name(ctx: Context, value: Any, path: str) -> bool:
     prefix, _, name = value.rpartition("/")
     valid = len(name) <= 63 and _QUALIFIED_NAME.fullmatch(name) is not None
     if "/" in value:
-        valid = valid and len(prefix) <= 253 and DNS_SUBDOMAIN.fullmatch(prefix) is not None
+        valid = valid and len(prefix) <= 253 and _DNS_SUBDOMAIN.fullmatch(prefix) is not None
     return valid or ctx.fault(path, f"{shown(value)} is not a valid qualified name")
 
 
@@ -179,17 +160,14 @@ def quantity_value(value: Any) -> Decimal | str:
     if isinstance(value, int | float):
         number = Decimal(str(value))
         return number if abs(number) <= INT64_MAX else f"{shown(value)} is out of range"
-    match = _QUANTITY.fullmatch(value.strip()) if len(value) <= 64 else None
+    match = QUANTITY.fullmatch(value.strip()) if len(value) <= 64 else None
     if match is None:
         return f"{shown(value)} is not a quantity"
     mantissa, exponent, suffix = match.group(1), match.group(2), match.group(3) or ""
-    base, power = _SUFFIX_EXPONENTS[suffix]
     if exponent and len(exponent.lstrip("eE+-")) > 2:
         return f"{shown(value)} is out of range (at most {INT64_MAX})"
     exponent_value = int(exponent[1:]) if exponent else 0
-    number = Decimal(mantissa) * Decimal(10) ** exponent_value * Decimal(base) ** power
-    if value.strip().startswith("-"):
-        number = -number
+    number = Decimal(mantissa) * Decimal(10) ** exponent_value * SUFFIX_FACTORS[suffix]
     if abs(number) > INT64_MAX:
         return f"{shown(value)} is out of range (at most {INT64_MAX})"
     return number
