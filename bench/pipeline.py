@@ -15,9 +15,11 @@ fresh topics first. Then, on those topics and in the same run:
 Finally the database is checked: every distinct event stored once, every audit empty.
 
 With ``--history N`` (e.g. ``1M``, ``10M``) the DuckDB file is pre-loaded first with about N
-events of ``bench/reports.py``'s generator, ending the day before the replay starts, and its
-aggregates rebuilt, so the worker appends to a long record (``--history-from FILE`` copies such
-a file instead of generating it; ``bench/reports.py --db FILE`` keeps one).
+events of ``bench/reports.py``'s generator, ending the day before the replay starts, its
+aggregates rebuilt and audited whole once (a recorded pass), so the worker appends to a long
+record (``--history-from FILE`` copies such a file instead of generating it; ``--keep DIR``
+keeps one). The final check's log-vs-aggregates audit is then incremental: it checks what the
+worker changed since that pass; its time is printed.
 
     .venv/bin/python bench/pipeline.py [--workloads 900] [--clusters 10] [--batch-size 20000]
         [--history 10M] [--history-from FILE]
@@ -52,6 +54,7 @@ from streams.synthetic import produce, replay  # noqa: E402
 from taskgov.broker import ensure_topics, local_broker  # noqa: E402
 from taskgov.store import (  # noqa: E402
     SQL_DIR,
+    audit_aggregates,
     connect_read_only,
     connect_read_write,
     migrate,
@@ -206,6 +209,10 @@ def preload(db: Path, events: int, source: Path | None) -> int:
             start = EPOCH.replace(tzinfo=None) - timedelta(days=DAYS + 1)
             generate(conn, events, start=start)
             rebuild_aggregates(conn)
+            started = time.perf_counter()
+            found = audit_aggregates(conn, whole=True)
+            audit_s = time.perf_counter() - started
+            print(f"whole audit of the pre-loaded record: {len(found)} rows in {audit_s:.1f} s")
         row = conn.execute(
             "SELECT (SELECT count(*) FROM workload_events)"
             " + (SELECT count(*) FROM cluster_queue_events)"
@@ -226,7 +233,9 @@ def check(db: Path, distinct: int) -> list[str]:
         if not row or row[0] != distinct:
             problems.append(f"{row and row[0]} events stored, want {distinct}")
         for audit in sorted((SQL_DIR / "audits").glob("*.sql")):
+            started = time.perf_counter()
             rows = conn.execute(audit.read_text()).fetchall()
+            print(f"audit {audit.stem}: {len(rows)} rows in {time.perf_counter() - started:.1f} s")
             if rows:
                 problems.append(f"{audit.stem}: {len(rows)} rows")
     return problems

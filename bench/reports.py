@@ -14,6 +14,7 @@ can be compared.
 from __future__ import annotations
 
 import argparse
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from taskgov.store import (
     SQL_DIR,
     Connection,
     Report,
+    audit_aggregates,
     connect_read_write,
     load_reports,
     migrate,
@@ -33,6 +35,7 @@ from taskgov.store import (
     run_report,
     watermark,
 )
+from taskgov.store.aggregates import LOG_AUDIT
 
 EVENTS = 10_000_000
 TEAMS = 16
@@ -256,23 +259,57 @@ def prepare(conn: Connection, events: int, baseline: float) -> None:
     )
 
 
-def time_flushes(path: Path, flushes: int, baseline: float) -> None:
-    """Time ``flushes`` batches of new Workloads at the tail, then the last one again."""
+def time_flushes(path: Path, flushes: int, baseline: float) -> list[float]:
+    """Time ``flushes`` batches of new Workloads at the tail, then the last one again;
+    returns the flushes' seconds."""
     sink = DuckDBSink(path)
     batch: list[WorkloadEvent] = []
+    times = []
     for k in range(flushes):
         batch = late_batch(sink.connection, BATCH_WORKLOADS, prefix=f"late-{k}-")
         sink.add_all(batch)
-        seconds = timed(sink.flush)
+        times.append(timed(sink.flush))
         print(
-            f"sink flush {k + 1} of {len(batch):,} new events: {seconds:.3f} s "
-            f"({seconds / baseline:.2f}x baseline)"
+            f"sink flush {k + 1} of {len(batch):,} new events: {times[-1]:.3f} s "
+            f"({times[-1] / baseline:.2f}x baseline)"
         )
     sink.add_all(batch)
     again_s = timed(sink.flush)
     ratio = again_s / baseline
     print(f"the same batch again (redelivery): {again_s:.3f} s ({ratio:.2f}x baseline)")
     sink.close()
+    return times
+
+
+def compare_with_empty_record(times: list[float], flushes: int, baseline: float) -> None:
+    """The same flushes on an empty record, in the same process: what the history costs a
+    flush is the ratio of the medians."""
+    with tempfile.TemporaryDirectory() as scratch:
+        print("the same flushes on an empty record:")
+        empty = time_flushes(Path(scratch) / "empty.duckdb", flushes, baseline)
+    ratio = statistics.median(times) / statistics.median(empty)
+    print(f"flush on this record / flush on an empty record (medians) = {ratio:.2f}")
+
+
+def time_log_audit(path: Path, baseline: float) -> None:
+    """The log-vs-aggregates audit whole (recording a pass), then incremental after a flush:
+    it checks only the flush's Workloads and days."""
+    conn = connect_read_write(path)
+    for label, whole in (("whole", True), ("incremental, nothing changed", False)):
+        seconds = timed(lambda whole=whole: audit_aggregates(conn, whole=whole))
+        print(f"{LOG_AUDIT} {label}: {seconds:.2f} s ({seconds / baseline:.2f}x baseline)")
+    conn.close()
+    time_flushes(path, 1, baseline)
+    conn = connect_read_write(path)
+    found: list[tuple[object, ...]] = []
+
+    def audit() -> None:
+        found.extend(audit_aggregates(conn))
+
+    seconds = timed(audit)
+    label = "incremental, after one flush and its redelivery"
+    print(f"{LOG_AUDIT} {label}: {len(found)} rows, {seconds:.2f} s ({seconds / baseline:.2f}x)")
+    conn.close()
 
 
 def time_reports(conn: Connection, baseline: float) -> None:
@@ -312,6 +349,15 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None, help="keep (or reuse) the database here")
     parser.add_argument("--flushes", type=int, default=3, help="batches of 2,000 new events")
     parser.add_argument("--skip-audits", action="store_true", help="time no audit")
+    parser.add_argument("--skip-reports", action="store_true", help="time no report")
+    parser.add_argument(
+        "--compare-empty", action="store_true", help="time the flushes on an empty record too"
+    )
+    parser.add_argument(
+        "--log-audit",
+        action="store_true",
+        help=f"time {LOG_AUDIT} whole, then incremental after a flush (records audit passes)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         path = args.db or Path(scratch) / "bench.duckdb"
@@ -321,12 +367,17 @@ def main() -> None:
         print(f"baseline query: {baseline:.3f} s ({BASELINE_ROWS:,} rows grouped)")
         prepare(conn, args.events, baseline)
         conn.close()
-        time_flushes(path, args.flushes, baseline)
+        times = time_flushes(path, args.flushes, baseline)
+        if args.compare_empty:
+            compare_with_empty_record(times, args.flushes, baseline)
         conn = connect_read_write(path)
-        time_reports(conn, baseline)
+        if not args.skip_reports:
+            time_reports(conn, baseline)
         if not args.skip_audits:
             time_audits(conn, baseline)
         conn.close()
+        if args.log_audit:
+            time_log_audit(path, baseline)
 
 
 if __name__ == "__main__":

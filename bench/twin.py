@@ -1,8 +1,8 @@
 """Twin benchmarks: Philly trace replays and Kueue's scheduler perf "baseline" and "large-scale".
 
-Run ``.venv/bin/python bench/twin.py [--limit N]``: (a) the Philly trace on Philly's quotas,
-(b, c) the Philly trace with fair sharing on, every VC at weight 0, on 176 and 96 nodes,
-(d, e) Kueue's scheduler-perf scenarios, generated here in the shape of Kueue's
+Run ``.venv/bin/python bench/twin.py [--limit N] [--only LETTERS]``: (a) the Philly trace on
+Philly's quotas, (b, c) the Philly trace with fair sharing on, every VC at weight 0, on 176
+and 96 nodes, (d, e) Kueue's scheduler-perf scenarios, generated here in the shape of Kueue's
 generator.yaml. Every wall time is also printed as a ratio to a fixed amount of plain-Python
 dict work timed in the same process, so figures from different (or noisy) machines compare.
 """
@@ -286,23 +286,36 @@ def kueue_perf(config: PerfConfig, label: str, baseline: float) -> None:
     )
 
 
+SCENARIOS = "abcde"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="replay only the first N Philly jobs")
+    parser.add_argument(
+        "--only",
+        default=SCENARIOS,
+        help="the scenarios to run, by letter (e.g. 'e' for large-scale alone; default: abcde)",
+    )
     args = parser.parse_args()
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"--only: no scenario {', '.join(sorted(unknown))} (choose from {SCENARIOS})")
     baseline = min(timed(dict_work) for _ in range(3))
     print(
         f"baseline: {DICT_WORK:,} dict updates in a plain Python loop, best of 3: {baseline:.3f} s"
     )
-    print()
-    philly(args.limit, baseline)
-    for label, nodes in (("(b)", 176), ("(c)", 96)):
-        print()
-        philly_fair_share(label, nodes, args.limit, baseline)
-    print()
-    kueue_perf(BASELINE, "(d)", baseline)
-    print()
-    kueue_perf(LARGE_SCALE, "(e)", baseline)
+    runs: dict[str, Callable[[], None]] = {
+        "a": lambda: philly(args.limit, baseline),
+        "b": lambda: philly_fair_share("(b)", 176, args.limit, baseline),
+        "c": lambda: philly_fair_share("(c)", 96, args.limit, baseline),
+        "d": lambda: kueue_perf(BASELINE, "(d)", baseline),
+        "e": lambda: kueue_perf(LARGE_SCALE, "(e)", baseline),
+    }
+    for letter in SCENARIOS:
+        if letter in args.only:
+            print()
+            runs[letter]()
 
 
 if __name__ == "__main__":

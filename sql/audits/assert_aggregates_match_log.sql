@@ -5,8 +5,70 @@
 --       differs from the same total computed straight from the stretches (workload_intervals,
 --       v_quota_history), beyond 1e-9 of it;
 --   aggregate_state  the watermark is behind the latest event.
+-- Incremental: once a pass is recorded in audit_passes (taskgov.store.audit_aggregates), it
+-- checks only what the sink's refreshes rewrote since (aggregate_changes): those Workloads'
+-- rows, and the days from the first minute rewritten; its cost follows the changes, not the
+-- history. Everything is checked when no pass is recorded, after a rebuild, or on request:
+-- SET VARIABLE taskgov_full_audit = true.
 WITH watermark AS (
     SELECT instant FROM aggregate_state WHERE name = 'watermark'
+),
+unaudited AS (
+    SELECT c.*
+    FROM aggregate_changes AS c
+    WHERE c.change_id > (
+        SELECT max(through_change) FROM audit_passes
+        WHERE audit = 'assert_aggregates_match_log'
+    )
+),
+-- whole: check everything. Else rows of the changed Workloads from events_from, and days from
+-- minutes_from ('infinity': nothing of that kind changed).
+scope AS (
+    SELECT
+        whole,
+        CASE WHEN whole THEN '-infinity'::TIMESTAMP
+            ELSE coalesce((SELECT min(first_at) FROM unaudited), 'infinity'::TIMESTAMP)
+        END AS events_from,
+        CASE WHEN whole THEN '-infinity'::TIMESTAMP
+            ELSE coalesce(
+                (SELECT date_trunc('day', min(since)) FROM unaudited), 'infinity'::TIMESTAMP
+            )
+        END AS minutes_from
+    FROM (
+        SELECT
+            coalesce(getvariable('taskgov_full_audit'), false)
+            OR NOT EXISTS (
+                SELECT 1 FROM audit_passes WHERE audit = 'assert_aggregates_match_log'
+            )
+            OR EXISTS (SELECT 1 FROM unaudited WHERE uids IS NULL) AS whole
+    )
+),
+changed_workloads AS (
+    SELECT DISTINCT unnest(clusters) AS cluster, unnest(uids) AS uid FROM unaudited
+),
+audited_events AS (
+    SELECT e.*
+    FROM workload_events AS e, scope AS s
+    WHERE e.occurred_at >= s.events_from
+        AND (s.whole OR EXISTS (
+            SELECT 1 FROM changed_workloads AS c WHERE c.cluster = e.cluster AND c.uid = e.uid
+        ))
+),
+audited_intervals AS (
+    SELECT w.*
+    FROM workload_intervals AS w, scope AS s
+    WHERE w.start_at >= s.events_from
+        AND (s.whole OR EXISTS (
+            SELECT 1 FROM changed_workloads AS c WHERE c.cluster = w.cluster AND c.uid = w.uid
+        ))
+),
+audited_waits AS (
+    SELECT w.*
+    FROM workload_waits AS w, scope AS s
+    WHERE w.started_at >= s.events_from
+        AND (s.whole OR EXISTS (
+            SELECT 1 FROM changed_workloads AS c WHERE c.cluster = w.cluster AND c.uid = w.uid
+        ))
 ),
 -- Every stretch with the amounts it holds, open ones ending at the watermark.
 stretches AS (
@@ -20,7 +82,8 @@ stretches AS (
         w.accelerators,
         w.cpu_millis,
         w.memory_bytes
-    FROM workload_intervals AS w, watermark AS m
+    FROM workload_intervals AS w, watermark AS m, scope AS s
+    WHERE w.end_at > s.minutes_from OR w.end_at IS NULL
     UNION ALL
     SELECT
         h.cluster,
@@ -32,8 +95,8 @@ stretches AS (
         sum(h.nominal) FILTER (accounted_resource(h.resource) = 'accelerators'),
         sum(h.nominal) FILTER (accounted_resource(h.resource) = 'cpu_millis'),
         sum(h.nominal) FILTER (accounted_resource(h.resource) = 'memory_bytes')
-    FROM v_quota_history AS h, watermark AS m
-    WHERE h.valid_from < m.instant
+    FROM v_quota_history AS h, watermark AS m, scope AS s
+    WHERE h.valid_from < m.instant AND coalesce(h.valid_to, m.instant) > s.minutes_from
     GROUP BY ALL
 ),
 log_days AS (
@@ -50,9 +113,12 @@ log_days AS (
         cpu_millis,
         memory_bytes
     FROM (
-        SELECT *, unnest(range(date_trunc('day', start_at), end_at, INTERVAL 1 DAY)) AS day_start
-        FROM stretches
-        WHERE end_at > start_at
+        SELECT
+            st.*,
+            unnest(range(date_trunc('day', greatest(st.start_at, s.minutes_from)), st.end_at,
+                INTERVAL 1 DAY)) AS day_start
+        FROM stretches AS st, scope AS s
+        WHERE st.end_at > st.start_at AND st.end_at > s.minutes_from
     )
 ),
 from_log AS (
@@ -84,7 +150,9 @@ from_minutes AS (
         amount,
         sum(total) AS total
     FROM (
-        UNPIVOT usage_minutes
+        UNPIVOT (
+            SELECT u.* FROM usage_minutes AS u, scope AS s WHERE u.minute >= s.minutes_from
+        )
         ON COLUMNS('^(nominal|used|pending)_')
         INTO NAME amount VALUE total
     )
@@ -109,16 +177,32 @@ SELECT
     'missing' AS problem,
     uid AS subject,
     start_at AS instant
-FROM (SELECT * FROM v_workload_intervals EXCEPT ALL SELECT * FROM workload_intervals)
+FROM (
+    SELECT * FROM workload_intervals_of('audited_events')
+    EXCEPT ALL
+    SELECT * FROM audited_intervals
+)
 UNION ALL
 SELECT 'workload_intervals', 'extra', uid, start_at
-FROM (SELECT * FROM workload_intervals EXCEPT ALL SELECT * FROM v_workload_intervals)
+FROM (
+    SELECT * FROM audited_intervals
+    EXCEPT ALL
+    SELECT * FROM workload_intervals_of('audited_events')
+)
 UNION ALL
 SELECT 'workload_waits', 'missing', uid, started_at
-FROM (SELECT * FROM v_workload_waits EXCEPT ALL SELECT * FROM workload_waits)
+FROM (
+    SELECT * FROM workload_waits_of('audited_events')
+    EXCEPT ALL
+    SELECT * FROM audited_waits
+)
 UNION ALL
 SELECT 'workload_waits', 'extra', uid, started_at
-FROM (SELECT * FROM workload_waits EXCEPT ALL SELECT * FROM v_workload_waits)
+FROM (
+    SELECT * FROM audited_waits
+    EXCEPT ALL
+    SELECT * FROM workload_waits_of('audited_events')
+)
 UNION ALL
 SELECT DISTINCT 'usage_minutes', 'day total differs from the log', team, CAST(day AS TIMESTAMP)
 FROM minute_drift

@@ -182,32 +182,31 @@ lending AS (
         s.*,
         lent_share(s.f_acc, l.f_acc, l.b_acc) AS l_acc,
         lent_share(s.f_cpu, l.f_cpu, l.b_cpu) AS l_cpu,
-        lent_share(s.f_mem, l.f_mem, l.b_mem) AS l_mem
+        lent_share(s.f_mem, l.f_mem, l.b_mem) AS l_mem,
+        s.f_acc::DOUBLE - l_acc AS i_acc,
+        s.f_cpu::DOUBLE - l_cpu AS i_cpu,
+        s.f_mem::DOUBLE - l_mem AS i_mem
     FROM shares AS s
     LEFT JOIN lenders AS l USING (cluster, cohort, instance_type, minute)
+),
+-- 10. Each measure of each resource as a minute average (amount x microseconds / 60,000,000),
+--     named MEASURE_acc, _cpu or _mem, in usage_minutes' order of measures.
+averages AS (
+    SELECT
+        cluster, cohort, team, nullif(instance_type, '') AS instance_type, minute,
+        COLUMNS('^n_(acc|cpu|mem)$')::DOUBLE / 60000000 AS 'nominal_\1',
+        COLUMNS('^u_(acc|cpu|mem)$')::DOUBLE / 60000000 AS 'used_\1',
+        COLUMNS('^b_(acc|cpu|mem)$')::DOUBLE / 60000000 AS 'borrowed_\1',
+        COLUMNS('^l_(acc|cpu|mem)$') / 60000000 AS 'lent_\1',
+        COLUMNS('^i_(acc|cpu|mem)$') / 60000000 AS 'idle_\1',
+        COLUMNS('^p_(acc|cpu|mem)$')::DOUBLE / 60000000 AS 'pending_\1'
+    FROM lending
 )
+-- 11. usage_minutes' columns in its order: per resource, its six measures (COLUMNS keeps the
+--     order of averages).
 SELECT
-    cluster,
-    cohort,
-    team,
-    nullif(instance_type, '') AS instance_type,
-    minute,
-    n_acc::DOUBLE / 60000000 AS nominal_accelerators,
-    u_acc::DOUBLE / 60000000 AS used_accelerators,
-    b_acc::DOUBLE / 60000000 AS borrowed_accelerators,
-    l_acc / 60000000 AS lent_accelerators,
-    (f_acc::DOUBLE - l_acc) / 60000000 AS idle_accelerators,
-    p_acc::DOUBLE / 60000000 AS pending_accelerators,
-    n_cpu::DOUBLE / 60000000 AS nominal_cpu_millis,
-    u_cpu::DOUBLE / 60000000 AS used_cpu_millis,
-    b_cpu::DOUBLE / 60000000 AS borrowed_cpu_millis,
-    l_cpu / 60000000 AS lent_cpu_millis,
-    (f_cpu::DOUBLE - l_cpu) / 60000000 AS idle_cpu_millis,
-    p_cpu::DOUBLE / 60000000 AS pending_cpu_millis,
-    n_mem::DOUBLE / 60000000 AS nominal_memory_bytes,
-    u_mem::DOUBLE / 60000000 AS used_memory_bytes,
-    b_mem::DOUBLE / 60000000 AS borrowed_memory_bytes,
-    l_mem / 60000000 AS lent_memory_bytes,
-    (f_mem::DOUBLE - l_mem) / 60000000 AS idle_memory_bytes,
-    p_mem::DOUBLE / 60000000 AS pending_memory_bytes
-FROM lending;
+    cluster, cohort, team, instance_type, minute,
+    COLUMNS('^(nominal|used|borrowed|lent|idle|pending)_acc$') AS '\1_accelerators',
+    COLUMNS('^(nominal|used|borrowed|lent|idle|pending)_cpu$') AS '\1_cpu_millis',
+    COLUMNS('^(nominal|used|borrowed|lent|idle|pending)_mem$') AS '\1_memory_bytes'
+FROM averages;

@@ -9,7 +9,7 @@ May import: ``duckdb``, ``taskgov.errors``. Nothing else of taskgov, ``streams``
 ``optimizer``: they call it with plain values and it hands back rows.
 """
 
-from taskgov.store.aggregates import rebuild_aggregates, watermark
+from taskgov.store.aggregates import audit_aggregates, rebuild_aggregates, watermark
 from taskgov.store.connect import (
     LOCK_WAIT_S,
     Connection,
@@ -38,6 +38,7 @@ __all__ = [
     "LOCK_WAIT_S",
     "REPORTS_DIR",
     "SQL_DIR",
+    "audit_aggregates",
     "Connection",
     "MigrationError",
     "Owner",

@@ -11,8 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from taskgov.store.connect import Connection
+from taskgov.store.connect import Connection, transaction
 from taskgov.store.files import run_script, sql_text
+
+# The audit of the aggregates against the log that can run incrementally (sql/audits).
+LOG_AUDIT = "assert_aggregates_match_log"
 
 
 def watermark(conn: Connection) -> datetime | None:
@@ -88,4 +91,45 @@ def refresh(
     starts = (earliest, previous) if rebuild else (since, previous)
     start: datetime = min(t for t in (*starts, moved) if t is not None)
     run_script(conn, "sink/refresh_minutes.sql", {"since": start, "until": moved})
+    _record_change(conn, None if rebuild else touched, start)
     return start.replace(second=0, microsecond=0)
+
+
+def _record_change(conn: Connection, touched: Touched | None, since: datetime) -> None:
+    """Note what this refresh rewrote (``touched`` None: every Workload), so the audit of the
+    aggregates against the log can check only that (``sql/audits``)."""
+    params = {
+        "clusters": touched and touched.clusters,
+        "uids": touched and touched.uids,
+        "first_at": touched.first_at if touched and touched.uids else None,
+        "since": since,
+    }
+    conn.execute(sql_text("sink/record_aggregate_change.sql"), params)
+
+
+def audit_aggregates(conn: Connection, *, whole: bool = False) -> list[tuple[object, ...]]:
+    """Run ``sql/audits/assert_aggregates_match_log.sql``; when it finds nothing, record a pass.
+
+    After a recorded pass the audit checks only what the sink changed since (the Workloads and
+    days in ``aggregate_changes``), so running it after every restart costs what changed, not
+    the history; ``whole`` checks everything, as the first pass does.
+
+    Args:
+        conn: a migrated, writable connection, not inside a transaction.
+        whole: audit every Workload and day, whatever was audited before.
+
+    Returns:
+        The audit's rows (empty: the aggregates match the log).
+    """
+    with transaction(conn):
+        row = conn.execute(sql_text("sink/audit_changes_through.sql")).fetchone()
+        through = int(row[0]) if row else 0
+        conn.execute(f"SET VARIABLE taskgov_full_audit = {str(whole).lower()}")
+        try:
+            rows = conn.execute(sql_text(f"audits/{LOG_AUDIT}.sql")).fetchall()
+        finally:
+            conn.execute("RESET VARIABLE taskgov_full_audit")
+        if not rows:
+            params = {"audit": LOG_AUDIT, "through": through, "whole": whole}
+            run_script(conn, "sink/record_audit_pass.sql", params)
+    return rows

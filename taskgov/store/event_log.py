@@ -4,7 +4,10 @@
 
 1. stage the batch, one version per event id (exact before inferred, then earliest observed);
 2. store the events that are new, or that beat the stored version of their id, so a batch
-   delivered twice, or replayed in any order, leaves exactly the same tables;
+   delivered twice, or replayed in any order, leaves exactly the same tables. The log has no
+   index over every id (its cost grew with the log): an id hashes its Workload, so its stored
+   version is among that Workload's events, read from the log's tail
+   (``workload_first_events``);
 3. record the Kafka offsets the batch covers (``applied_offsets``), so a restarted worker seeks
    there whatever the broker remembers;
 4. refresh the aggregates (:mod:`taskgov.store.aggregates`) from what the batch changed.
@@ -27,6 +30,7 @@ from taskgov.store.files import run_script, sql_text
 FULL_REFRESH_UIDS = 20_000
 
 Columns = dict[str, list[Any]]
+_Key = tuple[str, str]  # a Workload: (cluster, uid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +69,7 @@ def write_batch(
         How many events were new or replaced a worse stored version, and the first minute of
         ``usage_minutes`` refreshed (None if none was).
     """
-    _store_workload_events(conn, batch)
+    first_at = _store_workload_events(conn, batch)
     conn.execute(sql_text("sink/stage_cluster_queue_events.sql"), batch.cluster_queues)
     conn.execute(sql_text("sink/stage_cluster_queue_quotas.sql"), batch.quotas)
     conn.execute(sql_text("sink/changed_cluster_queue_events.sql"))
@@ -78,41 +82,36 @@ def write_batch(
     stored, since, latest = (int(row[0]), row[1], row[2]) if row else (0, None, None)
     if since is None and watermark is None:
         return stored, None
-    touched = _touched_workloads(conn)
+    touched = _touched_workloads(conn, first_at)
     return stored, refresh(conn, touched, since, watermark, latest=latest)
 
 
-def _store_workload_events(conn: Connection, batch: EventBatch) -> None:
+def _store_workload_events(conn: Connection, batch: EventBatch) -> dict[_Key, datetime]:
     """Stage the batch's Workload events and store the new or better ones.
 
-    New ids are inserted through the primary key's index (``ON CONFLICT DO NOTHING``), so the
-    usual batch never scans the log; only when some id was already stored (a redelivery, a
-    relist) are the two versions compared by a join.
+    Returns each staged Workload's ``first_at``. No index over every stored id is involved: a
+    stored version of an id is among its Workload's events, read from the log's tail.
     """
     conn.execute(sql_text("sink/stage_workload_events.sql"), {"events": batch.workload_events})
-    staged = len(batch.workload_events)
     if batch.repeats_ids:
         conn.execute(sql_text("sink/dedupe_staged_workload_events.sql"))
-        row = conn.execute(sql_text("sink/staged_workload_event_count.sql")).fetchone()
-        staged = int(row[0]) if row else 0
-    inserted = [
-        str(r[0]) for r in conn.execute(sql_text("sink/insert_new_workload_events.sql")).fetchall()
-    ]
-    if len(inserted) == staged:
-        conn.execute(sql_text("sink/all_staged_workload_events_new.sql"))
-        return
-    conn.execute(sql_text("sink/changed_workload_events.sql"), {"inserted": inserted})
-    run_script(conn, "sink/store_workload_events.sql", {})
+    rows = conn.execute(sql_text("sink/staged_workload_first_events.sql")).fetchall()
+    first_at = {(str(r[0]), str(r[1])): r[2] for r in rows}
+    params = {"first_at": min(first_at.values(), default=datetime.max)}
+    conn.execute(sql_text("sink/changed_workload_events.sql"), params)
+    run_script(conn, "sink/store_workload_events.sql", params)
+    return first_at
 
 
-def _touched_workloads(conn: Connection) -> Touched | None:
+def _touched_workloads(conn: Connection, first_at: dict[_Key, datetime]) -> Touched | None:
     """The Workloads the changed events touch (None: too many, rebuild the tables whole)."""
-    rows = conn.execute(sql_text("sink/touched_workloads.sql")).fetchall()
+    rows = conn.execute(sql_text("sink/changed_workloads.sql")).fetchall()
     if len(rows) > FULL_REFRESH_UIDS:
         return None
     if not rows:
         return Touched([], [], datetime.min)
-    return Touched([str(r[0]) for r in rows], [str(r[1]) for r in rows], min(r[2] for r in rows))
+    keys = [(str(r[0]), str(r[1])) for r in rows]
+    return Touched([c for c, _ in keys], [u for _, u in keys], min(first_at[k] for k in keys))
 
 
 def applied_offsets(conn: Connection) -> dict[tuple[str, int], int]:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 from taskgov.twin.contenders import Preemptor, Running
 from taskgov.twin.objects import FlavorResource
+from taskgov.twin.one_resource import OneResourceSearch
 from taskgov.twin.quota import QuotaNode
-from taskgov.twin.usage_view import FlatCohortView, OneResourceSearch, is_flat_cohort_member
+from taskgov.twin.usage_view import FlatCohortView, is_flat_cohort_member
 
 IN_CLUSTER_QUEUE = "InClusterQueue"
 IN_COHORT_RECLAMATION = "InCohortReclamation"

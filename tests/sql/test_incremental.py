@@ -4,21 +4,25 @@ The sink reads only the log's tail per batch, through two tables of its own:
 ``workload_first_events`` (a lower bound of each Workload's rows) and
 ``open_workload_intervals`` (the stretches still open). Whatever order and batching events
 arrive in, late or redelivered, both must equal what a rebuild from the log gives, and every
-audit must stay empty.
+audit must stay empty. The log has no index over event ids: a stored version is found among
+its Workload's events, so a record pre-loaded with history must still hold every id once. The
+log-vs-aggregates audit checks, after a recorded pass, only what changed since.
 """
 
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import duckdb
 import pytest
 
-from streams.events import ClusterQueueEvent, WorkloadEvent
+from streams.events import ClusterQueueEvent, WorkloadEvent, event_id
 from streams.sink_duckdb import DuckDBSink
-from taskgov.store import SQL_DIR, rebuild_aggregates
+from taskgov.store import SQL_DIR, audit_aggregates, rebuild_aggregates
 from tests.sql.scenarios import random_events
 
+EARLIER = timedelta(days=2)
 KEPT = ("workload_first_events", "open_workload_intervals", "workload_intervals", "usage_minutes")
 
 
@@ -84,3 +88,100 @@ def test_incremental_open_stretches_are_exactly_those_without_an_end() -> None:
         )
     assert open_rows == want_rows
     assert len(want_rows) > 0
+
+
+def history(workloads: int) -> list[WorkloadEvent | ClusterQueueEvent]:
+    """A record to pre-load: ``workloads`` Workloads of another cluster, two days earlier."""
+    moved: list[WorkloadEvent | ClusterQueueEvent] = []
+    for e in random_events(99, workloads):
+        times = {"occurred_at": e.occurred_at - EARLIER, "observed_at": e.observed_at - EARLIER}
+        if isinstance(e, WorkloadEvent):
+            ident = event_id("history", e.uid, e.event_type, e.ordinal)
+            moved.append(e.model_copy(update={**times, "cluster": "history", "event_id": ident}))
+        else:
+            ident = f"history-{e.event_id}"
+            moved.append(e.model_copy(update={**times, "cluster": "history", "event_id": ident}))
+    return moved
+
+
+def stored_ids(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """Workload events stored, and distinct ids among them."""
+    row = conn.execute("SELECT count(*), count(DISTINCT event_id) FROM workload_events").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+@pytest.mark.parametrize(
+    ("seed", "replayed_uids"),
+    [
+        pytest.param(1, 60, id="new events on 3,000 stored ones, 60 old Workloads replayed"),
+    ],
+)
+def test_preloaded_record_keeps_each_id_once_and_equals_a_rebuild(
+    seed: int, replayed_uids: int
+) -> None:
+    with DuckDBSink(":memory:") as sink:
+        conn = sink.connection
+        stored_history = history(500)
+        sink.add_all(stored_history)
+        sink.flush()
+        assert audit_aggregates(conn) == []
+        old_uids = sorted({e.uid for e in stored_history if isinstance(e, WorkloadEvent)})
+        old = [
+            e
+            for e in stored_history
+            if isinstance(e, WorkloadEvent) and e.uid in old_uids[:replayed_uids]
+        ]
+        # A better version of one old event (seen earlier) must replace the stored one.
+        better = old[0].model_copy(update={"observed_at": old[0].observed_at - timedelta(hours=1)})
+        new = random_events(seed)
+        for batch in batches([*new, *old, better], seed):
+            sink.add_all(batch)
+            sink.flush()
+        got_count, got_distinct = stored_ids(conn)
+        got_incremental = audit_aggregates(conn)
+        got_whole = audit_aggregates(conn, whole=True)
+        got_better = conn.execute(
+            "SELECT observed_at FROM workload_events WHERE event_id = $id",
+            {"id": better.event_id},
+        ).fetchall()
+        got = kept(conn)
+        rebuild_aggregates(conn)
+        want = kept(conn)
+    want_count = sum(isinstance(e, WorkloadEvent) for e in [*stored_history, *new])
+    assert (got_count, got_distinct) == (want_count, want_count)
+    assert got_better == [(better.observed_at.replace(tzinfo=None),)]
+    assert got_incremental == got_whole == []
+    assert got == want
+
+
+def test_incremental_audit_checks_the_workloads_changed_since_its_pass_and_whole_all() -> None:
+    events = sorted(random_events(7), key=lambda e: e.occurred_at)
+    early = {e.uid for e in events[: len(events) // 2] if isinstance(e, WorkloadEvent)}
+    late = {e.uid for e in events[len(events) // 2 :] if isinstance(e, WorkloadEvent)}
+    untouched, changed = sorted(early - late)[0], sorted(late - early)[0]
+    with DuckDBSink(":memory:") as sink:
+        conn = sink.connection
+        sink.add_all(events[: len(events) // 2])
+        sink.flush()
+        assert audit_aggregates(conn) == []
+        got_pending_after_pass = conn.execute("SELECT count(*) FROM aggregate_changes").fetchone()
+        sink.add_all(events[len(events) // 2 :])
+        sink.flush()
+        for uid in (untouched, changed):
+            conn.execute(
+                "DELETE FROM workload_intervals WHERE uid = $uid AND start_at ="
+                " (SELECT min(start_at) FROM workload_intervals WHERE uid = $uid)",
+                {"uid": uid},
+            )
+        got_incremental = audit_aggregates(conn)
+        got_whole = audit_aggregates(conn, whole=True)
+        got_pending = conn.execute("SELECT count(*) FROM aggregate_changes").fetchone()
+
+    def missing(rows: list[tuple[object, ...]]) -> list[object]:
+        return sorted(r[2] for r in rows if r[:2] == ("workload_intervals", "missing"))
+
+    assert got_pending_after_pass == (0,)
+    assert missing(got_incremental) == [changed]
+    assert missing(got_whole) == sorted([untouched, changed])
+    assert got_pending == (1,)  # a failed audit records no pass: the change stays pending

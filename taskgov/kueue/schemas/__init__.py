@@ -1,7 +1,9 @@
 """OpenAPI schemas of Kueue's kinds, per API version, written from Kueue's API types.
 
-``schema(kind, version)`` is what the twin serves at ``/openapi/v3`` and what
-``taskgov.kueue.schemas.validate`` checks manifests against.
+``schema(kind, version)`` is what the twin serves at ``/openapi/v3`` (``kubectl explain``) and
+the one encoding of Kueue's field rules: ``compile`` turns it into the checks (``checks``, with
+the rules across fields in ``rules``) that the scenario reader, the twin's ClusterQueue patches
+and ``validate`` run, and ``defaults`` fills in its defaults as the API server does.
 """
 
 from __future__ import annotations
