@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -181,9 +182,9 @@ def explain(
 
 
 class _State:
-    """The record's state at one instant, read once per watermark, and the forward runs made
-    from it (one per cohort), kept while the watermark stays: the reads and the twin run are
-    the slow part of an answer, and they do not change until the sink writes again."""
+    """The record's state at one instant and the forward runs made from it (one per cohort):
+    the reads and the twin run are the slow part of an answer, and they do not change until
+    the sink writes again."""
 
     def __init__(self, rows: list[dict[str, Any]], runtime: timedelta, horizon: timedelta) -> None:
         self.rows = rows
@@ -193,24 +194,35 @@ class _State:
         self.quotas: dict[str, list[dict[str, Any]]] = {}
         self.runs: dict[tuple[str, str], ForwardRun] = {}
         self.lock = threading.Lock()
+        self.read_at = time.monotonic()
 
 
-# The latest state read, per (database file, watermark, instant asked, runtime, horizon).
-_STATES: dict[tuple[str, object, object, timedelta, timedelta], _State] = {}
+# How long a state read at the watermark answers asks after the sink has moved the watermark
+# on (it flushes every few seconds, so a state kept only while the watermark stays would
+# rarely be asked twice); the answer names the instant it describes. A state at a given
+# instant (--at) is read again whenever the watermark moves, since late events may change it.
+KEEP_S = 60.0
+# The latest state read, per (database file, instant asked, runtime, horizon), with the
+# watermark it was read at.
+_STATES: dict[tuple[str, object, timedelta, timedelta], tuple[object, _State]] = {}
 _STATES_LOCK = threading.Lock()
 
 
 def _state(conn: Connection, at: datetime | None, runtime: timedelta, horizon: timedelta) -> _State:
-    key = (database_path(conn), watermark(conn), at, runtime, horizon)
+    key = (database_path(conn), at, runtime, horizon)
+    now = watermark(conn)
     with _STATES_LOCK:
-        found = _STATES.get(key)
-        if found is None:
-            rows = run(conn, QUERIES["why_workloads"], {"at": at}).records
-            found = _State(rows, runtime, horizon)
-            _STATES.clear()
-            if key[0] != ":memory:":  # another in-memory database could have the same key
-                _STATES[key] = found
-        return found
+        kept = _STATES.get(key)
+        if kept is not None:
+            read_at, state = kept
+            if read_at == now or (at is None and time.monotonic() - state.read_at < KEEP_S):
+                return state
+        rows = run(conn, QUERIES["why_workloads"], {"at": at}).records
+        state = _State(rows, runtime, horizon)
+        _STATES.clear()
+        if key[0] != ":memory:":  # another in-memory database could have the same key
+            _STATES[key] = (now, state)
+        return state
 
 
 def _forward(

@@ -16,6 +16,7 @@ import pytest
 from taskgov.serve.why import explain
 from tests.serve.conftest import TASKGOV
 from tests.serve.scenarios import behind_higher_priority_events, borrow_blocked_events, record
+from tests.sql.builders import make_workload
 from tests.sql.scenarios import seed_events
 
 JOB_1 = "hyperpod-ns-team-a/pytorchjob-imagenet-gpu-team-a-1-3217d"
@@ -225,3 +226,25 @@ def test_the_forward_run_stops_at_its_horizon(
         answer = explain(conn, LOW, horizon=horizon)
     estimate = [line.text for line in answer.lines if line.topic == "estimated start"]
     assert estimate == [want_estimate]
+
+
+def test_a_kept_state_answers_for_a_minute_after_the_watermark_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = record(tmp_path / "record.duckdb", behind_higher_priority_events())
+
+    def ask() -> datetime:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            return explain(conn, LOW).at
+
+    first = ask()
+    later = make_workload("later").team("team-b").event("00:05", "submitted")
+    record(path, later.event("00:05", "deleted").events())
+    kept = ask()
+    monkeypatch.setattr("taskgov.serve.why.KEEP_S", 0.0)
+    read_again = ask()
+    assert (first, kept, read_again) == (
+        datetime(2024, 5, 1, 0, 2),
+        datetime(2024, 5, 1, 0, 2),
+        datetime(2024, 5, 1, 0, 5),
+    )
