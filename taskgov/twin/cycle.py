@@ -258,6 +258,9 @@ class Scheduler:
 
     def _fits_after(self, entry: Entry, work: _Work, node: QuotaNode) -> bool:
         """Whether the entry still fits once this cycle's chosen victims are gone."""
+        usage = entry.assignment.usage
+        if all(node.available(fr) >= amount for fr, amount in usage.items()):
+            return True  # removing victims only adds room
         cluster = self.cluster
         snapshot = Snapshot(cluster.nodes, cluster.running)
         chosen = [cluster.runs[key].running for key in work.preempted]

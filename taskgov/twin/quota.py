@@ -26,10 +26,12 @@ class QuotaNode:
     subtree_quota: dict[FlavorResource, int] = field(default_factory=dict)
     usage: dict[FlavorResource, int] = field(default_factory=dict)
     fair_sharing_weight: float = 1.0
-    # Per resource, what this node could lend its children; quotas never change, so it is kept.
+    # Per resource, what this node could lend its children; kept until the quotas change
+    # (``build_subtree_quotas`` drops it).
     _lendable: dict[str, int] | None = None
     _chain: list[QuotaNode] | None = None
     _flat: bool | None = None
+    _height: int | None = None
     # Per (flavor, resource), fixed with the quotas by ``build_subtree_quotas``: the part of the
     # subtree quota never lent (``local_quota``), and for a borrowing limit the most usage
     # above it that the node may reach (subtree - local + borrowingLimit).
@@ -118,6 +120,16 @@ class QuotaNode:
             result += local - used
         return result
 
+    def parent_available_needed(self, fr: FlavorResource, used: int, amount: int) -> int | None:
+        """The least parent's available for which :meth:`step_available` reaches ``amount``
+        at usage ``used``; None when this node's borrowing limit alone forbids it."""
+        local = self.local.get(fr, 0)
+        kept = local - used if local > used else 0
+        base = self.cap_base.get(fr)
+        if base is not None and base - (used - local if used > local else 0) + kept < amount:
+            return None
+        return amount - kept
+
     def is_flat_root(self) -> bool:
         """A cohort with no parent whose children are all ClusterQueues (kept: fixed shape)."""
         if self._flat is None:
@@ -173,7 +185,15 @@ class QuotaNode:
         return found
 
     def height(self) -> int:
-        """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion."""
+        """Cohort levels below this node (a ClusterQueue parent counts 1), without recursion.
+
+        The tree's shape never changes, so the answer is kept.
+        """
+        if self._height is None:
+            self._height = self._measure_height()
+        return self._height
+
+    def _measure_height(self) -> int:
         best = 0
         stack: list[tuple[QuotaNode, int]] = [(self, 0)]
         while stack:
@@ -211,6 +231,10 @@ def build_subtree_quotas(node: QuotaNode) -> None:
         order.append(current)
         stack.extend(current.children)
     for current in reversed(order):
+        # Values kept because quotas never change must go when they do (a requota): what a
+        # node can lend, and everything derived from its usage against its quotas.
+        current._lendable = None
+        current.generation += 1
         current.subtree_quota = {fr: quota.nominal for fr, quota in current.quotas.items()}
         for child in current.children:
             for fr, amount in child.subtree_quota.items():

@@ -19,6 +19,7 @@ from taskgov.twin.engine import Twin
 from taskgov.twin.events import EventKind
 from taskgov.twin.objects import ClusterQueue
 from taskgov.twin.quota import build_subtree_quotas
+from taskgov.twin.versions import convert
 
 
 def update_cluster_queue(twin: Twin, queue: ClusterQueue) -> None:
@@ -60,9 +61,13 @@ def read_cluster_queue(manifest: dict[str, Any]) -> ClusterQueue:
     """
     name = str((manifest.get("metadata") or {}).get("name", ""))
     shape = Context("patch", subject_of("ClusterQueue", manifest))
-    check = kueue_check(manifest.get("apiVersion"), "ClusterQueue")
-    if check is not None:  # what Kueue's schema and webhooks refuse, the twin refuses too
-        check(shape, manifest, "")
+    # What Kueue's schema and webhooks refuse, the twin refuses too. The store keeps objects in
+    # the version they were written in and patches write v1beta1's ``cohort``: check the
+    # object as v1beta1 shows it.
+    stored = convert(manifest, "v1beta1")
+    check = kueue_check(stored.get("apiVersion"), "ClusterQueue")
+    if check is not None:
+        check(shape, stored, "")
     if not shape.faults:  # the reader trusts the shape
         reader = FieldReader("patch", shape.subject, shape.faults)
         queue = read_kueue_cluster_queue(reader, manifest, name)
