@@ -13,6 +13,10 @@ import argparse
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 from taskgov.settings import PHILLY_JOBS as PHILLY_JOBS_FILE
 from taskgov.settings import PHILLY_NODES as PHILLY_NODES_FILE
@@ -27,6 +31,7 @@ from taskgov.twin.trace import PHILLY_GPUS_PER_NODE, load_trace, philly_quotas
 DATA = load_settings().data_dir
 PHILLY_JOBS, PHILLY_NODES = data_file(DATA, PHILLY_JOBS_FILE), data_file(DATA, PHILLY_NODES_FILE)
 DICT_WORK = 2_000_000
+PERF_CONFIGS = Path(__file__).with_name("kueue_perf_configs.yaml")
 
 
 @dataclass(frozen=True)
@@ -57,46 +62,27 @@ class PerfConfig:
     admission_ms: dict[str, tuple[float, float, bool]]
 
 
-# Kueue's test/performance/scheduler/configs/baseline/ (generator.yaml, rangespec.yaml).
-BASELINE = PerfConfig(
-    "baseline",
-    5,
-    6,
-    20_000,
-    100_000,
-    (
-        WorkloadClass("small", 350, 100, 1_000, 50, 200),
-        WorkloadClass("medium", 100, 500, 5_000, 100, 500),
-        WorkloadClass("large", 50, 1_200, 20_000, 200, 1_000),
-    ),
-    (351.1, 425.0, False),
-    (55.9, 50.0, True),
-    {
-        "large": (16_501.0, 23_000.0, False),
-        "medium": (76_768.0, 90_000.0, False),
-        "small": (215_468.0, 260_000.0, False),
-    },
-)
-# Kueue's test/performance/scheduler/configs/large-scale/: 10 cohorts x 100 ClusterQueues.
-LARGE_SCALE = PerfConfig(
-    "large-scale",
-    10,
-    100,
-    20_000,
-    100_000,
-    (
-        WorkloadClass("small", 35, 60, 1_000, 50, 150),
-        WorkloadClass("medium", 11, 300, 5_000, 100, 350),
-        WorkloadClass("large", 4, 700, 20_000, 200, 700),
-    ),
-    (1_179.4, 1_416.0, False),
-    (38.64, 31.6, True),
-    {
-        "large": (105_604.0, 128_000.0, False),
-        "medium": (256_413.0, 308_000.0, False),
-        "small": (700_379.0, 841_000.0, False),
-    },
-)
+def perf_configs(path: Path = PERF_CONFIGS) -> dict[str, PerfConfig]:
+    """Kueue's scheduler-perf configurations, by name, from the restated data file."""
+    configs: dict[str, dict[str, Any]] = yaml.safe_load(path.read_text())
+
+    def ranged(value: list[Any]) -> tuple[float, float, bool]:
+        return float(value[0]), float(value[1]), bool(value[2])
+
+    return {
+        name: PerfConfig(
+            name,
+            int(c["cohorts"]),
+            int(c["queues_per_cohort"]),
+            int(c["nominal_m"]),
+            int(c["borrowing_limit_m"]),
+            tuple(WorkloadClass(str(w[0]), *map(int, w[1:])) for w in c["classes"]),
+            ranged(c["wall_s"]),
+            ranged(c["usage"]),
+            {size: ranged(v) for size, v in c["admission_ms"].items()},
+        )
+        for name, c in configs.items()
+    }
 
 
 def dict_work() -> None:
@@ -309,8 +295,8 @@ def main() -> None:
         "a": lambda: philly(args.limit, baseline),
         "b": lambda: philly_fair_share("(b)", 176, args.limit, baseline),
         "c": lambda: philly_fair_share("(c)", 96, args.limit, baseline),
-        "d": lambda: kueue_perf(BASELINE, "(d)", baseline),
-        "e": lambda: kueue_perf(LARGE_SCALE, "(e)", baseline),
+        "d": lambda: kueue_perf(perf_configs()["baseline"], "(d)", baseline),
+        "e": lambda: kueue_perf(perf_configs()["large-scale"], "(e)", baseline),
     }
     for letter in SCENARIOS:
         if letter in args.only:

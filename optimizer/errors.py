@@ -1,8 +1,12 @@
-"""Errors the optimizer raises on purpose, carrying their data as fields."""
+"""The optimizer's error root, and the conflicts an infeasible plan names.
+
+Infeasibility is data (the plan's status and its conflicts), not an exception: the CLI prints
+the conflicts and exits 3.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from taskgov.errors import TaskgovError
 
@@ -31,16 +35,3 @@ class Conflict:
 
     def __str__(self) -> str:
         return f"{self.constraint}: {self.detail}"
-
-
-@dataclass
-class InfeasibleError(OptimizerError):
-    """No recommendation satisfies the settings; ``conflicts`` is a minimal conflicting set."""
-
-    conflicts: list[Conflict] = field(default_factory=list)
-    exit_code = 3
-
-    def __str__(self) -> str:
-        lines = ["no quotas satisfy these constraints together:"]
-        lines += [f"  {conflict}" for conflict in self.conflicts]
-        return "\n".join(lines)

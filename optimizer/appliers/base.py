@@ -105,7 +105,7 @@ def _kebab(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class CallResult:
     """What happened to one call."""
 

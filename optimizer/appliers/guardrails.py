@@ -156,20 +156,14 @@ def _steps(team: str, before: TeamQuota, after: TeamQuota, s: GuardrailSettings)
                 f"at most {s.max_instances_change} per apply"
             )
             refusals.append(Refusal(Guardrail.MAX_INSTANCES_CHANGE, team, detail))
-    refusals += _points(
-        team,
-        Guardrail.MAX_BORROW_LIMIT_CHANGE,
-        "BorrowLimit",
-        (before.borrow_limit_pct, after.borrow_limit_pct),
-        s.max_borrow_limit_change_pct,
-    )
-    refusals += _points(
-        team,
-        Guardrail.MAX_WEIGHT_CHANGE,
-        "FairShareWeight",
-        (before.fair_share_weight, after.fair_share_weight),
-        s.max_weight_change,
-    )
+    # Per value in points, by its API name: the guardrail that caps its change, and the cap.
+    caps = {
+        "BorrowLimit": (Guardrail.MAX_BORROW_LIMIT_CHANGE, s.max_borrow_limit_change_pct),
+        "FairShareWeight": (Guardrail.MAX_WEIGHT_CHANGE, s.max_weight_change),
+    }
+    was, now = before.points(), after.points()
+    for what, (guardrail, cap) in caps.items():
+        refusals += _points(team, guardrail, what, (was[what], now[what]), cap)
     return refusals
 
 

@@ -12,15 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from optimizer.appliers.base import (
-    ApplyError,
-    Backend,
-    Call,
-    ConflictError,
-    Desired,
-    LiveObject,
-    LiveState,
-)
+from optimizer.appliers import base
 from optimizer.appliers.quotas import NO_QUOTA, TeamQuota, quota_of
 from taskgov.catalog import instance_catalog
 from taskgov.kueue.quantity import parse_quantity
@@ -73,7 +65,7 @@ def decompile(spec: dict[str, Any]) -> TeamQuota:
 class KueueApplier:
     """Team ClusterQueues of a Kueue cluster, through the official Kubernetes client."""
 
-    backend = Backend.KUEUE
+    backend = base.Backend.KUEUE
 
     def __init__(
         self, kubeconfig: Path | None, context: str | None, api_version: str = "v1beta2"
@@ -88,7 +80,7 @@ class KueueApplier:
                 config_file=str(kubeconfig) if kubeconfig else None
             )
         except (config.ConfigException, OSError) as error:
-            raise ApplyError(f"cannot load the kubeconfig: {error}") from None
+            raise base.ApplyError(f"cannot load the kubeconfig: {error}") from None
         chosen = next((c for c in contexts if c["name"] == context), active) if context else active
         self._user = str((chosen or {}).get("context", {}).get("user", "unknown"))
         self._api = client.CustomObjectsApi(api_client)
@@ -106,15 +98,15 @@ class KueueApplier:
         except self._rest.ApiException as error:
             text = f"{what} at {self.endpoint}: {error.status} {error.reason}: {_message(error)}"
             if error.status == 409:
-                raise ConflictError(text) from None
-            raise ApplyError(text) from None
+                raise base.ConflictError(text) from None
+            raise base.ApplyError(text) from None
         except Exception as error:  # noqa: BLE001 - urllib3's connection errors, named
-            raise ApplyError(
+            raise base.ApplyError(
                 f"cannot reach the Kubernetes API at {self.endpoint}: {error}"
             ) from None
         return result
 
-    def read_live(self) -> LiveState:
+    def read_live(self) -> base.LiveState:
         """Every team ClusterQueue (``hyperpod-ns-<team>-clusterqueue``) with its version."""
         listed = self._call(
             "list clusterqueues",
@@ -123,7 +115,7 @@ class KueueApplier:
             version=self.api_version,
             plural="clusterqueues",
         )
-        objects: dict[str, LiveObject] = {}
+        objects: dict[str, base.LiveObject] = {}
         for item in listed.get("items", []):
             name = item["metadata"]["name"]
             team = team_of(name)
@@ -131,15 +123,15 @@ class KueueApplier:
                 continue
             body = {"spec": {k: item["spec"][k] for k in GOVERNED if k in item.get("spec", {})}}
             version = str(item["metadata"].get("resourceVersion", ""))
-            objects[team] = LiveObject(name, name, version, body)
+            objects[team] = base.LiveObject(name, name, version, body)
         quotas = {team: decompile(o.body["spec"]) for team, o in objects.items()}
-        return LiveState(objects=objects, quotas=quotas)
+        return base.LiveState(objects=objects, quotas=quotas)
 
-    def desired(self, policy: Policy, team: str) -> Desired:
+    def desired(self, policy: Policy, team: str) -> base.Desired:
         """``team``'s ClusterQueue spec as the policy compiles (only the governed fields)."""
         quota = quota_of(policy, team)
         if quota is None:
-            raise ApplyError(f"the plan has no allocation for team {team!r}")
+            raise base.ApplyError(f"the plan has no allocation for team {team!r}")
         counts: dict[str, int] = {}
         for q in policy.compute_quotas:
             for r in q.compute_quota_config.compute_quota_resources:
@@ -152,20 +144,20 @@ class KueueApplier:
         objects = compile_policy(alone, cluster, "plan", CompileOptions(api_version="v1beta2"))
         spec = next(o["spec"] for o in objects if o["kind"] == "ClusterQueue")
         body = {"spec": {k: spec[k] for k in GOVERNED if k in spec}}
-        return Desired(team, body, decompile(body["spec"]))
+        return base.Desired(team, body, decompile(body["spec"]))
 
-    def restore(self, team: str, body: dict[str, Any] | None) -> Desired:
+    def restore(self, team: str, body: dict[str, Any] | None) -> base.Desired:
         """A recorded ClusterQueue spec (a queue we created is not removed: none is)."""
         if body is None:
-            return Desired(team, {"spec": {"resourceGroups": []}}, NO_QUOTA)
-        return Desired(team, dict(body), decompile(body.get("spec", {})))
+            return base.Desired(team, {"spec": {"resourceGroups": []}}, NO_QUOTA)
+        return base.Desired(team, dict(body), decompile(body.get("spec", {})))
 
-    def call_for(self, live: LiveState, desired: Desired) -> Call | None:
+    def call_for(self, live: base.LiveState, desired: base.Desired) -> base.Call | None:
         """A merge patch of the governed fields with the resourceVersion read."""
         existing = live.objects.get(desired.team)
         if existing is None:
             name = cluster_queue_name(desired.team)
-            raise ApplyError(
+            raise base.ApplyError(
                 f"ClusterQueue {name} does not exist at {self.endpoint}: is this the cluster the "
                 "recommendation was made for? (create queues with `taskgov policy compile`)"
             )
@@ -176,7 +168,7 @@ class KueueApplier:
         if after == existing.body:
             return None
         patch = {"metadata": {"resourceVersion": existing.version}, "spec": spec}
-        return Call(
+        return base.Call(
             desired.team,
             "ClusterQueue",
             existing.name,
@@ -186,7 +178,7 @@ class KueueApplier:
             after,
         )
 
-    def make(self, call: Call) -> dict[str, Any]:
+    def make(self, call: base.Call) -> dict[str, Any]:
         """Send the merge patch."""
         result = self._call(
             f"patch clusterqueue {call.name}",

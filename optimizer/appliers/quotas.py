@@ -33,6 +33,10 @@ class TeamQuota:
         """Instances of ``instance_type`` guaranteed (0 when the team has none)."""
         return int(self.nominal.get(instance_type, 0))
 
+    def points(self) -> dict[str, int]:
+        """The values set in points (percent, weight), by their API names."""
+        return {"BorrowLimit": self.borrow_limit_pct, "FairShareWeight": self.fair_share_weight}
+
 
 NO_QUOTA = TeamQuota(nominal={}, borrow_limit_pct=0, fair_share_weight=0)
 

@@ -11,15 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from optimizer.appliers.base import (
-    ApplyError,
-    Backend,
-    Call,
-    ConflictError,
-    Desired,
-    LiveObject,
-    LiveState,
-)
+from optimizer.appliers import base
 from optimizer.appliers.quotas import NO_QUOTA, team_quota
 from taskgov.policy.model import ComputeQuota, Policy
 
@@ -64,16 +56,16 @@ def _pick(body: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 class SageMakerApplier:
     """Compute quotas and the scheduler config of one cluster, through boto3."""
 
-    backend = Backend.SAGEMAKER
+    backend = base.Backend.SAGEMAKER
 
     def __init__(self, target: SageMakerTarget) -> None:
         try:
             import boto3
             import botocore.exceptions
         except ImportError as missing:  # pragma: no cover - depends on the install
-            raise ApplyError("the SageMaker applier needs boto3: pip install 'taskgov[aws]'") from (
-                missing
-            )
+            raise base.ApplyError(
+                "the SageMaker applier needs boto3: pip install 'taskgov[aws]'"
+            ) from missing
         self._errors = botocore.exceptions
         session = boto3.session.Session(region_name=target.region)
         self._client = session.client("sagemaker", endpoint_url=target.endpoint_url)
@@ -88,19 +80,19 @@ class SageMakerApplier:
         try:
             response: dict[str, Any] = getattr(client, operation)(**params)
         except errors.NoCredentialsError:
-            raise ApplyError(
+            raise base.ApplyError(
                 "no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
                 "AWS_PROFILE)"
             ) from None
         except errors.EndpointConnectionError:
-            raise ApplyError(f"cannot reach the SageMaker endpoint {self.endpoint}") from None
+            raise base.ApplyError(f"cannot reach the SageMaker endpoint {self.endpoint}") from None
         except errors.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             message = error.response.get("Error", {}).get("Message", "")
             text = f"{operation} at {self.endpoint}: {code}: {message}"
             if code == "ConflictException":
-                raise ConflictError(text) from None
-            raise ApplyError(text) from None
+                raise base.ConflictError(text) from None
+            raise base.ApplyError(text) from None
         response.pop("ResponseMetadata", None)
         return response
 
@@ -116,17 +108,17 @@ class SageMakerApplier:
             arns = [c["ClusterArn"] for c in found.get("ClusterSummaries", [])]
             names = [c["ClusterName"] for c in found.get("ClusterSummaries", [])]
             if name not in names:
-                raise ApplyError(
+                raise base.ApplyError(
                     f"no HyperPod cluster named {name!r} at {self.endpoint} "
                     f"(clusters there: {', '.join(names) or 'none'})"
                 )
             self._cluster_arn = arns[names.index(name)]
         return self._cluster_arn
 
-    def read_live(self) -> LiveState:
+    def read_live(self) -> base.LiveState:
         """Every team's allocation (id, version, config) and the scheduler config."""
         arn = self.cluster_arn()
-        objects: dict[str, LiveObject] = {}
+        objects: dict[str, base.LiveObject] = {}
         params: dict[str, Any] = {"ClusterArn": arn}
         while True:
             page = self._call(self._client, "list_compute_quotas", **params)
@@ -141,19 +133,19 @@ class SageMakerApplier:
         quotas = {
             team: team_quota(ComputeQuota.model_validate(o.body)) for team, o in objects.items()
         }
-        return LiveState(objects=objects, quotas=quotas, scheduler=self._scheduler(arn))
+        return base.LiveState(objects=objects, quotas=quotas, scheduler=self._scheduler(arn))
 
-    def _describe_quota(self, quota_id: str) -> LiveObject:
+    def _describe_quota(self, quota_id: str) -> base.LiveObject:
         described = self._call(self._client, "describe_compute_quota", ComputeQuotaId=quota_id)
         body = _pick(described, ("Name", "Description", *GOVERNED))
-        return LiveObject(
+        return base.LiveObject(
             name=described["Name"],
             object_id=quota_id,
             version=str(described["ComputeQuotaVersion"]),
             body=body,
         )
 
-    def _scheduler(self, arn: str) -> LiveObject | None:
+    def _scheduler(self, arn: str) -> base.LiveObject | None:
         page = self._call(self._client, "list_cluster_scheduler_configs", ClusterArn=arn)
         for summary in page.get("ClusterSchedulerConfigSummaries", []):
             if summary.get("Status") not in LIVE_STATUSES:
@@ -164,7 +156,7 @@ class SageMakerApplier:
                 "describe_cluster_scheduler_config",
                 ClusterSchedulerConfigId=config_id,
             )
-            return LiveObject(
+            return base.LiveObject(
                 name=described["Name"],
                 object_id=config_id,
                 version=str(described["ClusterSchedulerConfigVersion"]),
@@ -172,20 +164,20 @@ class SageMakerApplier:
             )
         return None
 
-    def desired(self, policy: Policy, team: str) -> Desired:
+    def desired(self, policy: Policy, team: str) -> base.Desired:
         """``team``'s allocation under ``policy`` (none: an allocation that guarantees nothing)."""
         for quota in policy.compute_quotas:
             if quota.compute_quota_target.team_name == team:
-                return Desired(team, quota_body(quota), team_quota(quota))
-        raise ApplyError(f"the plan has no allocation for team {team!r}")
+                return base.Desired(team, quota_body(quota), team_quota(quota))
+        raise base.ApplyError(f"the plan has no allocation for team {team!r}")
 
-    def restore(self, team: str, body: dict[str, Any] | None) -> Desired:
+    def restore(self, team: str, body: dict[str, Any] | None) -> base.Desired:
         """The recorded allocation; a team that had none gets its new one disabled."""
         if body is None:
-            return Desired(team, {"ActivationState": "Disabled"}, NO_QUOTA)
-        return Desired(team, dict(body), team_quota(ComputeQuota.model_validate(body)))
+            return base.Desired(team, {"ActivationState": "Disabled"}, NO_QUOTA)
+        return base.Desired(team, dict(body), team_quota(ComputeQuota.model_validate(body)))
 
-    def call_for(self, live: LiveState, desired: Desired) -> Call | None:
+    def call_for(self, live: base.LiveState, desired: base.Desired) -> base.Call | None:
         """``UpdateComputeQuota`` with ``TargetVersion``, or ``CreateComputeQuota``."""
         existing = live.objects.get(desired.team)
         if existing is None:
@@ -193,7 +185,7 @@ class SageMakerApplier:
                 return None
             request = {"ClusterArn": self.cluster_arn(), **desired.body}
             name = str(desired.body["Name"])
-            return Call(
+            return base.Call(
                 desired.team,
                 "ComputeQuota",
                 name,
@@ -210,7 +202,7 @@ class SageMakerApplier:
             "TargetVersion": int(existing.version),
             **_pick(after, GOVERNED),
         }
-        return Call(
+        return base.Call(
             desired.team,
             "ComputeQuota",
             existing.name,
@@ -220,7 +212,7 @@ class SageMakerApplier:
             after,
         )
 
-    def make(self, call: Call) -> dict[str, Any]:
+    def make(self, call: base.Call) -> dict[str, Any]:
         """Send the call with boto3."""
         operation = {
             "CreateComputeQuota": "create_compute_quota",
@@ -229,7 +221,7 @@ class SageMakerApplier:
         }[call.operation]
         return self._call(self._client, operation, **call.request)
 
-    def scheduler_call(self, live: LiveState, policy: Policy) -> Call | None:
+    def scheduler_call(self, live: base.LiveState, policy: Policy) -> base.Call | None:
         """``UpdateClusterSchedulerConfig`` when FairShare or the priority classes change."""
         if live.scheduler is None:
             return None
@@ -242,7 +234,7 @@ class SageMakerApplier:
             "TargetVersion": int(live.scheduler.version),
             "SchedulerConfig": wanted,
         }
-        return Call(
+        return base.Call(
             None,
             "ClusterSchedulerConfig",
             live.scheduler.name,

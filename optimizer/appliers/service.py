@@ -47,23 +47,46 @@ def _caller(applier: Applier) -> str:
         raise ApplyError(f"cannot tell who calls {applier.endpoint}: {error}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """What an apply or a rollback asks for (steps 1 and 2), and what its record points back to.
+
+    Attributes:
+        desired: what each team's object should become.
+        context_of: the guardrails' context, given the live state.
+        run_id: the recommendation applied (``None`` for a rollback).
+        rollback_of: the apply a rollback restores (``None`` for an apply).
+        cluster: the cluster the record is for.
+    """
+
+    desired: list[Desired]
+    context_of: Callable[[LiveState], ApplyContext]
+    run_id: int | None
+    rollback_of: int | None
+    cluster: str
+
+
 def _apply_and_record(
     conn: Connection,
     applier: Applier,
-    desired: list[Desired],
     settings: GuardrailSettings,
-    context_of: Callable[[LiveState], ApplyContext],
+    change: _Change,
     *,
-    ids: tuple[int | None, int | None],
-    cluster: str,
     approve: bool,
     now: datetime,
 ) -> Attempt:
     """Steps 3 and 4 of both apply and rollback: run the engine, then record the attempt."""
     caller = _caller(applier)
-    report = run_apply(applier, desired, settings, context_of, approve=approve)
+    report = run_apply(applier, change.desired, settings, change.context_of, approve=approve)
     info = audit.AttemptInfo(
-        ids[0], ids[1], applier.backend, applier.endpoint, caller, cluster, approve, now
+        change.run_id,
+        change.rollback_of,
+        applier.backend,
+        applier.endpoint,
+        caller,
+        change.cluster,
+        approve,
+        now,
     )
     return Attempt(audit.record(conn, info, report), report, caller)
 
@@ -101,17 +124,8 @@ def apply_run(
         def context_of(live: LiveState) -> ApplyContext:
             return ApplyContext(capacity, computed_from, _evidence_end(run), recent, now)
 
-        return _apply_and_record(
-            conn,
-            applier,
-            desired,
-            settings,
-            context_of,
-            ids=(run_id, None),
-            cluster=run.cluster.name,
-            approve=approve,
-            now=now,
-        )
+        change = _Change(desired, context_of, run_id, None, run.cluster.name)
+        return _apply_and_record(conn, applier, settings, change, approve=approve, now=now)
 
 
 def _original_run(conn: Connection, row: Mapping[str, Any]) -> StoredRun:
@@ -153,17 +167,8 @@ def rollback(
             expected = {**live.quotas, **left}
             return ApplyContext(capacity, expected, None, _without(recent, left), now)
 
-        return _apply_and_record(
-            conn,
-            applier,
-            desired,
-            settings,
-            context_of,
-            ids=(None, apply_id),
-            cluster=str(row["cluster"]),
-            approve=approve,
-            now=now,
-        )
+        change = _Change(desired, context_of, None, apply_id, str(row["cluster"]))
+        return _apply_and_record(conn, applier, settings, change, approve=approve, now=now)
 
 
 def _without(recent: Mapping[str, datetime], teams: Mapping[str, object]) -> dict[str, datetime]:

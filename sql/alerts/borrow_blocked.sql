@@ -2,11 +2,8 @@
 -- they request more accelerators than nominal + borrowingLimit of a flavor (Kueue's "maximum
 -- capacity", so they can never be admitted as configured) while the cohort has at least that
 -- many idle accelerators of the flavor in the last minute. One row per Workload, for the
--- flavor with the most idle capacity.
-WITH moment AS (
-    SELECT instant AS at FROM aggregate_state WHERE name = 'watermark'
-),
-last AS (
+-- flavor with the most idle capacity. Pending at the watermark is open (open_workload_intervals).
+WITH last AS (
     SELECT cluster, max(minute) AS minute FROM usage_minutes GROUP BY cluster
 ),
 idle AS (
@@ -36,13 +33,10 @@ SELECT
     q.borrowing_limit,
     i.idle AS cohort_idle,
     w.phase_since AS started_at
-FROM workload_intervals AS w
-CROSS JOIN moment AS m
+FROM open_workload_intervals AS w
 JOIN quota AS q ON q.cluster = w.cluster AND q.team = w.team
 JOIN idle AS i ON i.cluster = q.cluster AND i.cohort = q.cohort AND i.instance_type = q.flavor
 WHERE w.phase = 'pending'
-    AND w.start_at <= m.at
-    AND (w.end_at IS NULL OR w.end_at > m.at)
     AND (w.instance_type IS NULL OR w.instance_type = q.flavor)
     AND w.accelerators > q.nominal + q.borrowing_limit
     AND i.idle >= w.accelerators

@@ -7,12 +7,6 @@
 -- The ClusterQueue is the one in the events, else the team's latest.
 WITH moment AS (
     SELECT instant AS at FROM aggregate_state WHERE name = 'watermark'
-),
-queues AS (
-    SELECT cluster, team, arg_max(name, occurred_at) AS cluster_queue
-    FROM cluster_queue_events
-    WHERE event_type <> 'deleted'
-    GROUP BY cluster, team
 )
 SELECT
     e.cluster,
@@ -25,7 +19,7 @@ SELECT
     list(DISTINCT e.reason ORDER BY e.reason) AS reasons
 FROM workload_events AS e
 CROSS JOIN moment AS m
-LEFT JOIN queues AS q ON q.cluster = e.cluster AND q.team = e.team
+LEFT JOIN v_team_cluster_queues AS q ON q.cluster = e.cluster AND q.team = e.team
 WHERE e.event_type = 'preempted'
     AND e.occurred_at > m.at - to_seconds($window_s::BIGINT)
     AND e.occurred_at <= m.at

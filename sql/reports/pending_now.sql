@@ -25,10 +25,17 @@ SELECT
     date_diff('second', w.phase_since, a.at) AS pending_s,
     w.cause,
     w.message
-FROM workload_intervals AS w, moment AS a
+FROM (
+    -- At the watermark, what is pending is what is open: the sink keeps those apart, so the
+    -- history is not read.
+    SELECT * FROM open_workload_intervals WHERE $until::TIMESTAMP IS NULL
+    UNION ALL
+    SELECT * FROM workload_intervals AS i
+    WHERE $until::TIMESTAMP IS NOT NULL
+        AND i.start_at <= $until::TIMESTAMP
+        AND (i.end_at IS NULL OR i.end_at > $until::TIMESTAMP)
+) AS w, moment AS a
 WHERE w.phase = 'pending'
-    AND w.start_at <= a.at
-    AND (w.end_at IS NULL OR w.end_at > a.at)
     AND ($since::TIMESTAMP IS NULL OR w.phase_since >= $since::TIMESTAMP)
     AND ($team::VARCHAR IS NULL OR w.team = $team::VARCHAR)
 ORDER BY w.team, w.phase_since, w.namespace, w.name;

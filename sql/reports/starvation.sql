@@ -2,30 +2,22 @@
 -- Per team and instance type (summed over clusters), a minute is starved when pending > 0 and
 -- used < nominal; consecutive starved minutes form an episode. starved_gpu_hours is the
 -- pending demand the unused guarantee could have held (min(pending, nominal - used)).
--- Pending demand whose instance type Kueue has not named is not counted.
+-- Pending demand whose instance type Kueue has not named is not counted. The starved minutes
+-- come from starved_minutes (starved_minutes_from, kept by the sink): few rows, not history.
 -- Parameters (NULL: no bound):
 --   $since  TIMESTAMP, UTC: first minute counted (inclusive)
 --   $until  TIMESTAMP, UTC: end of the range (exclusive)
 --   $team   VARCHAR: only this team
-WITH minutes AS (
-    SELECT
-        team,
-        instance_type,
-        minute,
-        sum(nominal_accelerators) AS nominal,
-        sum(used_accelerators) AS used,
-        sum(pending_accelerators) AS pending
-    FROM usage_minutes_in($since::TIMESTAMP, $until::TIMESTAMP, $team::VARCHAR)
-    GROUP BY ALL
-),
-starved AS (
+WITH starved AS (
     SELECT
         *,
         minute - to_minutes(
             row_number() OVER (PARTITION BY team, instance_type ORDER BY minute)
         ) AS episode
-    FROM minutes
-    WHERE pending > 0 AND used < nominal
+    FROM starved_minutes
+    WHERE ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
+        AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
+        AND ($team::VARCHAR IS NULL OR team = $team::VARCHAR)
 )
 SELECT
     team,

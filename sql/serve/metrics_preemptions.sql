@@ -1,5 +1,6 @@
 -- Preemptions per cluster, reason, victim team and priority class and preemptor team (''
--- when the preemptor's events were not recorded), since the record began.
+-- when the preemptor's events were not recorded), since the record began (preemption_records,
+-- v_preemptions kept by the sink).
 SELECT
     cluster,
     reason,
@@ -7,6 +8,6 @@ SELECT
     coalesce(victim_priority_class, '') AS priority_class,
     coalesce(preemptor_team, '') AS preemptor_team,
     count(*) AS preemptions
-FROM v_preemptions
+FROM preemption_records
 GROUP BY ALL
 ORDER BY ALL;

@@ -4,12 +4,6 @@
 -- of /metrics.
 WITH last AS (
     SELECT cluster, max(minute) AS minute FROM usage_minutes GROUP BY cluster
-),
-queues AS (
-    SELECT cluster, team, arg_max(name, occurred_at) AS cluster_queue
-    FROM cluster_queue_events
-    WHERE event_type <> 'deleted'
-    GROUP BY cluster, team
 )
 SELECT
     u.cluster,
@@ -24,7 +18,7 @@ SELECT
     sum(u.pending_accelerators) AS pending
 FROM usage_minutes AS u
 JOIN last AS l ON l.cluster = u.cluster AND l.minute = u.minute
-LEFT JOIN queues AS q ON q.cluster = u.cluster AND q.team = u.team
+LEFT JOIN v_team_cluster_queues AS q ON q.cluster = u.cluster AND q.team = u.team
 WHERE u.instance_type IS NOT NULL
 GROUP BY ALL
 ORDER BY ALL;

@@ -40,6 +40,9 @@ FROM usage_minutes AS u, step AS s
 WHERE u.instance_type IS NOT NULL
     AND u.minute >= s.since
     AND u.minute < s.until
+    -- The same bounds as constants, so a range reads only its row groups (zone maps).
+    AND ($since::TIMESTAMP IS NULL OR u.minute >= $since::TIMESTAMP)
+    AND ($until::TIMESTAMP IS NULL OR u.minute < $until::TIMESTAMP)
     AND ($cluster::VARCHAR IS NULL OR u.cluster = $cluster::VARCHAR)
     AND ($team::VARCHAR IS NULL OR u.team = $team::VARCHAR)
 GROUP BY bucket_start, u.team, u.instance_type

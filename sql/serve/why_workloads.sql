@@ -9,10 +9,29 @@ WITH moment AS (
         $at::TIMESTAMP, (SELECT instant FROM aggregate_state WHERE name = 'watermark')
     ) AS at
 ),
+-- At the watermark, what is pending or running is what is open: the sink keeps those apart.
+state AS (
+    SELECT * FROM open_workload_intervals
+    WHERE $at::TIMESTAMP IS NULL
+        AND ($cluster::VARCHAR IS NULL OR cluster = $cluster::VARCHAR)
+    UNION ALL
+    SELECT w.*
+    FROM workload_intervals AS w, moment AS m
+    WHERE $at::TIMESTAMP IS NOT NULL
+        AND w.start_at <= m.at
+        AND (w.end_at IS NULL OR w.end_at > m.at)
+        AND ($cluster::VARCHAR IS NULL OR w.cluster = $cluster::VARCHAR)
+),
+-- Only those Workloads' events are grouped.
 requested AS (
-    SELECT cluster, uid, arg_max(requests, occurred_at) AS requests, min(created_at) AS created_at
-    FROM workload_events
-    GROUP BY cluster, uid
+    SELECT
+        e.cluster,
+        e.uid,
+        arg_max(e.requests, e.occurred_at) AS requests,
+        min(e.created_at) AS created_at
+    FROM workload_events AS e
+    SEMI JOIN state AS s ON s.cluster = e.cluster AND s.uid = e.uid
+    GROUP BY e.cluster, e.uid
 )
 SELECT
     w.cluster,
@@ -34,10 +53,7 @@ SELECT
     w.message,
     w.cause,
     m.at
-FROM workload_intervals AS w
+FROM state AS w
 CROSS JOIN moment AS m
 JOIN requested AS r ON r.cluster = w.cluster AND r.uid = w.uid
-WHERE w.start_at <= m.at
-    AND (w.end_at IS NULL OR w.end_at > m.at)
-    AND ($cluster::VARCHAR IS NULL OR w.cluster = $cluster::VARCHAR)
 ORDER BY w.cluster, w.phase, w.priority DESC, r.created_at, w.namespace, w.name;

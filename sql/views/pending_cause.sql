@@ -24,3 +24,47 @@ CREATE OR REPLACE MACRO pending_cause(message) AS
             THEN 'no_matching_flavor'
         ELSE 'other'
     END;
+
+-- pending_cause_parts_of(stretches, lo, hi): the pending stretches of a table shaped like
+-- workload_intervals, clipped to [lo, hi) (an open stretch runs to hi), split at UTC midnight:
+-- per Workload, day, team and cause, the pending milliseconds (measured as pending_causes
+-- measures them) and the same weighted by accelerators. One derivation for the summary the
+-- sink keeps (pending_cause_parts) and for the partial days pending_causes computes live.
+CREATE OR REPLACE MACRO pending_cause_parts_of(stretches, lo, hi) AS TABLE
+WITH clipped AS (
+    SELECT
+        s.cluster,
+        s.uid,
+        s.team,
+        s.cause,
+        s.accelerators,
+        greatest(s.start_at, lo::TIMESTAMP) AS start_at,
+        least(coalesce(s.end_at, hi::TIMESTAMP), hi::TIMESTAMP) AS end_at
+    FROM query_table(stretches) AS s
+    WHERE s.phase = 'pending' AND s.start_at < hi::TIMESTAMP
+),
+days AS (
+    SELECT *, unnest(range(date_trunc('day', start_at), end_at, INTERVAL 1 DAY)) AS day_start
+    FROM clipped
+    WHERE end_at > start_at
+),
+parts AS (
+    SELECT
+        *,
+        date_diff(
+            'millisecond',
+            greatest(start_at, day_start),
+            least(end_at, day_start + INTERVAL 1 DAY)
+        ) AS pending_ms
+    FROM days
+)
+SELECT
+    cluster,
+    uid,
+    CAST(day_start AS DATE) AS day,
+    team,
+    cause,
+    sum(pending_ms)::BIGINT AS pending_ms,
+    sum(pending_ms * accelerators)::BIGINT AS pending_gpu_ms
+FROM parts
+GROUP BY cluster, uid, day_start, team, cause;

@@ -91,6 +91,7 @@ def refresh(
     starts = (earliest, previous) if rebuild else (since, previous)
     start: datetime = min(t for t in (*starts, moved) if t is not None)
     run_script(conn, "sink/refresh_minutes.sql", {"since": start, "until": moved})
+    refresh_report_summaries(conn, None if rebuild else touched, previous, moved, start)
     _record_change(conn, None if rebuild else touched, start)
     return start.replace(second=0, microsecond=0)
 
@@ -133,3 +134,48 @@ def audit_aggregates(conn: Connection, *, whole: bool = False) -> list[tuple[obj
             params = {"audit": LOG_AUDIT, "through": through, "whole": whole}
             run_script(conn, "sink/record_audit_pass.sql", params)
     return rows
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def refresh_report_summaries(
+    conn: Connection,
+    touched: Touched | None,
+    previous: datetime | None,
+    moved: datetime,
+    minutes_from: datetime,
+) -> None:
+    """Bring the report summaries (``sql/schema/009_report_summaries.sql``) to the watermark.
+
+    They are refreshed for the Workloads ``touched`` (None: rebuilt whole, as they are when no
+    watermark was set before), for the days the watermark completed since ``previous``, and
+    for the minutes from ``minutes_from`` on, after the tables they read (workload_intervals,
+    usage_minutes). So ``preemptions``, ``pending_causes`` and ``starvation`` read rows in
+    proportion to what they show, not the history.
+    """
+    through = _day(moved)
+    if touched is None or previous is None:
+        run_script(conn, "sink/report_summaries_rebuild.sql", {"through": through})
+        return
+    if touched.uids:
+        run_script(conn, "sink/workload_identities_refresh.sql", {})
+        run_script(conn, "sink/preemption_records_refresh.sql", {"first_at": touched.first_at})
+    params = {
+        "clusters": touched.clusters,
+        "uids": touched.uids,
+        "first_at": touched.first_at if touched.uids else moved,
+        "previous_through": _day(previous),
+        "through": through,
+    }
+    run_script(conn, "sink/pending_cause_parts_refresh.sql", params)
+    run_script(conn, "sink/starved_minutes_refresh.sql", {"since": minutes_from})
+
+
+def rebuild_report_summaries(conn: Connection) -> None:
+    """Rebuild the report summaries from the log and ``workload_intervals`` (after migration
+    009 on a record with history, or in a lake's in-memory database)."""
+    moved = watermark(conn)
+    if moved is not None:
+        run_script(conn, "sink/report_summaries_rebuild.sql", {"through": _day(moved)})

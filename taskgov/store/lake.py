@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
+from taskgov.store.aggregates import rebuild_report_summaries
 from taskgov.store.connect import Connection, connect_memory
 from taskgov.store.files import SQL_DIR, run_script, sql_text
 from taskgov.store.migrations import derived_files, migrate
@@ -160,6 +161,8 @@ def open_lake(lake: Lake) -> Connection:
         run_script(conn, f"lake/view_{table.name}.sql", {})
     for derived in derived_files(SQL_DIR):
         conn.execute(derived.sql)
+    run_script(conn, "lake/report_summaries.sql", {})
+    rebuild_report_summaries(conn)
     return conn
 
 

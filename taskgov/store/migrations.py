@@ -27,7 +27,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from taskgov.errors import TaskgovError
-from taskgov.store.aggregates import rebuild_aggregates
+from taskgov.store.aggregates import rebuild_aggregates, rebuild_report_summaries
 from taskgov.store.connect import Connection, transaction
 from taskgov.store.files import SQL_DIR
 
@@ -236,8 +236,18 @@ def _rebuild_if_requested(conn: Connection) -> None:
     requested = conn.execute(
         "SELECT count(*) FROM aggregate_state WHERE name = 'rebuild_requested'"
     ).fetchone()
-    if not requested or not requested[0]:
-        return
-    with transaction(conn):
-        rebuild_aggregates(conn)
-        conn.execute("DELETE FROM aggregate_state WHERE name = 'rebuild_requested'")
+    if requested and requested[0]:
+        with transaction(conn):
+            rebuild_aggregates(conn)  # the report summaries too
+            conn.execute(
+                "DELETE FROM aggregate_state "
+                "WHERE name IN ('rebuild_requested', 'report_summaries_requested')"
+            )
+    # Only the report summaries are new (schema 009): build them alone, not every aggregate.
+    summaries = conn.execute(
+        "SELECT count(*) FROM aggregate_state WHERE name = 'report_summaries_requested'"
+    ).fetchone()
+    if summaries and summaries[0]:
+        with transaction(conn):
+            rebuild_report_summaries(conn)
+            conn.execute("DELETE FROM aggregate_state WHERE name = 'report_summaries_requested'")

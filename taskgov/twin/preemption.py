@@ -313,9 +313,11 @@ def _flat_minimal_set(
     same fill-back, so the same victims in the same order; the tree is not touched.
     """
     hierarchy, by_priority, same_queue = groups
+    # One cohort level: its candidates are all in one of the two lists.
+    assert not (hierarchy and by_priority)
     if allow_borrowing:
         by_priority = [w for w in by_priority if _taken_while_borrowing(preemptor, w)]
-    others = hierarchy + by_priority
+    others = hierarchy or by_priority
     victims: list[Running]
     if len(preemptor.usage) == 1 and preemptor.frs_need_preemption == set(preemptor.usage):
         search = OneResourceSearch(preemptor, snapshot.nodes)
@@ -325,12 +327,12 @@ def _flat_minimal_set(
         view = FlatCohortView(preemptor.node, snapshot.nodes)
         removed = view.remove_until_fits(preemptor, others, same_queue, allow_borrowing)
         victims = view.fill_back(preemptor, removed, allow_borrowing) if removed else []
-    own, from_hierarchy = preemptor.cluster_queue.name, {id(w) for w in hierarchy}
+    own = preemptor.cluster_queue.name
     targets = []
     for workload in victims:
         if workload.cluster_queue == own:
             reason = IN_CLUSTER_QUEUE
-        elif id(workload) in from_hierarchy:
+        elif hierarchy:
             reason = IN_COHORT_RECLAMATION
         else:
             reason = _borrowing_candidate(preemptor, workload).reason

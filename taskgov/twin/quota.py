@@ -26,7 +26,8 @@ class QuotaNode:
     subtree_quota: dict[FlavorResource, int] = field(default_factory=dict)
     usage: dict[FlavorResource, int] = field(default_factory=dict)
     fair_sharing_weight: float = 1.0
-    # Per resource, what this node could lend its children; quotas never change, so it is kept.
+    # Per resource, what this node could lend its children; kept until the quotas change
+    # (``build_subtree_quotas`` drops it).
     _lendable: dict[str, int] | None = None
     _chain: list[QuotaNode] | None = None
     _flat: bool | None = None
@@ -230,6 +231,10 @@ def build_subtree_quotas(node: QuotaNode) -> None:
         order.append(current)
         stack.extend(current.children)
     for current in reversed(order):
+        # Values kept because quotas never change must go when they do (a requota): what a
+        # node can lend, and everything derived from its usage against its quotas.
+        current._lendable = None
+        current.generation += 1
         current.subtree_quota = {fr: quota.nominal for fr, quota in current.quotas.items()}
         for child in current.children:
             for fr, amount in child.subtree_quota.items():

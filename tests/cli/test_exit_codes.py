@@ -25,14 +25,9 @@ from streams.sink_duckdb import DuckDBSink
 from taskgov.cli.demo import seed_policy_text, seed_scenario_text
 from tests.sql.scenarios import seed_events
 
+# What one run of the script left: its returncode, stdout and stderr.
+Outcome = subprocess.CompletedProcess[str]
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    code: int
-    stdout: str
-    stderr: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,7 +328,7 @@ def _clean_env() -> dict[str, str]:
 def _run(case: Case, files: dict[str, str], workdir: Path) -> Outcome:
     workdir.mkdir()
     args = [arg.format(**files) for arg in case.args]
-    done = subprocess.run(  # noqa: S603 - the installed script with the case's arguments
+    return subprocess.run(  # noqa: S603 - the installed script with the case's arguments
         [TASKGOV, *args],
         capture_output=True,
         encoding="utf-8",
@@ -342,7 +337,6 @@ def _run(case: Case, files: dict[str, str], workdir: Path) -> Outcome:
         cwd=workdir,
         env=_clean_env(),
     )
-    return Outcome(done.returncode, done.stdout, done.stderr)
 
 
 @pytest.fixture(scope="module")
@@ -377,6 +371,6 @@ def test_taskgov_exits_with_the_documented_code(
     got = outcomes[request.node.callspec.id]
     want_line = one.want_line.format(**files)
     lines = [*got.stdout.splitlines(), *got.stderr.splitlines()]
-    assert (got.code, want_line in lines) == (one.want_code, True), (
+    assert (got.returncode, want_line in lines) == (one.want_code, True), (
         f"\nstdout:\n{got.stdout[:2000]}\nstderr:\n{got.stderr[:2000]}"
     )

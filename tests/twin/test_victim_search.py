@@ -17,20 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taskgov.twin import preemption
+from taskgov.twin.build import add_queue, cluster_queue, one_pod_workload, resource_group
 from taskgov.twin.engine import Twin
-from taskgov.twin.objects import (
-    ClusterQueue,
-    Cohort,
-    FlavorQuotas,
-    LocalQueue,
-    PodSet,
-    Preemption,
-    ResourceFlavor,
-    ResourceGroup,
-    ResourceQuota,
-    WorkloadSpec,
-)
-from taskgov.twin.scenario import Scenario, stable_uid
+from taskgov.twin.objects import Cohort, Preemption, ResourceFlavor, ResourceQuota
+from taskgov.twin.scenario import Scenario
 
 RESOURCES = ("cpu", "memory")
 limits = st.one_of(st.none(), st.integers(0, 8))
@@ -42,16 +32,16 @@ def classical_scenarios(draw: st.DrawFn) -> Scenario:
     scenario = Scenario()
     scenario.flavors["default"] = ResourceFlavor("default")
 
-    def group(amounts: dict[str, ResourceQuota]) -> tuple[ResourceGroup, ...]:
-        return (ResourceGroup(RESOURCES, (FlavorQuotas("default", amounts),)),)
-
     own = draw(st.integers(0, 4))
-    own_quota = {r: ResourceQuota(own) for r in RESOURCES}
-    scenario.cohorts["pool"] = Cohort("pool", None, group(own_quota) if own else ())
+    own_quota = {"default": {r: ResourceQuota(own) for r in RESOURCES}}
+    scenario.cohorts["pool"] = Cohort("pool", None, (resource_group(own_quota),) if own else ())
     names = [f"cq-{i}" for i in range(draw(st.integers(2, 5)))]
     for name in names:
         quotas = {
-            r: ResourceQuota(draw(st.integers(0, 8)), draw(limits), draw(limits)) for r in RESOURCES
+            "default": {
+                r: ResourceQuota(draw(st.integers(0, 8)), draw(limits), draw(limits))
+                for r in RESOURCES
+            }
         }
         policy = Preemption(
             draw(st.sampled_from(["Never", "LowerPriority", "LowerOrNewerEqualPriority"])),
@@ -59,8 +49,7 @@ def classical_scenarios(draw: st.DrawFn) -> Scenario:
             draw(st.sampled_from(["Never", "LowerPriority"])),
             draw(st.sampled_from([None, 10])),
         )
-        scenario.cluster_queues[name] = ClusterQueue(name, "pool", group(quotas), preemption=policy)
-        scenario.local_queues[(name, "lq")] = LocalQueue(name, "lq", name)
+        add_queue(scenario, cluster_queue(name, "pool", quotas, preemption=policy), "lq")
     for n in range(draw(st.integers(1, 24))):
         namespace = draw(st.sampled_from(names))
         requests = {"cpu": draw(st.integers(1, 6))}
@@ -68,14 +57,12 @@ def classical_scenarios(draw: st.DrawFn) -> Scenario:
             requests["memory"] = draw(st.integers(0, 6))
         run_for_s = draw(st.one_of(st.none(), st.integers(1, 20)))
         scenario.workloads.append(
-            WorkloadSpec(
-                namespace=namespace,
-                name=f"wl-{n}",
-                uid=stable_uid(namespace, f"wl-{n}"),
-                queue_name="lq",
+            one_pod_workload(
+                namespace,
+                f"wl-{n}",
+                "lq",
+                requests,
                 priority=draw(st.sampled_from([0, 10, 100])),
-                priority_class=None,
-                pod_sets=(PodSet("main", 1, requests),),
                 submit_at_ms=draw(st.integers(0, 5)) * 1_000,
                 run_for_ms=None if run_for_s is None else run_for_s * 1_000,
                 document=n,

@@ -220,22 +220,20 @@ def cluster_queue(version: str) -> Schema:
 
 
 def cohort(version: str) -> Schema:
+    spec = obj(
+        "The cohort's own quota and its parent.",
+        {
+            "parentName": name_ref("The parent cohort."),
+            "resourceGroups": resource_groups("Cohort"),
+            "fairSharing": _fair_sharing(),
+        },
+        rules=("cohort-resource-groups",),
+    )
     return kind_schema(
         "Cohort",
         version,
         "A group of ClusterQueues (and Cohorts) that lend to and borrow from each other.",
-        {
-            "spec": obj(
-                "The cohort's own quota and its parent.",
-                {
-                    "parentName": name_ref("The parent cohort."),
-                    "resourceGroups": resource_groups("Cohort"),
-                    "fairSharing": _fair_sharing(),
-                },
-                rules=("cohort-resource-groups",),
-            ),
-            "status": free_object("The cohort's state."),
-        },
+        {"spec": spec, "status": free_object("The cohort's state.")},
     )
 
 
@@ -250,23 +248,21 @@ def local_queue(version: str) -> Schema:
     }
     if version == "v1beta1":
         status["flavors"] = free_object("Flavors of the ClusterQueue (deprecated).")
+    spec = {
+        "clusterQueue": name_ref("The ClusterQueue that admits its Workloads."),
+        "stopPolicy": string(
+            "Hold stops admitting; HoldAndDrain also evicts.",
+            enum=("None", "Hold", "HoldAndDrain"),
+            default="None",
+        ),
+        "fairSharing": _fair_sharing(),
+    }
     return kind_schema(
         "LocalQueue",
         version,
         "A namespace's queue: Workloads submitted to it are admitted by its ClusterQueue.",
         {
-            "spec": obj(
-                "The ClusterQueue behind the queue.",
-                {
-                    "clusterQueue": name_ref("The ClusterQueue that admits its Workloads."),
-                    "stopPolicy": string(
-                        "Hold stops admitting; HoldAndDrain also evicts.",
-                        enum=("None", "Hold", "HoldAndDrain"),
-                        default="None",
-                    ),
-                    "fairSharing": _fair_sharing(),
-                },
-            ),
+            "spec": obj("The ClusterQueue behind the queue.", spec),
             "status": obj("What the queue holds now.", status),
         },
     )
