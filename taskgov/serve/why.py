@@ -131,7 +131,7 @@ def _borrowers(
             Line(
                 topic="borrowed quota",
                 text=f"{queue} borrows {over} accelerators of {flavor} from the cohort "
-                f"(held by {', '.join(holders)}); reclaiming it needs {team_queue} under its "
+                f"(held by {listed(holders)}); reclaiming it needs {team_queue} under its "
                 "nominal quota",
             )
         )
@@ -263,8 +263,7 @@ def _pending_answer(
         Line(
             topic="position",
             text=f"{len(ahead) + 1} of {len(same_queue)} pending in {target['team']}'s "
-            "ClusterQueue"
-            + (f"; ahead: {', '.join(_describe(r) for r in ahead)}" if ahead else ""),
+            "ClusterQueue" + (f"; ahead: {listed([_describe(r) for r in ahead])}" if ahead else ""),
         ),
     ]
     blocks, change = _blocks(target, quotas)
@@ -273,7 +272,7 @@ def _pending_answer(
     start = result.admitted_at.get(workload)
     frees = [w for w in result.finished_before if w != workload] if start else []
     if frees:
-        lines.append(Line(topic="would free it", text=f"{', '.join(frees)} finishing"))
+        lines.append(Line(topic="would free it", text=f"{listed(frees)} finishing"))
     if change:
         lines.append(Line(topic="smallest quota change", text=change))
     estimate = (
@@ -293,6 +292,18 @@ def _pending_answer(
         estimated_start=start,
         lines=lines,
     )
+
+
+# How many Workloads a line names before it counts the rest (a Workload deep in a long queue
+# has thousands ahead of it and waits for as many to finish).
+NAMED = 10
+
+
+def listed(names: list[str], most: int = NAMED) -> str:
+    """``names`` joined by commas, the first ``most`` of them and then how many more."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
 def _describe(row: dict[str, Any]) -> str:

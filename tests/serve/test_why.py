@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from taskgov.serve.forward import ForwardRun
-from taskgov.serve.why import explain
+from taskgov.serve.why import explain, listed
 from tests.serve.conftest import TASKGOV
 from tests.serve.scenarios import behind_higher_priority_events, borrow_blocked_events, record
 from tests.sql.builders import make_workload
@@ -262,3 +262,17 @@ def test_a_kept_state_answers_for_a_minute_after_the_watermark_moves(
 def test_the_horizon_is_named_in_words(horizon: timedelta, want_words: str) -> None:
     run = ForwardRun([], [], datetime(2024, 5, 1), timedelta(hours=1), horizon)
     assert run.horizon_words == want_words
+
+
+@pytest.mark.parametrize(
+    ("count", "want"),
+    [
+        pytest.param(2, "w0, w1", id="a short list is named in full"),
+        pytest.param(10, ", ".join(f"w{i}" for i in range(10)), id="ten are named in full"),
+        pytest.param(
+            12, ", ".join(f"w{i}" for i in range(10)) + " and 2 more", id="the rest are counted"
+        ),
+    ],
+)
+def test_long_lists_of_workloads_name_ten_and_count_the_rest(count: int, want: str) -> None:
+    assert listed([f"w{i}" for i in range(count)]) == want
