@@ -201,7 +201,7 @@ def generate(conn: Connection, events: int, *, start: datetime = START) -> int:
 def late_batch(conn: Connection, workloads: int, *, prefix: str = "late-") -> list[WorkloadEvent]:
     """A worker's batch: ``workloads`` new Workloads' 5 events, just after the latest event."""
     row = conn.execute("SELECT max(occurred_at) FROM workload_events").fetchone()
-    start: datetime = row[0] if row else datetime(2024, 5, 1)
+    start: datetime = row[0] if row and row[0] else START
     events = []
     for i in range(workloads):
         uid = f"{prefix}{i}"

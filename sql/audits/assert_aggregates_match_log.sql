@@ -9,7 +9,8 @@
 -- checks only what the sink's refreshes rewrote since (aggregate_changes): those Workloads'
 -- rows, and the days from the first minute rewritten; its cost follows the changes, not the
 -- history. Everything is checked when no pass is recorded, after a rebuild, or on request:
--- SET VARIABLE taskgov_full_audit = true.
+-- SET VARIABLE taskgov_full_audit = true. The scoped CTEs are NOT MATERIALIZED: each use streams
+-- from the table, as the views did, instead of holding the whole log in memory.
 WITH watermark AS (
     SELECT instant FROM aggregate_state WHERE name = 'watermark'
 ),
@@ -46,7 +47,7 @@ scope AS (
 changed_workloads AS (
     SELECT DISTINCT unnest(clusters) AS cluster, unnest(uids) AS uid FROM unaudited
 ),
-audited_events AS (
+audited_events AS NOT MATERIALIZED (
     SELECT e.*
     FROM workload_events AS e, scope AS s
     WHERE e.occurred_at >= s.events_from
@@ -54,7 +55,7 @@ audited_events AS (
             SELECT 1 FROM changed_workloads AS c WHERE c.cluster = e.cluster AND c.uid = e.uid
         ))
 ),
-audited_intervals AS (
+audited_intervals AS NOT MATERIALIZED (
     SELECT w.*
     FROM workload_intervals AS w, scope AS s
     WHERE w.start_at >= s.events_from
@@ -62,7 +63,7 @@ audited_intervals AS (
             SELECT 1 FROM changed_workloads AS c WHERE c.cluster = w.cluster AND c.uid = w.uid
         ))
 ),
-audited_waits AS (
+audited_waits AS NOT MATERIALIZED (
     SELECT w.*
     FROM workload_waits AS w, scope AS s
     WHERE w.started_at >= s.events_from

@@ -33,6 +33,7 @@ SUBCOMMANDS = {
     "rollback": "taskgov.cli.apply:rollback_command",
     "why": "taskgov.cli.why:why_command",
     "export": "taskgov.cli.export:export_command",
+    "audit": "taskgov.cli.audit:audit_command",
 }
 
 

@@ -12,6 +12,7 @@ assumptions, returned with the answer:
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,8 @@ from taskgov.twin.objects import (
 from taskgov.twin.scenario import Scenario
 
 MIN_REMAINING = timedelta(minutes=1)
+# How far ahead a run looks: an estimate beyond it says so rather than playing on.
+HORIZON = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +44,13 @@ class Forecast:
         admitted_at: first admission per ``namespace/name`` (absent: not within the horizon).
         finished_before: Workloads that finished before ``target`` was admitted, in order.
         assumptions: what the run assumed, in words.
+        ran_out: the horizon came before the target was admitted (it may start later).
     """
 
     admitted_at: dict[str, datetime]
     finished_before: list[str]
     assumptions: list[str]
+    ran_out: bool = False
 
 
 def _cluster_queues(quotas: list[dict[str, Any]]) -> dict[str, ClusterQueue]:
@@ -80,6 +85,69 @@ def _spec(row: dict[str, Any], queue: ClusterQueue, submit_ms: int, run_ms: int)
     )
 
 
+class ForwardRun:
+    """One twin run from the record's state at an instant, played only as far as the
+    questions asked of it need: each :meth:`forecast` goes on from where the last one stopped
+    until its target is admitted, nothing is left to happen, or the horizon is reached. The
+    twin is deterministic, so an answer read part way is the one a full run would give; a
+    server keeps one per watermark (``why.py``) and repeated or neighbouring asks are instant.
+    """
+
+    def __init__(
+        self,
+        workloads: list[dict[str, Any]],
+        quotas: list[dict[str, Any]],
+        at: datetime,
+        runtime: timedelta,
+        horizon: timedelta = HORIZON,
+    ) -> None:
+        self._twin = Twin(_scenario(workloads, quotas, at, runtime))
+        self._at = at
+        self._runtime = runtime
+        self._horizon_ms = int(horizon.total_seconds() * 1000)
+        self.horizon_words = _words(horizon)
+        self._read = 0
+        self._admitted: dict[str, datetime] = {}
+        self._finished: list[tuple[int, str]] = []
+        self._lock = threading.Lock()
+
+    def forecast(self, target: str) -> Forecast:
+        """When ``target`` (``namespace/name``) is admitted, and what finished before it."""
+        with self._lock:
+            ended = self._play_until_admitted(target)
+            start = self._admitted.get(target)
+            start_ms = (start - self._at).total_seconds() * 1000 if start else float("inf")
+            return Forecast(
+                admitted_at=dict(self._admitted),
+                finished_before=[w for t, w in sorted(self._finished) if t <= start_ms],
+                assumptions=_assumptions(self._runtime),
+                ran_out=start is None and not ended,
+            )
+
+    def _play_until_admitted(self, target: str) -> bool:
+        """Play on, one event time at a time; True when nothing is left to happen."""
+        twin = self._twin
+        while target not in self._admitted:
+            due = twin.next_event_ms()
+            if due is None:
+                return True
+            if due > self._horizon_ms:
+                return False
+            twin.run(until_ms=due)
+            self._read_ledger()
+        return False
+
+    def _read_ledger(self) -> None:
+        ledger = self._twin.ledger
+        for change in ledger[self._read :]:
+            if change.type == "Admitted" and change.status == "True":
+                moment = self._at + timedelta(milliseconds=change.time_ms)
+                self._admitted.setdefault(change.workload, moment)
+            if change.type == "Finished" and change.status == "True":
+                self._finished.append((change.time_ms, change.workload))
+        self._read = len(ledger)
+
+
 def forecast(
     workloads: list[dict[str, Any]],
     quotas: list[dict[str, Any]],
@@ -87,8 +155,8 @@ def forecast(
     runtime: timedelta,
     target: str,
 ) -> Forecast:
-    """Play the state at ``at`` forward on the twin until ``target`` is admitted or nothing
-    is left to happen.
+    """Play the state at ``at`` forward on the twin until ``target`` is admitted, nothing is
+    left to happen, or the horizon is reached (a :class:`ForwardRun` asked once).
 
     Args:
         workloads: rows of ``sql/serve/why_workloads.sql`` (one cluster).
@@ -97,29 +165,29 @@ def forecast(
         runtime: how long each Workload runs once admitted (an assumption).
         target: ``namespace/name`` of the Workload whose start is wanted.
     """
-    twin = Twin(_scenario(workloads, quotas, at, runtime))
-    twin.run()
-    admitted: dict[str, datetime] = {}
-    finished: list[tuple[int, str]] = []
-    for change in twin.ledger:
-        moment = at + timedelta(milliseconds=change.time_ms)
-        if change.type == "Admitted" and change.status == "True":
-            admitted.setdefault(change.workload, moment)
-        if change.type == "Finished" and change.status == "True":
-            finished.append((change.time_ms, change.workload))
-    start = admitted.get(target)
-    start_ms = (start - at).total_seconds() * 1000 if start else float("inf")
-    return Forecast(
-        admitted_at=admitted,
-        finished_before=[w for t, w in sorted(finished) if t <= start_ms],
-        assumptions=[
-            "ClusterQueues as HyperPod compiles them: BestEffortFIFO, withinClusterQueue "
-            "LowerPriority, reclaimWithinCohort Any",
-            f"each running workload finishes {_words(runtime)} after its admission (at least "
-            "1 min from now); each pending one runs that long once admitted",
-            "nothing new is submitted; pending workloads queue in their creation order",
-        ],
-    )
+    return ForwardRun(workloads, quotas, at, runtime).forecast(target)
+
+
+def _assumptions(runtime: timedelta) -> list[str]:
+    return [
+        "ClusterQueues as HyperPod compiles them: BestEffortFIFO, withinClusterQueue "
+        "LowerPriority, reclaimWithinCohort Any",
+        f"each running workload finishes {_words(runtime)} after its admission (at least "
+        "1 min from now); each pending one runs that long once admitted",
+        "nothing new is submitted; pending workloads queue in their creation order",
+    ]
+
+
+def cohort_of(team: str, quotas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The quota lines of ``team``'s ClusterQueue and of every ClusterQueue in its cohort:
+    all the run needs, since Kueue lends, borrows and reclaims only within a cohort."""
+    queue = next((q["cluster_queue"] for q in quotas if q["team"] == team), None)
+    cohort = next((q["cohort"] for q in quotas if q["cluster_queue"] == queue), None)
+    return [
+        q
+        for q in quotas
+        if q["cluster_queue"] == queue or (cohort is not None and q["cohort"] == cohort)
+    ]
 
 
 def _scenario(

@@ -19,10 +19,22 @@ from typing import Any
 
 from taskgov.store import SQL_DIR, Connection, Report, load_reports, open_read_only
 
-__all__ = ["QUERIES", "REPORTS", "Rows", "has_table", "load_reports", "plain", "reading", "run"]
+__all__ = [
+    "QUERIES",
+    "REPORTS",
+    "Payload",
+    "Rows",
+    "has_table",
+    "load_reports",
+    "plain",
+    "reading",
+    "run",
+    "run_columns",
+]
 
 REPORTS = load_reports(SQL_DIR / "reports")
 QUERIES = load_reports(SQL_DIR / "serve")
+Payload = dict[str, Any]
 # How long a read waits for the worker to release its write lock.
 LOCK_WAIT_S = 5.0
 
@@ -97,6 +109,24 @@ def run(conn: Connection, query: Report, parameters: Mapping[str, object]) -> Ro
         for row in cursor.fetchall()
     ]
     return Rows(columns, records)
+
+
+def run_columns(conn: Connection, query: Report, parameters: Mapping[str, object]) -> Payload:
+    """``query``'s result column by column: ``{"columns": [names], "values": [[column], ...]}``.
+
+    For the large results (the cluster page's 20k rows at 10M events): the names are sent
+    once rather than in every row, which makes the JSON a third the size, and a column whose
+    values need no conversion is passed on as it is rather than cell by cell.
+    """
+    cursor = conn.execute(query.sql, {name: parameters.get(name) for name in query.parameters})
+    description = cursor.description or []
+    rows = cursor.fetchall()
+    values: list[list[object]] = []
+    for index, column in enumerate(description):
+        convert = _converter(str(column[1]))
+        cells = [row[index] for row in rows]
+        values.append(cells if convert is _identity else [convert(v) for v in cells])
+    return {"columns": [str(d[0]) for d in description], "values": values}
 
 
 def has_table(conn: Connection, name: str) -> bool:

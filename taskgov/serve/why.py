@@ -8,15 +8,17 @@ twin run forward from that state (``forward.py``), with the assumptions it made.
 from __future__ import annotations
 
 import re
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from taskgov.errors import Fault, InputError
-from taskgov.serve.forward import forecast
+from taskgov.serve.forward import HORIZON, ForwardRun, cohort_of
 from taskgov.serve.records import QUERIES, run
-from taskgov.store import Connection
+from taskgov.store import Connection, database_path, watermark
 
 _SHORT = re.compile(r"insufficient unused quota for (\S+) in flavor (\S+), (\d+) more needed")
 _MAXIMUM = re.compile(
@@ -142,8 +144,13 @@ def explain(
     *,
     at: datetime | None = None,
     runtime: timedelta = timedelta(hours=1),
+    horizon: timedelta = HORIZON,
 ) -> Answer:
     """Why ``workload`` (namespace/name) waits at ``at`` (default: the watermark).
+
+    The state read and the forward run of the Workload's cohort are kept while the watermark
+    stays, so a second ask (of it or of any Workload in the same state) costs milliseconds;
+    the run looks at most ``horizon`` ahead.
 
     Raises:
         InputError: the name is not namespace/name, or no such Workload is pending or
@@ -151,15 +158,13 @@ def explain(
     """
     if workload.count("/") != 1:
         raise InputError([Fault("workload", workload, "", "expected NAMESPACE/NAME")])
-    rows = run(conn, QUERIES["why_workloads"], {"at": at}).records
-    target = next((r for r in rows if _row_key(r) == workload), None)
+    state = _state(conn, at, runtime, horizon)
+    target = state.targets.get(workload)
     if target is None:
         raise InputError(
             [Fault("workload", workload, "", "not pending or running at that instant")]
         )
     moment = datetime.fromisoformat(str(target["at"]).removesuffix("Z"))
-    same = [r for r in rows if r["cluster"] == target["cluster"]]
-    quotas = run(conn, QUERIES["why_quotas"], {"at": moment, "cluster": target["cluster"]})
     if target["phase"] == "admitted":
         text = (
             f"It is not waiting: admitted in {target['cluster_queue']} since "
@@ -173,17 +178,78 @@ def explain(
             estimated_start=None,
             lines=[Line(topic="state", text=text)],
         )
-    return _pending_answer(target, same, quotas.records, moment, runtime)
+    return _pending_answer(conn, state, target, moment)
+
+
+class _State:
+    """The record's state at one instant and the forward runs made from it (one per cohort):
+    the reads and the twin run are the slow part of an answer, and they do not change until
+    the sink writes again."""
+
+    def __init__(self, rows: list[dict[str, Any]], runtime: timedelta, horizon: timedelta) -> None:
+        self.rows = rows
+        self.runtime = runtime
+        self.horizon = horizon
+        self.targets = {_row_key(r): r for r in rows}
+        self.quotas: dict[str, list[dict[str, Any]]] = {}
+        self.runs: dict[tuple[str, str], ForwardRun] = {}
+        self.lock = threading.Lock()
+        self.read_at = time.monotonic()
+
+
+# How long a state read at the watermark answers asks after the sink has moved the watermark
+# on (it flushes every few seconds, so a state kept only while the watermark stays would
+# rarely be asked twice); the answer names the instant it describes. A state at a given
+# instant (--at) is read again whenever the watermark moves, since late events may change it.
+KEEP_S = 60.0
+# The latest state read, per (database file, instant asked, runtime, horizon), with the
+# watermark it was read at.
+_STATES: dict[tuple[str, object, timedelta, timedelta], tuple[object, _State]] = {}
+_STATES_LOCK = threading.Lock()
+
+
+def _state(conn: Connection, at: datetime | None, runtime: timedelta, horizon: timedelta) -> _State:
+    key = (database_path(conn), at, runtime, horizon)
+    now = watermark(conn)
+    with _STATES_LOCK:
+        kept = _STATES.get(key)
+        if kept is not None:
+            read_at, state = kept
+            if read_at == now or (at is None and time.monotonic() - state.read_at < KEEP_S):
+                return state
+        rows = run(conn, QUERIES["why_workloads"], {"at": at}).records
+        state = _State(rows, runtime, horizon)
+        _STATES.clear()
+        if key[0] != ":memory:":  # another in-memory database could have the same key
+            _STATES[key] = (now, state)
+        return state
+
+
+def _forward(
+    conn: Connection, state: _State, target: dict[str, Any], moment: datetime
+) -> tuple[list[dict[str, Any]], ForwardRun]:
+    """The cluster's quota lines, and the forward run of the target's cohort (made once)."""
+    cluster = target["cluster"]
+    with state.lock:
+        if cluster not in state.quotas:
+            given = {"at": moment, "cluster": cluster}
+            state.quotas[cluster] = run(conn, QUERIES["why_quotas"], given).records
+        quotas = state.quotas[cluster]
+        cohort = cohort_of(target["team"], quotas)
+        queues = sorted({q["cluster_queue"] for q in cohort})
+        key = (cluster, ",".join(queues))
+        if key not in state.runs:
+            same = [r for r in state.rows if r["cluster"] == cluster]
+            state.runs[key] = ForwardRun(same, cohort, moment, state.runtime, state.horizon)
+        return quotas, state.runs[key]
 
 
 def _pending_answer(
-    target: dict[str, Any],
-    rows: list[dict[str, Any]],
-    quotas: list[dict[str, Any]],
-    moment: datetime,
-    runtime: timedelta,
+    conn: Connection, state: _State, target: dict[str, Any], moment: datetime
 ) -> Answer:
     workload = _row_key(target)
+    quotas, forward = _forward(conn, state, target, moment)
+    rows = [r for r in state.rows if r["cluster"] == target["cluster"]]
     pending = [r for r in rows if r["phase"] == "pending"]
     running = [r for r in rows if r["phase"] == "admitted"]
     ahead = _ahead(target, pending)
@@ -203,7 +269,7 @@ def _pending_answer(
     ]
     blocks, change = _blocks(target, quotas)
     lines += blocks + _borrowers(target, running, quotas)
-    result = forecast(rows, quotas, moment, runtime, workload)
+    result = forward.forecast(workload)
     start = result.admitted_at.get(workload)
     frees = [w for w in result.finished_before if w != workload] if start else []
     if frees:
@@ -211,7 +277,11 @@ def _pending_answer(
     if change:
         lines.append(Line(topic="smallest quota change", text=change))
     estimate = (
-        f"{start:%Y-%m-%d %H:%M:%S} UTC" if start else "not within the run: never as configured"
+        f"{start:%Y-%m-%d %H:%M:%S} UTC"
+        if start
+        else f"not within the run's {forward.horizon_words}: later, if ever"
+        if result.ran_out
+        else "not within the run: never as configured"
     )
     lines.append(Line(topic="estimated start", text=estimate))
     lines += [Line(topic="assuming", text=a) for a in result.assumptions]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import pytest
 from taskgov.serve.why import explain
 from tests.serve.conftest import TASKGOV
 from tests.serve.scenarios import behind_higher_priority_events, borrow_blocked_events, record
+from tests.sql.builders import make_workload
 from tests.sql.scenarios import seed_events
 
 JOB_1 = "hyperpod-ns-team-a/pytorchjob-imagenet-gpu-team-a-1-3217d"
@@ -182,3 +183,68 @@ def test_why_refuses_bad_input_with_exit_2(seed_db: Path, workload: str, want_st
         [TASKGOV, "why", workload, "--db", str(seed_db)], capture_output=True, text=True
     )
     assert (done.returncode, done.stderr) == (2, want_stderr)
+
+
+LOW = "hyperpod-ns-team-a/low"
+HIGH = "hyperpod-ns-team-a/high"
+
+
+def test_asks_answered_from_a_kept_forward_run_equal_fresh_answers(tmp_path: Path) -> None:
+    # The server keeps the state and the cohort's forward run per watermark and plays on from
+    # where the last ask stopped: asking low, then high (already admitted in the kept run),
+    # then low again must give what a fresh run gives for each.
+    path = record(tmp_path / "record.duckdb", behind_higher_priority_events())
+    with duckdb.connect(str(path), read_only=True) as conn:
+        low = explain(conn, LOW)
+        high = explain(conn, HIGH)
+        low_again = explain(conn, LOW)
+    fresh = record(tmp_path / "fresh.duckdb", behind_higher_priority_events())
+    with duckdb.connect(str(fresh), read_only=True) as conn:
+        high_fresh = explain(conn, HIGH)
+    assert (high.position, high.estimated_start) == (1, datetime(2024, 5, 1, 1, 0, 1))
+    assert (low_again, high) == (low, high_fresh)
+
+
+@pytest.mark.parametrize(
+    ("horizon", "want_estimate"),
+    [
+        pytest.param(
+            timedelta(hours=3), "2024-05-01 02:00:02 UTC", id="a start within the horizon"
+        ),
+        pytest.param(
+            timedelta(hours=1),
+            "not within the run's 1 h 0 min: later, if ever",
+            id="a start beyond the horizon is not played out",
+        ),
+    ],
+)
+def test_the_forward_run_stops_at_its_horizon(
+    tmp_path: Path, horizon: timedelta, want_estimate: str
+) -> None:
+    path = record(tmp_path / "record.duckdb", behind_higher_priority_events())
+    with duckdb.connect(str(path), read_only=True) as conn:
+        answer = explain(conn, LOW, horizon=horizon)
+    estimate = [line.text for line in answer.lines if line.topic == "estimated start"]
+    assert estimate == [want_estimate]
+
+
+def test_a_kept_state_answers_for_a_minute_after_the_watermark_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = record(tmp_path / "record.duckdb", behind_higher_priority_events())
+
+    def ask() -> datetime:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            return explain(conn, LOW).at
+
+    first = ask()
+    later = make_workload("later").team("team-b").event("00:05", "submitted")
+    record(path, later.event("00:05", "deleted").events())
+    kept = ask()
+    monkeypatch.setattr("taskgov.serve.why.KEEP_S", 0.0)
+    read_again = ask()
+    assert (first, kept, read_again) == (
+        datetime(2024, 5, 1, 0, 2),
+        datetime(2024, 5, 1, 0, 2),
+        datetime(2024, 5, 1, 0, 5),
+    )

@@ -99,7 +99,7 @@ def stored_offsets(line: str) -> dict[tuple[str, int], int]:
 
 
 def start_worker(
-    bootstrap: str, prefix: str, db: Path, log: Path, app_id: str
+    bootstrap: str, prefix: str, db: Path, log: Path, app_id: str, batch_size: int = BATCH_SIZE
 ) -> subprocess.Popen[bytes]:
     # On the local Tansu a shorter session makes each of the eleven starts 3 s faster (a start
     # waits about half of it, and a restart until the killed member's session expires). Any
@@ -119,7 +119,7 @@ def start_worker(
                 "--app-id",
                 app_id,
                 "--batch-size",
-                str(BATCH_SIZE),
+                str(batch_size),
                 "--batch-window",
                 "0.5",
                 "--session-timeout",

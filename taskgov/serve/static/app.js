@@ -64,12 +64,24 @@ const time = (field, title) => ({
   field, type: "temporal", title: title || null, scale: { type: "utc" }, axis: { format: "%H:%M" },
 });
 
+// A payload sent column by column ({columns, values}) as the rows Vega draws.
+function rowsOf(table) {
+  const count = table.values.length ? table.values[0].length : 0;
+  const rows = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const row = {};
+    table.columns.forEach((column, c) => { row[column] = table.values[c][i]; });
+    rows[i] = row;
+  }
+  return rows;
+}
+
 async function clusterPage() {
-  const usage = await api("usage");
-  const types = [...new Set(usage.rows.map((r) => r.instance_type))];
+  const usage = rowsOf(await api("usage"));
+  const types = [...new Set(usage.map((r) => r.instance_type))];
   if (!types.length) await chart("usage", "Accelerators", "", [], {});
   for (const type of types) {
-    const rows = usage.rows.filter((r) => r.instance_type === type);
+    const rows = usage.filter((r) => r.instance_type === type);
     await chart(
       `usage:${type}`,
       `${type}: each team's guarantee and how it was spent`,
