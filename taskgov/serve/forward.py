@@ -229,5 +229,7 @@ def _run_ms(row: dict[str, Any], at: datetime, runtime: timedelta) -> int:
 
 
 def _words(span: timedelta) -> str:
+    if span >= timedelta(days=1) and span % timedelta(days=1) == timedelta(0):
+        return "1 day" if span.days == 1 else f"{span.days} days"
     minutes = int(span.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"

@@ -100,15 +100,10 @@ def _converter(duckdb_type: str) -> Callable[[object], object]:
 
 def run(conn: Connection, query: Report, parameters: Mapping[str, object]) -> Rows:
     """Run ``query`` with the ``parameters`` its SQL uses (missing ones are NULL)."""
-    cursor = conn.execute(query.sql, {name: parameters.get(name) for name in query.parameters})
-    description = cursor.description or []
-    columns = tuple(str(d[0]) for d in description)
-    converters = [_converter(str(d[1])) for d in description]
-    records = [
-        {c: convert(v) for c, convert, v in zip(columns, converters, row, strict=True)}
-        for row in cursor.fetchall()
-    ]
-    return Rows(columns, records)
+    table = run_columns(conn, query, parameters)
+    columns = tuple(table["columns"])
+    rows = zip(*table["values"], strict=True)
+    return Rows(columns, [dict(zip(columns, row, strict=True)) for row in rows])
 
 
 def run_columns(conn: Connection, query: Report, parameters: Mapping[str, object]) -> Payload:

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from taskgov.serve.forward import ForwardRun
 from taskgov.serve.why import explain
 from tests.serve.conftest import TASKGOV
 from tests.serve.scenarios import behind_higher_priority_events, borrow_blocked_events, record
@@ -248,3 +249,16 @@ def test_a_kept_state_answers_for_a_minute_after_the_watermark_moves(
         datetime(2024, 5, 1, 0, 2),
         datetime(2024, 5, 1, 0, 5),
     )
+
+
+@pytest.mark.parametrize(
+    ("horizon", "want_words"),
+    [
+        pytest.param(timedelta(days=30), "30 days", id="the default horizon in days"),
+        pytest.param(timedelta(days=1), "1 day", id="one day"),
+        pytest.param(timedelta(hours=36), "36 h 0 min", id="not whole days in hours"),
+    ],
+)
+def test_the_horizon_is_named_in_words(horizon: timedelta, want_words: str) -> None:
+    run = ForwardRun([], [], datetime(2024, 5, 1), timedelta(hours=1), horizon)
+    assert run.horizon_words == want_words
