@@ -7,37 +7,78 @@
 -- Parameters (NULL: no bound):
 --   $since  TIMESTAMP, UTC: first minute counted (inclusive)
 --   $until  TIMESTAMP, UTC: end of the range (exclusive)
---   $team   VARCHAR: only this waiting team (days nobody waited are left out)
+--   $team   VARCHAR: only this waiting team
+--
+-- How (it reads usage_minutes of the range only, and groups nothing per team and minute):
+-- usage_minutes has one row per cluster, team, instance type and minute, so a team's demand in
+-- an idle minute is at most one row of that instance type plus one of an unnamed one. Each kind
+-- is joined to the idle minutes (few rows: the build side) and the two are matched by a full
+-- join on minute, instance type and team, not summed by a GROUP BY over every (minute, team):
+-- that grouping and its hash table were most of the report's time over a month. Rows with no
+-- idle accelerators are dropped before grouping the idle minutes (they add nothing).
+-- The per-day sums use fsum (compensated, independent of the order threads add rows in), so a
+-- value on a rounding tie rounds the same way on every run; plain sum's last bit varied.
 WITH idle AS (
-    SELECT cluster, cohort, instance_type, minute, sum(idle_accelerators) AS idle
+    SELECT cluster, cohort, instance_type, minute, fsum(idle_accelerators) AS idle
     FROM usage_minutes_in($since::TIMESTAMP, $until::TIMESTAMP, NULL)
+    WHERE idle_accelerators <> 0
     GROUP BY ALL
-    HAVING sum(idle_accelerators) > 0
+    HAVING fsum(idle_accelerators) > 0
+),
+pending AS NOT MATERIALIZED (
+    SELECT cluster, cohort, instance_type, minute, team, pending_accelerators AS pending
+    FROM usage_minutes
+    WHERE pending_accelerators > 0
+        AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
+        AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
+),
+-- The idle minute's demand of its own instance type, per team.
+named AS (
+    SELECT i.cluster, i.cohort, i.instance_type, i.minute, p.team, p.pending, i.idle
+    FROM idle AS i
+    JOIN pending AS p
+        ON p.cluster = i.cluster
+        AND p.cohort IS NOT DISTINCT FROM i.cohort
+        AND p.minute = i.minute
+        AND p.instance_type = i.instance_type
+),
+-- The same minute's demand of an instance type Kueue had not named, per team (it counts
+-- towards every idle instance type of the minute).
+unnamed AS (
+    SELECT i.cluster, i.cohort, i.instance_type, i.minute, p.team, p.pending, i.idle
+    FROM idle AS i
+    JOIN pending AS p
+        ON p.cluster = i.cluster
+        AND p.cohort IS NOT DISTINCT FROM i.cohort
+        AND p.minute = i.minute
+        AND p.instance_type IS NULL
 ),
 waiting AS (
     SELECT
-        i.cluster,
-        i.cohort,
-        i.instance_type,
-        i.minute,
-        u.team,
-        sum(u.pending_accelerators) AS pending,
-        any_value(i.idle) AS idle
-    FROM idle AS i
-    JOIN usage_minutes AS u
-        ON u.cluster = i.cluster
-        AND u.cohort IS NOT DISTINCT FROM i.cohort
-        AND u.minute = i.minute
-        AND (u.instance_type = i.instance_type OR u.instance_type IS NULL)
-    WHERE u.pending_accelerators > 0
-    GROUP BY ALL
+        coalesce(t.cohort, n.cohort) AS cohort,
+        coalesce(t.instance_type, n.instance_type) AS instance_type,
+        coalesce(t.minute, n.minute) AS minute,
+        coalesce(t.team, n.team) AS team,
+        CASE
+            WHEN t.team IS NULL THEN n.pending
+            WHEN n.team IS NULL THEN t.pending
+            ELSE t.pending + n.pending
+        END AS pending,
+        coalesce(t.idle, n.idle) AS idle
+    FROM unnamed AS n
+    FULL JOIN named AS t
+        ON t.cluster = n.cluster
+        AND t.cohort IS NOT DISTINCT FROM n.cohort
+        AND t.instance_type = n.instance_type
+        AND t.minute = n.minute
+        AND t.team = n.team
 ),
 idle_days AS (
     SELECT
         CAST(minute AS DATE) AS day,
         cohort,
         instance_type,
-        sum(idle) / 60 AS idle_gpu_hours,
+        fsum(idle) / 60 AS idle_gpu_hours,
         count(*) AS idle_minutes
     FROM idle
     GROUP BY ALL
@@ -49,8 +90,8 @@ waiting_days AS (
         instance_type,
         team,
         count(*) AS waiting_minutes,
-        sum(pending) / 60 AS waiting_gpu_hours,
-        sum(least(pending, idle)) / 60 AS coverable_gpu_hours
+        fsum(pending) / 60 AS waiting_gpu_hours,
+        fsum(least(pending, idle)) / 60 AS coverable_gpu_hours
     FROM waiting
     GROUP BY ALL
 )
