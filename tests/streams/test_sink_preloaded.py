@@ -30,8 +30,8 @@ from tests.streams.test_worker import (
     WorkerLog,
     snapshot,
     start_worker,
-    stored_offsets,
     wait_for,
+    wait_until_stored,
 )
 
 PHASES = ("in_transaction", "after_commit", "mid_batch")
@@ -90,10 +90,7 @@ def test_worker_killed_on_a_preloaded_record_stores_each_id_once(
             log.cursor = len(log.lines)
             reached, _ = snapshot(db)  # asserts no id is stored twice
             process = start_worker(kafka_bootstrap, prefix, db, log_path, app_id, BATCH_SIZE)
-        while any(reached.get(tp, 0) < end for tp, end in ends.items()):
-            line = wait_for(log, process, "event=batch_stored", 120)
-            for tp, offset in stored_offsets(line).items():
-                reached[tp] = max(reached.get(tp, 0), offset)
+        wait_until_stored(log, process, ends, reached)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)

@@ -98,6 +98,25 @@ def stored_offsets(line: str) -> dict[tuple[str, int], int]:
     return offsets
 
 
+def note_next_batch(
+    log: WorkerLog, process: subprocess.Popen[bytes], reached: dict[tuple[str, int], int]
+) -> None:
+    """Wait for the next ``batch_stored`` line; raise ``reached`` to the offsets it reports."""
+    for tp, offset in stored_offsets(wait_for(log, process, "event=batch_stored", 120)).items():
+        reached[tp] = max(reached.get(tp, 0), offset)
+
+
+def wait_until_stored(
+    log: WorkerLog,
+    process: subprocess.Popen[bytes],
+    ends: dict[tuple[str, int], int],
+    reached: dict[tuple[str, int], int],
+) -> None:
+    """Wait until the log shows every partition stored up to its end in ``ends``."""
+    while any(reached.get(tp, 0) < end for tp, end in ends.items()):
+        note_next_batch(log, process, reached)
+
+
 def start_worker(
     bootstrap: str, prefix: str, db: Path, log: Path, app_id: str, batch_size: int = BATCH_SIZE
 ) -> subprocess.Popen[bytes]:
@@ -220,9 +239,7 @@ def test_worker_killed_ten_times_stores_exactly_the_ledger(
         behind = 0
         for kill, (threshold, phase) in enumerate(zip(thresholds, phases, strict=True)):
             while sum(reached.values()) < threshold:
-                line = wait_for(log, process, "event=batch_stored", 120)
-                for tp, offset in stored_offsets(line).items():
-                    reached[tp] = max(reached.get(tp, 0), offset)
+                note_next_batch(log, process, reached)
             if phase == "in_transaction":
                 wait_for(log, process, "event=batch_writing", 60)
                 time.sleep(rng.uniform(0.0, 0.03))
@@ -261,10 +278,7 @@ def test_worker_killed_ten_times_stores_exactly_the_ledger(
                     behind += (0 if committed == "None" else int(committed)) < seeks[tp]
             assert seeks == {tp: offsets.get(tp, 0) for tp in ends}, f"kill {kill}: bad seek"
 
-        while any(reached.get(tp, 0) < end for tp, end in ends.items()):
-            line = wait_for(log, process, "event=batch_stored", 120)
-            for tp, offset in stored_offsets(line).items():
-                reached[tp] = max(reached.get(tp, 0), offset)
+        wait_until_stored(log, process, ends, reached)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)

@@ -12,7 +12,7 @@ import pytest
 
 from taskgov.broker import BrokerError, BrokerInfo, start_broker, stop_broker
 from tests.conftest import in_ci
-from tests.streams.test_worker import WorkerLog, start_worker, stored_offsets, wait_for
+from tests.streams.test_worker import WorkerLog, start_worker, wait_until_stored
 
 
 def store_until(
@@ -24,9 +24,7 @@ def store_until(
     process = start_worker(bootstrap, prefix, db, log_path, f"g-{prefix}")
     reached: dict[tuple[str, int], int] = {}
     try:
-        while any(reached.get(tp, 0) < end for tp, end in ends.items()):
-            for tp, offset in stored_offsets(wait_for(log, process, "batch_stored", 120)).items():
-                reached[tp] = max(reached.get(tp, 0), offset)
+        wait_until_stored(log, process, ends, reached)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
