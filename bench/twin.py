@@ -288,6 +288,7 @@ def main() -> None:
     if unknown:
         parser.error(f"--only: no scenario {', '.join(sorted(unknown))} (choose from {SCENARIOS})")
     baseline = min(timed(dict_work) for _ in range(3))
+    configs = perf_configs()
     print(
         f"baseline: {DICT_WORK:,} dict updates in a plain Python loop, best of 3: {baseline:.3f} s"
     )
@@ -295,8 +296,8 @@ def main() -> None:
         "a": lambda: philly(args.limit, baseline),
         "b": lambda: philly_fair_share("(b)", 176, args.limit, baseline),
         "c": lambda: philly_fair_share("(c)", 96, args.limit, baseline),
-        "d": lambda: kueue_perf(perf_configs()["baseline"], "(d)", baseline),
-        "e": lambda: kueue_perf(perf_configs()["large-scale"], "(e)", baseline),
+        "d": lambda: kueue_perf(configs["baseline"], "(d)", baseline),
+        "e": lambda: kueue_perf(configs["large-scale"], "(e)", baseline),
     }
     for letter in SCENARIOS:
         if letter in args.only:

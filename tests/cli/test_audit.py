@@ -16,6 +16,10 @@ from tests.sql.scenarios import random_events
 
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
 LOG_AUDIT = "assert_aggregates_match_log"
+# Damage only the log audit sees: one stretch gone from the aggregates.
+DROP_A_STRETCH = (
+    "DELETE FROM workload_intervals WHERE rowid = (SELECT min(rowid) FROM workload_intervals)"
+)
 
 
 def record(path: Path, damage: str | None = None) -> Path:
@@ -39,7 +43,7 @@ def audit(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     [
         pytest.param(None, 0, set(), id="a record as the sink wrote it passes every audit"),
         pytest.param(
-            "DELETE FROM workload_intervals WHERE rowid = (SELECT min(rowid) FROM workload_intervals)",
+            DROP_A_STRETCH,
             6,
             {LOG_AUDIT},
             id="a stretch missing from the aggregates fails the log audit, exit 6",
@@ -65,9 +69,7 @@ def test_after_a_pass_only_changes_are_checked_unless_whole(tmp_path: Path) -> N
     db = record(tmp_path / "r.duckdb")
     assert audit(db).returncode == 0  # records a pass of the log audit
     with duckdb.connect(str(db)) as conn:  # damage nothing the sink changed since
-        conn.execute(
-            "DELETE FROM workload_intervals WHERE rowid = (SELECT min(rowid) FROM workload_intervals)"
-        )
+        conn.execute(DROP_A_STRETCH)
 
     incremental, whole = audit(db, "-o", "csv"), audit(db, "--whole", "-o", "csv")
 
