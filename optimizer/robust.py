@@ -18,7 +18,7 @@ was), replaying today's policy and the chosen one: means and ranges.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -26,7 +26,7 @@ import polars as pl
 from optimizer.candidates import Candidate
 from optimizer.demand import Window
 from optimizer.evaluate.metrics import PolicyMetrics, against_today, beats, measure, wins
-from optimizer.replay import capacity_accelerators, common_window, replay
+from optimizer.replay import ReplayResult, capacity_accelerators, common_window, replay
 from optimizer.resample import Futures
 from taskgov.policy.model import Cluster, Policy
 
@@ -56,20 +56,38 @@ class Choice:
     proposed: tuple[PolicyMetrics, ...]
 
 
+# Plays jobs under a policy on the twin: (workloads, policy, cluster, name) -> result.
+Replayer = Callable[[pl.DataFrame, Policy, Cluster, str], ReplayResult]
+
+
+def twin_replay(
+    workloads: pl.DataFrame, policy: Policy, cluster: Cluster, name: str
+) -> ReplayResult:
+    """:func:`optimizer.replay.replay` as a :data:`Replayer`."""
+    return replay(workloads, policy, cluster, name=name)
+
+
 def measured(
-    workloads: pl.DataFrame, policies: Mapping[str, Policy], cluster: Cluster
+    workloads: pl.DataFrame,
+    policies: Mapping[str, Policy],
+    cluster: Cluster,
+    replayer: Replayer = twin_replay,
 ) -> tuple[dict[str, PolicyMetrics], Window]:
     """Each policy replayed on the same jobs, measured over one shared window (returned)."""
-    results = [replay(workloads, policy, cluster, name=name) for name, policy in policies.items()]
+    results = [replayer(workloads, policy, cluster, name) for name, policy in policies.items()]
     window: Window = common_window(results)
     return {result.name: measure(result, cluster, window) for result in results}, window
 
 
 def replay_all(
-    workloads: pl.DataFrame, policies: Mapping[str, Policy], cluster: Cluster
+    workloads: pl.DataFrame,
+    policies: Mapping[str, Policy],
+    cluster: Cluster,
+    replayer: Replayer = twin_replay,
 ) -> dict[str, PolicyMetrics]:
-    """Each policy replayed on the same jobs, measured over one shared window."""
-    return measured(workloads, policies, cluster)[0]
+    """Each policy replayed on the same jobs (by ``replayer``; a bench may reuse replays it
+    made before), measured over one shared window."""
+    return measured(workloads, policies, cluster, replayer)[0]
 
 
 def floors(window: Window, cluster: Cluster, teams: int) -> tuple[float, float, float]:
