@@ -78,8 +78,10 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 @seconds_option(
     "--audit-every",
     minimum=0.0,
-    help="Seconds between the worker's audits of the aggregates it changed against the log, "
-    "run between batches; 0: never [settings: audit_every_s, 3600].",
+    help="Seconds between the worker's audits of the aggregates it changed against the log "
+    "(assert_aggregates_match_log), run between batches; rows found are logged as "
+    "event=audit_failed, no pass is recorded and the worker goes on; 0: never "
+    "[settings: audit_every_s, 3600].",
 )
 @click.option(
     "--log-level",
@@ -111,9 +113,6 @@ def worker_command(
     same transaction as each batch, and a (re)started worker reads on from those offsets.
     A record that cannot be stored (unreadable, out of bounds, a time outside
     [event_time_earliest, clock + event_time_max_ahead_days]) is kept as a dead letter.
-    Every --audit-every seconds, between batches, the worker audits the aggregates it
-    changed since the last pass against the log (assert_aggregates_match_log); rows found
-    are logged as event=audit_failed, no pass is recorded, and the worker goes on.
 
     \b
     Exit codes: 1 the broker stayed unreachable past --max-outage, or a runtime failure;
