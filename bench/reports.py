@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from streams.events import WorkloadEvent, event_id
@@ -45,6 +46,7 @@ DAYS = 30
 EVENTS_PER_WORKLOAD = 0.98 * (5 + 6 / 5) + 0.02 * 2
 BASELINE_ROWS = 20_000_000
 START = datetime(2024, 5, 1)
+SLICE_EVENTS = 4_000_000  # events per generating INSERT (about 1.4 GB to sort)
 BATCH_WORKLOADS = 400  # x 5 events: the issue's 2,000-event flush
 
 # The fixed reference work: a grouped aggregate over generated integers, no table involved.
@@ -91,6 +93,7 @@ WITH lives AS (
         submitted + wait + run + CASE WHEN preempted THEN wait / 2 ELSE INTERVAL 0 SECOND END
             AS finished
     FROM bench_workloads
+    WHERE submitted >= $events_from - INTERVAL 6 HOUR AND submitted < $events_to
 ),
 transitions AS (
     SELECT *, 'submitted' AS event_type, 1 AS ordinal, submitted AS occurred_at FROM lives
@@ -148,6 +151,7 @@ SELECT
         AS preemptor_uid,
     submitted AS created_at
 FROM transitions
+WHERE occurred_at >= $events_from AND occurred_at < $events_to
 -- In time order, as a live worker appends them: the sink reads only the log's tail per batch.
 ORDER BY occurred_at
 """
@@ -185,13 +189,28 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
+def time_slices(start: datetime, events: int) -> list[tuple[datetime, datetime]]:
+    """Consecutive spans of the month, one INSERT each, so that sorting one span's events fits
+    in memory (one ORDER BY over 100M events ran out of 19 GB); the last span is open-ended,
+    since the last Workloads finish after the month. A Workload lives under 6 hours (the
+    generator's longest wait, run and requeue), so each span reads the Workloads submitted
+    from 6 hours before it: the log is still appended in time order as a whole."""
+    slices = max(1, min(DAYS, events // SLICE_EVENTS))
+    span = timedelta(days=DAYS) / slices
+    bounds = [start + span * k for k in range(slices)] + [datetime.max]
+    return list(pairwise(bounds))
+
+
 def generate(conn: Connection, events: int, *, start: datetime = START) -> int:
     """Load about ``events`` synthetic events over ``DAYS`` days from ``start``; returns the
     count (the aggregates are not rebuilt)."""
     workloads = int(events / EVENTS_PER_WORKLOAD)
     params = {"teams": TEAMS, "days": DAYS, "workloads": workloads, "start": start}
     conn.execute(_WORKLOADS, params)
-    conn.execute(_EVENTS, {"workloads": workloads})
+    for events_from, events_to in time_slices(start, events):
+        conn.execute(
+            _EVENTS, {"workloads": workloads, "events_from": events_from, "events_to": events_to}
+        )
     for statement in _QUOTAS.split(";\n"):
         conn.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
     row = conn.execute("SELECT count(*) FROM workload_events").fetchone()

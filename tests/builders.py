@@ -74,6 +74,40 @@ def policy_doc(
     }
 
 
+def p4d_policy_documents(counts: dict[str, int]) -> list[dict[str, Any]]:
+    """A Cluster of 3 ml.p4d.24xlarge and a FairShare Policy giving each team ``counts[team]``
+    instances with BorrowLimit 0 and weight 0 (the optimizer's and the apply loop's start)."""
+    quota = (
+        "ComputeQuotaResources=[{{InstanceType=ml.p4d.24xlarge,Count={count}}}],"
+        "ResourceSharingConfig={{Strategy=LendAndBorrow,BorrowLimit=0}},"
+        "PreemptTeamTasks=LowerPriority"
+    )
+    return [
+        {
+            "apiVersion": "taskgov/v1",
+            "kind": "Cluster",
+            "metadata": {"name": "test-cluster"},
+            "spec": {"instanceGroups": [{"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 3}]},
+        },
+        {
+            "apiVersion": "taskgov/v1",
+            "kind": "Policy",
+            "metadata": {"name": "test-policy"},
+            "spec": {
+                "schedulerConfig": "FairShare=Enabled",
+                "computeQuotas": [
+                    {
+                        "Name": f"{team}-quota",
+                        "ComputeQuotaConfig": quota.format(count=count),
+                        "ComputeQuotaTarget": f"TeamName={team},FairShareWeight=0",
+                    }
+                    for team, count in counts.items()
+                ],
+            },
+        },
+    ]
+
+
 def documents(*bodies: dict[str, Any], source: str = "test.yaml") -> list[Document]:
     """The bodies as they come out of a YAML file, numbered in order."""
     text = yaml.safe_dump_all([copy.deepcopy(body) for body in bodies], sort_keys=False)

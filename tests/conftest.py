@@ -11,8 +11,13 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from taskgov.broker import BrokerInfo
 
 KAFKA_TOPIC_PARTITIONS = 3
 
@@ -22,26 +27,37 @@ def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes"}
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap servers of the session's broker: TASKGOV_KAFKA_BOOTSTRAP or a local Tansu."""
+@contextlib.contextmanager
+def local_broker(state_dir: Path, *, ci_needs: str, else_skip: str) -> Iterator[BrokerInfo]:
+    """A local Tansu in ``state_dir``, stopped afterwards. One that cannot start fails the
+    test in CI (``ci_needs: error``) and skips it elsewhere (``else_skip: error``)."""
     from taskgov.broker import BrokerError, start_broker, stop_broker
 
-    configured = os.environ.get("TASKGOV_KAFKA_BOOTSTRAP", "").strip()
-    if configured:
-        yield configured
-        return
-    state_dir = tmp_path_factory.mktemp("kafka-broker")
     try:
         info = start_broker(state_dir)
     except BrokerError as error:
         if in_ci():
-            pytest.fail(f"CI needs a Kafka broker and the local one cannot start: {error}")
-        pytest.skip(f"no Kafka broker: set TASKGOV_KAFKA_BOOTSTRAP or fix the local one: {error}")
+            pytest.fail(f"{ci_needs}: {error}")
+        pytest.skip(f"{else_skip}: {error}")
     try:
-        yield info.bootstrap
+        yield info
     finally:
         stop_broker(state_dir)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers of the session's broker: TASKGOV_KAFKA_BOOTSTRAP or a local Tansu."""
+    configured = os.environ.get("TASKGOV_KAFKA_BOOTSTRAP", "").strip()
+    if configured:
+        yield configured
+        return
+    with local_broker(
+        tmp_path_factory.mktemp("kafka-broker"),
+        ci_needs="CI needs a Kafka broker and the local one cannot start",
+        else_skip="no Kafka broker: set TASKGOV_KAFKA_BOOTSTRAP or fix the local one",
+    ) as info:
+        yield info.bootstrap
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from taskgov.governance import connect, governance_for
 from taskgov.policy.load import read_documents
 from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.serve import RunningTwinServer, serve_twin
+from tests.builders import p4d_policy_documents
 
 TASKGOV = str(Path(sys.executable).with_name("taskgov"))
 T = "ml.p4d.24xlarge"
@@ -39,38 +40,6 @@ BEFORE = (("16", "0"), ("8", "0"))
 # Limits loose enough for whatever run 1 proposes (the recommender decides its steps).
 OPEN = "max_instances_change: 100\nmax_borrow_limit_change_pct: 10000\nmax_weight_change: 100\ncooldown_s: 0\n"
 KEYS = {"AWS_ACCESS_KEY_ID": "admin", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_REGION": "us-west-2"}
-
-
-def _policy_documents(counts: dict[str, int]) -> list[dict[str, Any]]:
-    quota = (
-        "ComputeQuotaResources=[{{InstanceType=ml.p4d.24xlarge,Count={count}}}],"
-        "ResourceSharingConfig={{Strategy=LendAndBorrow,BorrowLimit=0}},"
-        "PreemptTeamTasks=LowerPriority"
-    )
-    return [
-        {
-            "apiVersion": "taskgov/v1",
-            "kind": "Cluster",
-            "metadata": {"name": "test-cluster"},
-            "spec": {"instanceGroups": [{"InstanceType": T, "InstanceCount": 3}]},
-        },
-        {
-            "apiVersion": "taskgov/v1",
-            "kind": "Policy",
-            "metadata": {"name": "test-policy"},
-            "spec": {
-                "schedulerConfig": "FairShare=Enabled",
-                "computeQuotas": [
-                    {
-                        "Name": f"{team}-quota",
-                        "ComputeQuotaConfig": quota.format(count=count),
-                        "ComputeQuotaTarget": f"TeamName={team},FairShareWeight=0",
-                    }
-                    for team, count in counts.items()
-                ],
-            },
-        },
-    ]
 
 
 def _pending_job() -> dict[str, Any]:
@@ -112,6 +81,21 @@ class Loop:
             cwd=self.tmp,
         )
         return done.returncode, done.stdout, done.stderr
+
+    def apply_approved(self, guardrails: str = "open.yaml") -> tuple[int, str, str]:
+        """``taskgov apply 1 --approve`` through the served SageMaker endpoint, within the
+        limits of the file ``guardrails`` in the test's folder."""
+        return self.taskgov(
+            "apply",
+            "1",
+            "--db",
+            str(self.db),
+            "--endpoint-url",
+            self.server.url,
+            "--approve",
+            "--guardrails",
+            str(self.tmp / guardrails),
+        )
 
     def gpus(self, team: str) -> tuple[str, str]:
         """The team ClusterQueue's GPU nominal quota and borrowing limit, as served."""
@@ -169,10 +153,10 @@ def _write_inputs(folder: Path) -> tuple[Path, Path, Path]:
         rows += [f"team-a,{day * 86_400},8,28800"] + [f"team-b,{day * 86_400},8,28800"] * 3
     trace.write_text("\n".join(rows) + "\n")
     policy = folder / "policy.yaml"
-    policy.write_text(yaml.safe_dump_all(_policy_documents({"team-a": 2, "team-b": 1})))
+    policy.write_text(yaml.safe_dump_all(p4d_policy_documents({"team-a": 2, "team-b": 1})))
     scenario = folder / "scenario.yaml"
     scenario.write_text(
-        yaml.safe_dump_all([*_policy_documents({"team-a": 2, "team-b": 1}), _pending_job()])
+        yaml.safe_dump_all([*p4d_policy_documents({"team-a": 2, "team-b": 1}), _pending_job()])
     )
     return trace, policy, scenario
 
@@ -339,17 +323,7 @@ def test_apply_refuses_per_guardrail_with_exit_4(loop: Loop) -> None:
     limits.write_text(
         "max_borrow_limit_change_pct: 0\nmax_weight_change: 0\nmax_instances_change: 0\n"
     )
-    code, out, err = loop.taskgov(
-        "apply",
-        "1",
-        "--db",
-        str(loop.db),
-        "--endpoint-url",
-        loop.server.url,
-        "--guardrails",
-        str(limits),
-        "--approve",
-    )
+    code, out, err = loop.apply_approved(limits.name)
     assert code == 4
     with open_store(loop.db, read_only=True) as conn:
         run = read_run(conn, 1)
@@ -574,17 +548,7 @@ def test_iam_policy_grants_exactly_what_the_applier_calls() -> None:
 
 
 def test_verify_compares_each_team_before_and_after_the_apply(loop: Loop) -> None:
-    code, _, err = loop.taskgov(
-        "apply",
-        "1",
-        "--db",
-        str(loop.db),
-        "--endpoint-url",
-        loop.server.url,
-        "--approve",
-        "--guardrails",
-        str(loop.tmp / "open.yaml"),
-    )
+    code, _, err = loop.apply_approved()
     assert code == 0, err
     import duckdb
 
@@ -677,17 +641,7 @@ def test_the_watcher_streams_the_applied_change(loop: Loop, kafka_bootstrap: str
     thread.start()
     try:
         assert synced.wait(60)
-        code, _, err = loop.taskgov(
-            "apply",
-            "1",
-            "--db",
-            str(loop.db),
-            "--endpoint-url",
-            loop.server.url,
-            "--approve",
-            "--guardrails",
-            str(loop.tmp / "open.yaml"),
-        )
+        code, _, err = loop.apply_approved()
         assert code == 0, err
 
         def gpus() -> dict[str, list[tuple[int, int]]]:

@@ -9,6 +9,7 @@ import polars as pl
 
 from optimizer.demand import JOB_COLUMNS
 from optimizer.model.data import Cell, ModelData, Team
+from optimizer.replay import WORKLOAD_COLUMNS
 from taskgov.policy.model import (
     Cluster,
     ComputeQuota,
@@ -54,6 +55,15 @@ def history(*jobs: dict[str, Any]) -> pl.DataFrame:
     """Jobs as a DemandSource returns them."""
     schema = {**JOB_COLUMNS, "preemptions": pl.Int64}
     return pl.DataFrame(list(jobs), schema=schema, orient="row")
+
+
+def workloads(*rows: tuple[str, int, float, float]) -> pl.DataFrame:
+    """Workloads as a replay takes them: (team, GPUs, submit hour, run hours) per job."""
+    return pl.DataFrame(
+        [(team, P4D, gpus, submit * HOUR, run * HOUR, None) for team, gpus, submit, run in rows],
+        schema=WORKLOAD_COLUMNS,
+        orient="row",
+    )
 
 
 def daily(team: str, days: int, **kwargs: Any) -> list[dict[str, Any]]:
@@ -111,6 +121,16 @@ class PolicyBuilder:
 
 def make_policy() -> PolicyBuilder:
     return PolicyBuilder()
+
+
+def two_teams_no_borrowing() -> Policy:
+    """team-a guaranteed 2 instances, team-b 1; neither may borrow (BorrowLimit 0)."""
+    return (
+        make_policy()
+        .team("team-a", count=2, borrow_limit=0)
+        .team("team-b", count=1, borrow_limit=0)
+        .build()
+    )
 
 
 def make_cluster(count: int = 3, instance_type: str = P4D) -> Cluster:

@@ -17,6 +17,7 @@ from taskgov.cli.main import cli
 from taskgov.cli.policy import read_files
 from taskgov.cli.recommend import recommend_command
 from taskgov.policy.load import policy_and_cluster
+from tests.builders import p4d_policy_documents
 from tests.optimizer.recorded import record
 
 TRACE_HEADER = "vc,arrival_time_s,num_gpus,est_duration_s\n"
@@ -35,35 +36,7 @@ def _trace(tmp_path: Path, days: int = 2) -> Path:
 
 
 def _policy(tmp_path: Path) -> Path:
-    quota = (
-        "ComputeQuotaResources=[{{InstanceType=ml.p4d.24xlarge,Count={count}}}],"
-        "ResourceSharingConfig={{Strategy=LendAndBorrow,BorrowLimit=0}},"
-        "PreemptTeamTasks=LowerPriority"
-    )
-    documents = [
-        {
-            "apiVersion": "taskgov/v1",
-            "kind": "Cluster",
-            "metadata": {"name": "test-cluster"},
-            "spec": {"instanceGroups": [{"InstanceType": "ml.p4d.24xlarge", "InstanceCount": 3}]},
-        },
-        {
-            "apiVersion": "taskgov/v1",
-            "kind": "Policy",
-            "metadata": {"name": "test-policy"},
-            "spec": {
-                "schedulerConfig": "FairShare=Enabled",
-                "computeQuotas": [
-                    {
-                        "Name": f"{team}-quota",
-                        "ComputeQuotaConfig": quota.format(count=count),
-                        "ComputeQuotaTarget": f"TeamName={team},FairShareWeight=0",
-                    }
-                    for team, count in (("team-a", 2), ("team-b", 1))
-                ],
-            },
-        },
-    ]
+    documents = p4d_policy_documents({"team-a": 2, "team-b": 1})
     path = tmp_path / "policy.yaml"
     path.write_text(yaml.safe_dump_all(documents, sort_keys=False))
     return path
@@ -125,23 +98,27 @@ def test_recommend_table_states_status_and_commands(tmp_path: Path) -> None:
     assert not any(line.startswith("apply it:") for line in lines)
 
 
-def test_recommend_exits_3_naming_the_conflicting_constraints(tmp_path: Path) -> None:
+INFEASIBLE = "error: infeasible: no quotas satisfy these constraints together:"
+# The constraints ``_floors_beyond_the_cluster`` sets against each other, as printed.
+CONFLICTS = [
+    "  capacity[ml.p4d.24xlarge]: teams' nominal ml.p4d.24xlarge instances fit in the cluster's 3",
+    "  floor[team-a,ml.p4d.24xlarge]: team-a keeps at least 2 ml.p4d.24xlarge instances",
+    "  floor[team-b,ml.p4d.24xlarge]: team-b keeps at least 2 ml.p4d.24xlarge instances",
+]
+
+
+def _floors_beyond_the_cluster(tmp_path: Path) -> Path:
+    """Settings whose floors (2 + 2 instances) exceed the cluster's 3."""
     settings = tmp_path / "settings.yaml"
     settings.write_text(
         yaml.safe_dump({"floors": {"team-a": {"*": 2}, "team-b": {"ml.p4d.24xlarge": 2}}})
     )
-    code, stdout, stderr = _run(tmp_path, "--settings", str(settings))
-    assert (code, stdout, stderr.splitlines()) == (
-        3,
-        "",
-        [
-            "error: infeasible: no quotas satisfy these constraints together:",
-            "  capacity[ml.p4d.24xlarge]: teams' nominal ml.p4d.24xlarge instances fit in "
-            "the cluster's 3",
-            "  floor[team-a,ml.p4d.24xlarge]: team-a keeps at least 2 ml.p4d.24xlarge instances",
-            "  floor[team-b,ml.p4d.24xlarge]: team-b keeps at least 2 ml.p4d.24xlarge instances",
-        ],
-    )
+    return settings
+
+
+def test_recommend_exits_3_naming_the_conflicting_constraints(tmp_path: Path) -> None:
+    code, stdout, stderr = _run(tmp_path, "--settings", str(_floors_beyond_the_cluster(tmp_path)))
+    assert (code, stdout, stderr.splitlines()) == (3, "", [INFEASIBLE, *CONFLICTS])
 
 
 @pytest.mark.parametrize(
@@ -301,31 +278,19 @@ def test_recommend_table_from_the_database_names_its_source_and_run(tmp_path: Pa
 def test_recommend_from_the_database_exits_3_naming_the_conflicting_constraints(
     tmp_path: Path,
 ) -> None:
-    settings = tmp_path / "settings.yaml"
-    settings.write_text(
-        yaml.safe_dump({"floors": {"team-a": {"*": 2}, "team-b": {"ml.p4d.24xlarge": 2}}})
-    )
+    settings = _floors_beyond_the_cluster(tmp_path)
     code, stdout, stderr, db = _db_run(tmp_path, "--settings", str(settings))
 
     assert (code, stdout, stderr.splitlines()) == (
         3,
         "",
-        [
-            "error: infeasible: no quotas satisfy these constraints together:",
-            "  capacity[ml.p4d.24xlarge]: teams' nominal ml.p4d.24xlarge instances fit in "
-            "the cluster's 3",
-            "  floor[team-a,ml.p4d.24xlarge]: team-a keeps at least 2 ml.p4d.24xlarge instances",
-            "  floor[team-b,ml.p4d.24xlarge]: team-b keeps at least 2 ml.p4d.24xlarge instances",
-            f"note: stored as run 1 in {db}",
-        ],
+        [INFEASIBLE, *CONFLICTS, f"note: stored as run 1 in {db}"],
     )
     shown = _invoke("--db", str(db), "--show", "1")
     assert shown[1].splitlines()[2:6] == [
         "",
-        "no quotas satisfy these constraints together:",
-        "  capacity[ml.p4d.24xlarge]: teams' nominal ml.p4d.24xlarge instances fit in "
-        "the cluster's 3",
-        "  floor[team-a,ml.p4d.24xlarge]: team-a keeps at least 2 ml.p4d.24xlarge instances",
+        INFEASIBLE.removeprefix("error: infeasible: "),
+        *CONFLICTS[:2],
     ]
 
 

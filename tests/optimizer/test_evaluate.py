@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from optimizer.evaluate.baselines import baseline_policies
@@ -17,24 +16,14 @@ from optimizer.evaluate.policies import (
     team_values,
 )
 from optimizer.evaluate.report import wins
-from optimizer.replay import WORKLOAD_COLUMNS
 from optimizer.trace import read_trace
-from tests.optimizer.builders import HOUR, P4D, make_cluster, make_policy
+from tests.optimizer.builders import HOUR, P4D, make_cluster, make_policy, workloads
 
 DAY = 24 * HOUR
 
 
-def _workloads(*rows: tuple[str, int, float, float]) -> pl.DataFrame:
-    """(team, GPUs, submit hour, run hours) per job."""
-    return pl.DataFrame(
-        [(team, P4D, gpus, submit * HOUR, run * HOUR, None) for team, gpus, submit, run in rows],
-        schema=WORKLOAD_COLUMNS,
-        orient="row",
-    )
-
-
 def test_origins_cut_the_span_into_equal_windows() -> None:
-    jobs = _workloads(("a", 8, 0, 1), ("a", 8, 100 * 24, 1))
+    jobs = workloads(("a", 8, 0, 1), ("a", 8, 100 * 24, 1))
     assert origins(jobs, 4) == [
         (20 * DAY, 40 * DAY),
         (40 * DAY, 60 * DAY),
@@ -86,7 +75,7 @@ def test_the_recommendation_wins_summed_over_windows_by_30_percent_at_most_5_wor
 def test_baselines_are_every_simple_split_and_borrow_limit(
     fair_share: bool, want_names: int
 ) -> None:
-    history = _workloads(("a", 8, 0, 10), ("b", 8, 0, 30), ("b", 16, 1, 1))
+    history = workloads(("a", 8, 0, 10), ("b", 8, 0, 30), ("b", 16, 1, 1))
     policy = make_policy().team("a", count=2).team("b", count=1).team("c", count=1).build()
     policies = baseline_policies(history, policy, make_cluster(4), fair_share=fair_share)
     assert len(policies) == want_names

@@ -11,7 +11,15 @@ from optimizer.plan import Plan, build_plan, plan_rows
 from optimizer.recommend import recommend
 from optimizer.settings import OptimizerSettings, SolverSettings
 from taskgov.policy.model import Policy
-from tests.optimizer.builders import P4D, daily, history, job, make_cluster, make_policy
+from tests.optimizer.builders import (
+    P4D,
+    daily,
+    history,
+    job,
+    make_cluster,
+    make_policy,
+    two_teams_no_borrowing,
+)
 from tests.optimizer.test_recommend import _starving_history
 
 SETTINGS = OptimizerSettings(solver=SolverSettings(num_workers=1))
@@ -44,10 +52,7 @@ def _gpu_patch(team: str, count: int, borrow: str, weight: str) -> str:
 
 COMMAND_CASES = [
     pytest.param(
-        make_policy()
-        .team("team-a", count=2, borrow_limit=0)
-        .team("team-b", count=1, borrow_limit=0)
-        .build(),
+        two_teams_no_borrowing(),
         None,
         {
             "team-a": (
@@ -102,12 +107,7 @@ def test_plan_commands_are_exact(
 
 
 def test_plan_rows_show_current_to_proposed_and_why() -> None:
-    policy = (
-        make_policy()
-        .team("team-a", count=2, borrow_limit=0)
-        .team("team-b", count=1, borrow_limit=0)
-        .build()
-    )
+    policy = two_teams_no_borrowing()
     rows = plan_rows(_plan(policy))
     assert rows == [
         {

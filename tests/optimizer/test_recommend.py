@@ -10,7 +10,15 @@ from optimizer.model.read import QuotaValues, TeamProposal
 from optimizer.plan import build_plan
 from optimizer.recommend import recommend
 from optimizer.settings import OptimizerSettings, SolverSettings
-from tests.optimizer.builders import HOUR, P4D, daily, history, make_cluster, make_policy
+from tests.optimizer.builders import (
+    HOUR,
+    P4D,
+    daily,
+    history,
+    make_cluster,
+    make_policy,
+    two_teams_no_borrowing,
+)
 
 SETTINGS = OptimizerSettings(solver=SolverSettings(num_workers=1))
 DAYS = 5
@@ -26,12 +34,7 @@ def _starving_history() -> pl.DataFrame:
 
 
 def test_recommend_gives_a_team_starved_every_day_more_and_the_twin_confirms_it() -> None:
-    policy = (
-        make_policy()
-        .team("team-a", count=2, borrow_limit=0)
-        .team("team-b", count=1, borrow_limit=0)
-        .build()
-    )
+    policy = two_teams_no_borrowing()
     rec = recommend(FrameDemandSource(_starving_history()), policy, make_cluster(3), SETTINGS)
     starved = rec.profile.by_team.filter(pl.col("team") == "team-b")["starved_h"].item()
     assert starved == 16.0 * DAYS

@@ -7,19 +7,9 @@ from typing import Any
 import polars as pl
 import pytest
 
-from optimizer.replay import WORKLOAD_COLUMNS, nominal_accelerators, replay, workloads_from_history
+from optimizer.replay import nominal_accelerators, replay, workloads_from_history
 from taskgov.policy.model import Policy
-from tests.optimizer.builders import HOUR, P4D, history, job, make_cluster, make_policy
-
-
-def _workloads(*rows: tuple[str, int, float, float]) -> pl.DataFrame:
-    """(team, GPUs, submit hour, run hours) per job."""
-    return pl.DataFrame(
-        [(team, P4D, gpus, submit * HOUR, run * HOUR, None) for team, gpus, submit, run in rows],
-        schema=WORKLOAD_COLUMNS,
-        orient="row",
-    )
-
+from tests.optimizer.builders import HOUR, P4D, history, job, make_cluster, make_policy, workloads
 
 REPLAY_CASES = [
     pytest.param(
@@ -99,7 +89,7 @@ REPLAY_CASES = [
 def test_replay_records_what_the_twin_did(
     policy: Policy, jobs: list[tuple[str, int, float, float]], want_history: list[dict[str, Any]]
 ) -> None:
-    result = replay(_workloads(*jobs), policy, make_cluster(3), name="current")
+    result = replay(workloads(*jobs), policy, make_cluster(3), name="current")
     got = result.history.select(
         "team", "start_s", "end_s", "preemptions", "preempted_run_s"
     ).to_dicts()

@@ -27,7 +27,13 @@ from optimizer.store import (
 )
 from taskgov.errors import DatabaseError, InputError
 from taskgov.store import SQL_DIR, migrate, pending_versions
-from tests.optimizer.builders import P4D, daily, history, make_cluster, make_policy
+from tests.optimizer.builders import (
+    P4D,
+    daily,
+    history,
+    make_cluster,
+    two_teams_no_borrowing,
+)
 
 SETTINGS = OptimizerSettings(solver=SolverSettings(num_workers=1))
 SOURCE = RunSource("duckdb", "taskgov.duckdb", "test-cluster", datetime(2025, 1, 1), 3600.0)
@@ -42,9 +48,7 @@ def _recommend(settings: OptimizerSettings = SETTINGS) -> Recommendation:
         *daily("team-b", 2, submit_h=0, start_h=8, end_h=16),
         *daily("team-b", 2, submit_h=0, start_h=16, end_h=24),
     )
-    builder = make_policy().team("team-a", count=2, borrow_limit=0)
-    policy = builder.team("team-b", count=1, borrow_limit=0).build()
-    return recommend(FrameDemandSource(jobs), policy, make_cluster(3), settings)
+    return recommend(FrameDemandSource(jobs), two_teams_no_borrowing(), make_cluster(3), settings)
 
 
 def test_a_stored_run_reads_back_equal(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from taskgov.policy.compile import CompileOptions, compile_policy
 from taskgov.policy.load import policy_and_cluster, read_documents
 from tests.builders import cluster_doc, documents, policy_doc, quota
 
-SEED_EXPECTED = """
+SHARED_EXPECTED = """
 - apiVersion: kueue.x-k8s.io/v1beta1
   kind: WorkloadPriorityClass
   metadata: {name: inference-priority}
@@ -38,73 +38,46 @@ SEED_EXPECTED = """
   metadata: {name: ml.g5.8xlarge}
   spec:
     nodeLabels: {node.kubernetes.io/instance-type: ml.g5.8xlarge}
-- apiVersion: v1
-  kind: Namespace
-  metadata:
-    name: hyperpod-ns-team-a
-    labels:
-      sagemaker.amazonaws.com/sagemaker-managed-queue: "true"
-      sagemaker.amazonaws.com/quota-allocation-id: team-a
-- apiVersion: kueue.x-k8s.io/v1beta1
-  kind: ClusterQueue
-  metadata:
-    name: hyperpod-ns-team-a-clusterqueue
-    labels:
-      sagemaker.amazonaws.com/sagemaker-managed-queue: "true"
-      sagemaker.amazonaws.com/quota-allocation-id: team-a
-  spec:
-    cohort: shared-pool
-    namespaceSelector:
-      matchLabels: {kubernetes.io/metadata.name: hyperpod-ns-team-a}
-    queueingStrategy: BestEffortFIFO
-    preemption: {withinClusterQueue: LowerPriority, reclaimWithinCohort: Any}
-    resourceGroups:
-    - coveredResources: [cpu, memory, nvidia.com/gpu]
-      flavors:
-      - name: ml.g5.8xlarge
-        resources:
-        - {name: cpu, nominalQuota: "64", borrowingLimit: "32"}
-        - {name: memory, nominalQuota: 256Gi, borrowingLimit: 128Gi}
-        - {name: nvidia.com/gpu, nominalQuota: "2", borrowingLimit: "1"}
-    fairSharing: {weight: "1"}
-- apiVersion: kueue.x-k8s.io/v1beta1
-  kind: LocalQueue
-  metadata: {name: hyperpod-ns-team-a-localqueue, namespace: hyperpod-ns-team-a}
-  spec: {clusterQueue: hyperpod-ns-team-a-clusterqueue}
-- apiVersion: v1
-  kind: Namespace
-  metadata:
-    name: hyperpod-ns-team-b
-    labels:
-      sagemaker.amazonaws.com/sagemaker-managed-queue: "true"
-      sagemaker.amazonaws.com/quota-allocation-id: team-b
-- apiVersion: kueue.x-k8s.io/v1beta1
-  kind: ClusterQueue
-  metadata:
-    name: hyperpod-ns-team-b-clusterqueue
-    labels:
-      sagemaker.amazonaws.com/sagemaker-managed-queue: "true"
-      sagemaker.amazonaws.com/quota-allocation-id: team-b
-  spec:
-    cohort: shared-pool
-    namespaceSelector:
-      matchLabels: {kubernetes.io/metadata.name: hyperpod-ns-team-b}
-    queueingStrategy: BestEffortFIFO
-    preemption: {withinClusterQueue: LowerPriority, reclaimWithinCohort: Any}
-    resourceGroups:
-    - coveredResources: [cpu, memory, nvidia.com/gpu]
-      flavors:
-      - name: ml.g5.8xlarge
-        resources:
-        - {name: cpu, nominalQuota: "64", borrowingLimit: "32"}
-        - {name: memory, nominalQuota: 256Gi, borrowingLimit: 128Gi}
-        - {name: nvidia.com/gpu, nominalQuota: "2", borrowingLimit: "1"}
-    fairSharing: {weight: "1"}
-- apiVersion: kueue.x-k8s.io/v1beta1
-  kind: LocalQueue
-  metadata: {name: hyperpod-ns-team-b-localqueue, namespace: hyperpod-ns-team-b}
-  spec: {clusterQueue: hyperpod-ns-team-b-clusterqueue}
 """
+# team-a and team-b hold the same quota in the seed: their objects differ only in name.
+TEAM_EXPECTED = """
+- apiVersion: v1
+  kind: Namespace
+  metadata:
+    name: hyperpod-ns-{team}
+    labels:
+      sagemaker.amazonaws.com/sagemaker-managed-queue: "true"
+      sagemaker.amazonaws.com/quota-allocation-id: {team}
+- apiVersion: kueue.x-k8s.io/v1beta1
+  kind: ClusterQueue
+  metadata:
+    name: hyperpod-ns-{team}-clusterqueue
+    labels:
+      sagemaker.amazonaws.com/sagemaker-managed-queue: "true"
+      sagemaker.amazonaws.com/quota-allocation-id: {team}
+  spec:
+    cohort: shared-pool
+    namespaceSelector:
+      matchLabels: {kubernetes.io/metadata.name: hyperpod-ns-{team}}
+    queueingStrategy: BestEffortFIFO
+    preemption: {withinClusterQueue: LowerPriority, reclaimWithinCohort: Any}
+    resourceGroups:
+    - coveredResources: [cpu, memory, nvidia.com/gpu]
+      flavors:
+      - name: ml.g5.8xlarge
+        resources:
+        - {name: cpu, nominalQuota: "64", borrowingLimit: "32"}
+        - {name: memory, nominalQuota: 256Gi, borrowingLimit: 128Gi}
+        - {name: nvidia.com/gpu, nominalQuota: "2", borrowingLimit: "1"}
+    fairSharing: {weight: "1"}
+- apiVersion: kueue.x-k8s.io/v1beta1
+  kind: LocalQueue
+  metadata: {name: hyperpod-ns-{team}-localqueue, namespace: hyperpod-ns-{team}}
+  spec: {clusterQueue: hyperpod-ns-{team}-clusterqueue}
+"""
+SEED_EXPECTED = SHARED_EXPECTED + "".join(
+    TEAM_EXPECTED.replace("{team}", team) for team in ("team-a", "team-b")
+)
 
 
 def compile_docs(*bodies: dict[str, Any], options: CompileOptions | None = None) -> list[dict]:

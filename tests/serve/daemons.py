@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,23 @@ def get_text(url: str, timeout_s: float = 5.0) -> str:
         return str(response.read().decode())
 
 
+def get_answer(url: str, accept: str | None = None) -> tuple[int, Any]:
+    """Status and body (decoded JSON when it parses, else text) of a GET on a loopback server;
+    an HTTP error status is an answer too."""
+    headers = {"Accept": accept} if accept else {}
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            body = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        body, status = error.read(), error.code
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, body.decode()
+
+
 def wait_until(check: Any, timeout_s: float, what: str) -> Any:
     """Call ``check`` until it returns something truthy; fail naming ``what`` after timeout."""
     deadline = time.monotonic() + timeout_s
@@ -77,44 +95,48 @@ def running(command: list[str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
 
 
 @contextmanager
+def serving(
+    tmp: Path, name: str, config: dict[str, Any], flags: list[str], ready: str
+) -> Iterator[str]:
+    """Debian's ``name`` with ``config`` (written to ``tmp/NAME.yml``), ``flags`` and a
+    loopback web port; yields its base URL once GET ``ready`` answers."""
+    port = free_port()
+    (tmp / f"{name}.yml").write_text(yaml.safe_dump(config))
+    command = [
+        binary(name),
+        f"--config.file={tmp / f'{name}.yml'}",
+        *flags,
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    base = f"http://127.0.0.1:{port}"
+    with running(command, tmp / f"{name}.log"):
+        wait_until(lambda: get_text(base + ready), 30, f"{name} ready")
+        yield base
+
+
+@contextmanager
 def prometheus(tmp: Path, target: str, rule_files: list[Path] | None = None) -> Iterator[str]:
     """Prometheus scraping ``target`` (host:port) every second; yields its base URL."""
-    port = free_port()
     config = {
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(p) for p in rule_files or []],
         "scrape_configs": [{"job_name": "taskgov", "static_configs": [{"targets": [target]}]}],
     }
-    (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
-    command = [
-        binary("prometheus"),
-        f"--config.file={tmp / 'prometheus.yml'}",
-        f"--storage.tsdb.path={tmp / 'tsdb'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-    ]
-    base = f"http://127.0.0.1:{port}"
-    with running(command, tmp / "prometheus.log"):
-        wait_until(lambda: get_text(f"{base}/-/ready"), 30, "prometheus ready")
+    flags = [f"--storage.tsdb.path={tmp / 'tsdb'}"]
+    with serving(tmp, "prometheus", config, flags, "/-/ready") as base:
         yield base
 
 
 @contextmanager
 def alertmanager(tmp: Path) -> Iterator[str]:
     """Alertmanager with one receiver that sends nowhere; yields its base URL."""
-    port, cluster_port = free_port(), free_port()
     config = {
         "route": {"receiver": "nowhere", "group_by": ["alertname"], "group_wait": "1s"},
         "receivers": [{"name": "nowhere"}],
     }
-    (tmp / "alertmanager.yml").write_text(yaml.safe_dump(config))
-    command = [
-        binary("prometheus-alertmanager"),
-        f"--config.file={tmp / 'alertmanager.yml'}",
+    flags = [
         f"--storage.path={tmp / 'am'}",
-        f"--web.listen-address=127.0.0.1:{port}",
-        f"--cluster.listen-address=127.0.0.1:{cluster_port}",
+        f"--cluster.listen-address=127.0.0.1:{free_port()}",
     ]
-    base = f"http://127.0.0.1:{port}"
-    with running(command, tmp / "alertmanager.log"):
-        wait_until(lambda: get_json(f"{base}/api/v2/status"), 30, "alertmanager ready")
+    with serving(tmp, "prometheus-alertmanager", config, flags, "/api/v2/status") as base:
         yield base

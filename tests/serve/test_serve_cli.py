@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.serve.conftest import TASKGOV
+from tests.serve.daemons import get_answer
 
 
 @pytest.fixture(scope="module")
@@ -31,19 +30,6 @@ def served(seed_db: Path) -> Iterator[str]:
     yield url
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
-
-
-def _get(url: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
-            body = response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        body, status = error.read(), error.code
-    try:
-        return status, json.loads(body)
-    except ValueError:
-        return status, body.decode()
 
 
 def _report(name: str, db: Path, *options: str) -> list[dict[str, Any]]:
@@ -69,13 +55,13 @@ def _same_times(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_serve_prints_its_url_first_and_answers_probes(served: str) -> None:
     assert served.startswith("http://127.0.0.1:")
-    assert _get(served + "healthz") == (200, "ok\n")
-    assert _get(served + "readyz") == (200, "ready\n")
+    assert get_answer(served + "healthz") == (200, "ok\n")
+    assert get_answer(served + "readyz") == (200, "ready\n")
 
 
 @pytest.mark.parametrize("report", ["wait_times", "preemptions", "pending_causes", "starvation"])
 def test_team_api_equals_the_report(served: str, seed_db: Path, report: str) -> None:
-    status, payload = _get(served + "api/team?team=team-a")
+    status, payload = get_answer(served + "api/team?team=team-a")
     assert status == 200
     assert _same_times(payload[report]["rows"]) == _report(report, seed_db, "--team", "team-a")
 
@@ -104,7 +90,7 @@ def test_team_api_equals_the_report(served: str, seed_db: Path, report: str) -> 
 def test_bad_requests_are_refused_with_a_reason(
     served: str, path: str, want_status: int, want_error: str
 ) -> None:
-    assert _get(served + path) == (want_status, {"error": want_error, "status": want_status})
+    assert get_answer(served + path) == (want_status, {"error": want_error, "status": want_status})
 
 
 def test_readyz_fails_without_a_record(tmp_path: Path) -> None:
@@ -116,9 +102,9 @@ def test_readyz_fails_without_a_record(tmp_path: Path) -> None:
     assert process.stdout is not None
     url = process.stdout.readline().strip()
     try:
-        status, payload = _get(url + "readyz")
+        status, payload = get_answer(url + "readyz")
         assert (status, payload["status"]) == (400, 400)
-        assert _get(url + "healthz") == (200, "ok\n")
+        assert get_answer(url + "healthz") == (200, "ok\n")
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
@@ -133,7 +119,7 @@ def test_serve_takes_host_and_port_from_the_environment(seed_db: Path) -> None:
     url = process.stdout.readline().strip()
     try:
         assert url.startswith("http://127.0.0.1:") and not url.endswith(":8000/")
-        assert _get(url + "healthz") == (200, "ok\n")
+        assert get_answer(url + "healthz") == (200, "ok\n")
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0

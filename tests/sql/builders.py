@@ -101,6 +101,10 @@ class WorkloadBuilder:
         self._transitions.append((at(when), event_type, fields))
         return self
 
+    def ran(self, start: str | datetime, end: str | datetime) -> WorkloadBuilder:
+        """Submitted and admitted at once at ``start``, finished at ``end``."""
+        return self.event(start, "submitted").event(start, "admitted").event(end, "finished")
+
     def events(self) -> list[WorkloadEvent]:
         """The Workload's events, validated by the wire schema."""
         ordinals: Counter[str] = Counter()

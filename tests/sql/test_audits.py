@@ -19,6 +19,22 @@ def audit(sink: DuckDBSink, name: str) -> list[tuple[object, ...]]:
     return sink.connection.execute(AUDITS[name]).fetchall()
 
 
+def load_balanced_pair(sink: DuckDBSink) -> None:
+    """team-a (4 GPUs) lends 2 to team-b for an hour, the utilization fixture's first case."""
+    case = next(c for c in load_cases() if c.report == "utilization")
+    sink.add_all(case.events)
+    sink.flush()
+
+
+def audit_of_corrupted_pair(
+    sink: DuckDBSink, corruption: str, name: str
+) -> list[tuple[object, ...]]:
+    """The rows audit ``name`` returns once ``corruption`` (SQL) has damaged the balanced pair."""
+    load_balanced_pair(sink)
+    sink.connection.execute(corruption)
+    return audit(sink, name)
+
+
 def test_audits_are_named_assert() -> None:
     assert AUDITS
     assert all(name.startswith("assert_") for name in AUDITS)
@@ -90,29 +106,21 @@ def test_audit_passes_on_every_fixture_and_a_random_scenario(sink: DuckDBSink, n
 def test_usage_minutes_balanced_returns_the_bad_rows(
     sink: DuckDBSink, name: str, corruption: str, want: list[tuple[object, ...]]
 ) -> None:
-    load_balanced_pair(sink)
-    sink.connection.execute(corruption)
-
-    got = [(row[0], row[3], str(row[5]), row[6]) for row in audit(sink, name)]
+    got = [
+        (row[0], row[3], str(row[5]), row[6])
+        for row in audit_of_corrupted_pair(sink, corruption, name)
+    ]
 
     assert got == want
 
 
-def load_balanced_pair(sink: DuckDBSink) -> None:
-    """team-a (4 GPUs) lends 2 to team-b for an hour, the utilization fixture's first case."""
-    case = next(c for c in load_cases() if c.report == "utilization")
-    sink.add_all(case.events)
-    sink.flush()
-
-
 def test_lent_matches_borrowed_returns_the_cohort_minutes_that_disagree(sink: DuckDBSink) -> None:
-    load_balanced_pair(sink)
-    sink.connection.execute(
+    corruption = (
         "UPDATE usage_minutes SET lent_accelerators = 0, idle_accelerators = 2"
         " WHERE team = 'team-a' AND minute = TIMESTAMP '2024-05-01 00:30'"
     )
 
-    got = audit(sink, "assert_lent_matches_borrowed")
+    got = audit_of_corrupted_pair(sink, corruption, "assert_lent_matches_borrowed")
 
     assert [(r[1], r[2], r[3], str(r[4]), r[5], r[6], r[7]) for r in got] == [
         ("shared-pool", "ml.g5.8xlarge", "accelerators", "2024-05-01 00:30:00", 0.0, 2.0, 2.0)
@@ -162,10 +170,7 @@ def test_lent_matches_borrowed_returns_the_cohort_minutes_that_disagree(sink: Du
 def test_aggregates_match_log_returns_what_drifted(
     sink: DuckDBSink, corruption: str, want_kinds: set[tuple[str, str, str | None]]
 ) -> None:
-    load_balanced_pair(sink)
-    sink.connection.execute(corruption)
-
-    got = audit(sink, "assert_aggregates_match_log")
+    got = audit_of_corrupted_pair(sink, corruption, "assert_aggregates_match_log")
 
     assert {(r[0], r[1], r[2]) for r in got} == want_kinds
 
@@ -202,10 +207,7 @@ def test_aggregates_match_log_returns_what_drifted(
 def test_workload_events_consistent_returns_the_bad_events(
     sink: DuckDBSink, corruption: str, want_problem: str
 ) -> None:
-    load_balanced_pair(sink)
-    sink.connection.execute(corruption)
-
-    got = audit(sink, "assert_workload_events_consistent")
+    got = audit_of_corrupted_pair(sink, corruption, "assert_workload_events_consistent")
 
     assert [(r[0], r[2]) for r in got] == [(want_problem, "uid-a1")]
 
@@ -238,10 +240,7 @@ def test_workload_events_consistent_returns_the_bad_events(
 def test_quota_lines_valid_returns_the_bad_lines(
     sink: DuckDBSink, corruption: str, want_problem: str
 ) -> None:
-    load_balanced_pair(sink)
-    sink.connection.execute(corruption)
-
-    got = audit(sink, "assert_quota_lines_valid")
+    got = audit_of_corrupted_pair(sink, corruption, "assert_quota_lines_valid")
 
     assert {r[0] for r in got} == {want_problem}
     assert len(got) == 2

@@ -12,6 +12,7 @@ log-vs-aggregates audit checks, after a recorded pass, only what changed since.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 
 import duckdb
@@ -22,6 +23,7 @@ from streams.sink_duckdb import DuckDBSink
 from taskgov.store import SQL_DIR, audit_aggregates, rebuild_aggregates
 from tests.sql.scenarios import random_events
 
+Event = WorkloadEvent | ClusterQueueEvent
 EARLIER = timedelta(days=2)
 KEPT = ("workload_first_events", "open_workload_intervals", "workload_intervals", "usage_minutes")
 
@@ -58,15 +60,20 @@ def batches(
     return on_time + again + late[::-1]
 
 
+def store_batches(sink: DuckDBSink, cuts: Iterable[Sequence[Event]]) -> None:
+    """Add and flush each batch in turn, as the worker does once per poll."""
+    for batch in cuts:
+        sink.add_all(batch)
+        sink.flush()
+
+
 @pytest.mark.parametrize("seed", [pytest.param(s, id=f"seed {s}") for s in (1, 2, 3)])
 def test_incremental_tables_equal_a_rebuild_after_late_and_redelivered_batches(
     seed: int,
 ) -> None:
     events = random_events(seed)
     with DuckDBSink(":memory:") as sink:
-        for batch in batches(events, seed):
-            sink.add_all(batch)
-            sink.flush()
+        store_batches(sink, batches(events, seed))
         conn = sink.connection
         got = kept(conn)
         got_audits = audit_rows(conn)
@@ -78,9 +85,7 @@ def test_incremental_tables_equal_a_rebuild_after_late_and_redelivered_batches(
 
 def test_incremental_open_stretches_are_exactly_those_without_an_end() -> None:
     with DuckDBSink(":memory:") as sink:
-        for batch in batches(random_events(5), 5):
-            sink.add_all(batch)
-            sink.flush()
+        store_batches(sink, batches(random_events(5), 5))
         conn = sink.connection
         open_rows = sorted(conn.table("open_workload_intervals").fetchall(), key=repr)
         want_rows = sorted(
@@ -135,9 +140,7 @@ def test_preloaded_record_keeps_each_id_once_and_equals_a_rebuild(
         # A better version of one old event (seen earlier) must replace the stored one.
         better = old[0].model_copy(update={"observed_at": old[0].observed_at - timedelta(hours=1)})
         new = random_events(seed)
-        for batch in batches([*new, *old, better], seed):
-            sink.add_all(batch)
-            sink.flush()
+        store_batches(sink, batches([*new, *old, better], seed))
         got_count, got_distinct = stored_ids(conn)
         got_incremental = audit_aggregates(conn)
         got_whole = audit_aggregates(conn, whole=True)

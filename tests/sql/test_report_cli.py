@@ -124,14 +124,9 @@ def test_report_bad_input_is_an_input_error(args: tuple[str, ...], want_fault: s
 
 
 def test_sql_runs_a_select_read_only(database: Path) -> None:
-    result = invoke(
-        sql_command,
-        "SELECT team, count(*) AS minutes FROM usage_minutes GROUP BY team ORDER BY team",
-        "--db",
-        str(database),
-        "-o",
-        "csv",
-    )
+    minutes = "SELECT team, count(*) AS minutes FROM usage_minutes GROUP BY team ORDER BY team"
+
+    result = invoke(sql_command, minutes, "--db", str(database), "-o", "csv")
 
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == ["team,minutes", "team-a,120", "team-b,120"]

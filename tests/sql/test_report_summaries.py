@@ -19,7 +19,7 @@ from streams.sink_duckdb import DuckDBSink
 from taskgov.store import SQL_DIR, load_reports, rebuild_aggregates, run_report
 from tests.sql.builders import DAY, at, make_workload
 from tests.sql.scenarios import random_events
-from tests.sql.test_incremental import batches
+from tests.sql.test_incremental import batches, store_batches
 
 SUMMARIES = (
     "workload_identities",
@@ -119,9 +119,7 @@ def test_reports_over_summaries_give_the_hand_computed_rows(order: str) -> None:
         ],
     }[order]
     with DuckDBSink(":memory:") as sink:
-        for batch in plan:
-            sink.add_all(batch)
-            sink.flush()
+        store_batches(sink, plan)
         conn = sink.connection
         got_pending = _pending_rows(conn)
         got_last_day = _pending_rows(conn, since=at("d2 00:30"))
@@ -182,9 +180,7 @@ def _stretched(events: list[Event], factor: int) -> list[Event]:
 def test_summaries_equal_a_rebuild_after_late_and_redelivered_batches(seed: int) -> None:
     events = _stretched(random_events(seed), 20)
     with DuckDBSink(":memory:") as sink:
-        for batch in batches(events, seed):
-            sink.add_all(batch)
-            sink.flush()
+        store_batches(sink, batches(events, seed))
         conn = sink.connection
         got = summaries(conn)
         got_audit = conn.execute(AUDIT).fetchall()

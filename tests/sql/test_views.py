@@ -5,7 +5,21 @@ from __future__ import annotations
 import pytest
 
 from streams.sink_duckdb import DuckDBSink
-from tests.sql.builders import make_cluster_queue, make_workload
+from tests.sql.builders import (
+    ClusterQueueBuilder,
+    WorkloadBuilder,
+    make_cluster_queue,
+    make_workload,
+)
+
+
+def rows_after(
+    sink: DuckDBSink, sql: str, *lives: WorkloadBuilder | ClusterQueueBuilder
+) -> list[tuple[object, ...]]:
+    """The rows ``sql`` returns once the sink has stored every event of ``lives``."""
+    sink.add_all([event for life in lives for event in life.events()])
+    sink.flush()
+    return sink.connection.execute(sql).fetchall()
 
 
 @pytest.mark.parametrize(
@@ -102,16 +116,11 @@ def test_usage_minutes_counts_cpu_and_memory_in_the_accelerators_flavor(sink: Du
         .gpus(1)
         .requests(cpu=96_000, memory=2**36)
         .flavor("ml.g5.8xlarge")
-        .event("00:00", "submitted")
-        .event("00:00", "admitted")
-        .event("00:01", "finished")
+        .ran("00:00", "00:01")
     )
-    sink.add_all([*queue.events(), *work.events()])
-    sink.flush()
-
-    got = sink.connection.execute(
-        "SELECT COLUMNS('^(nominal|used|borrowed|idle)_') FROM usage_minutes"
-    ).fetchall()
+    got = rows_after(
+        sink, "SELECT COLUMNS('^(nominal|used|borrowed|idle)_') FROM usage_minutes", queue, work
+    )
 
     assert got == [
         (2.0, 1.0, 0.0, 1.0)
@@ -121,22 +130,13 @@ def test_usage_minutes_counts_cpu_and_memory_in_the_accelerators_flavor(sink: Du
 
 
 def test_usage_minutes_team_without_cluster_queue_has_no_cohort(sink: DuckDBSink) -> None:
-    work = (
-        make_workload("w")
-        .team("team-x")
-        .gpus(3)
-        .flavor("ml.g5.8xlarge")
-        .event("00:00", "submitted")
-        .event("00:00", "admitted")
-        .event("00:02", "finished")
-    )
-    sink.add_all(work.events())
-    sink.flush()
-
-    got = sink.connection.execute(
+    work = make_workload("w").team("team-x").gpus(3).flavor("ml.g5.8xlarge").ran("00:00", "00:02")
+    got = rows_after(
+        sink,
         "SELECT cohort, team, minute::VARCHAR, used_accelerators, borrowed_accelerators,"
-        " lent_accelerators FROM usage_minutes ORDER BY minute"
-    ).fetchall()
+        " lent_accelerators FROM usage_minutes ORDER BY minute",
+        work,
+    )
 
     assert got == [
         (None, "team-x", "2024-05-01 00:00:00", 3.0, 3.0, 0.0),
@@ -147,20 +147,10 @@ def test_usage_minutes_team_without_cluster_queue_has_no_cohort(sink: DuckDBSink
 def test_usage_minutes_cohort_changes_at_the_next_minute(sink: DuckDBSink) -> None:
     queue = make_cluster_queue("team-a-cq").nominal("ml.g5.8xlarge", "gpu", 1).changed("00:00")
     queue.cohort("other-pool").changed("00:01:30")
-    work = (
-        make_workload("w")
-        .gpus(1)
-        .flavor("ml.g5.8xlarge")
-        .event("00:00", "submitted")
-        .event("00:00", "admitted")
-        .event("00:03", "finished")
+    work = make_workload("w").gpus(1).flavor("ml.g5.8xlarge").ran("00:00", "00:03")
+    got = rows_after(
+        sink, "SELECT minute::VARCHAR, cohort FROM usage_minutes ORDER BY minute", queue, work
     )
-    sink.add_all([*queue.events(), *work.events()])
-    sink.flush()
-
-    got = sink.connection.execute(
-        "SELECT minute::VARCHAR, cohort FROM usage_minutes ORDER BY minute"
-    ).fetchall()
 
     assert got == [
         ("2024-05-01 00:00:00", "shared-pool"),
@@ -173,9 +163,6 @@ def test_usage_minutes_deleted_cluster_queue_ends_its_quota(sink: DuckDBSink) ->
     queue = make_cluster_queue("team-a-cq").nominal("ml.g5.8xlarge", "gpu", 4).changed("00:00")
     queue.deleted("00:02")
     clock = make_workload("w").event("00:00", "submitted").event("00:05", "deleted")
-    sink.add_all([*queue.events(), *clock.events()])
-    sink.flush()
-
-    got = sink.connection.execute("SELECT sum(nominal_accelerators) FROM usage_minutes").fetchall()
+    got = rows_after(sink, "SELECT sum(nominal_accelerators) FROM usage_minutes", queue, clock)
 
     assert got == [(8.0,)]

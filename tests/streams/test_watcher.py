@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from streams.events import COUNTED_TYPES
-from streams.watcher import Watcher, WatcherConfig
+from streams.watcher import Watcher, WatcherConfig, wait_for
 from taskgov.broker import ensure_topics
 from taskgov.policy.load import read_documents
 from taskgov.scenarios import scenario_from_documents
@@ -55,15 +55,6 @@ def counted(records: list[dict]) -> list[dict]:
     return [r for r in records if r["event_type"] in COUNTED_TYPES]
 
 
-def wait_until(condition, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
-
-
 def test_watcher_events_equal_the_seed_ledger_one_for_one(
     kafka_bootstrap: str, tmp_path: Path
 ) -> None:
@@ -80,7 +71,7 @@ def test_watcher_events_equal_the_seed_ledger_one_for_one(
         assert server.live.done.wait(30)
         want = ledger_transitions(server.live.twin)
         total = sum(len(t) for t in want.values())
-        assert wait_until(
+        assert wait_for(
             lambda: len(counted(read_topic(kafka_bootstrap, names["events"], 500))) >= total, 30
         )
     finally:
@@ -114,7 +105,7 @@ def test_watcher_sends_malformed_workloads_to_the_dead_letter_topic(
     try:
         assert server.live.done.wait(30)
         want = expected_ids(server.live.twin, "default")
-        assert wait_until(
+        assert wait_for(
             lambda: (
                 {r["event_id"] for r in counted(read_topic(kafka_bootstrap, names["events"], 500))}
                 == want
@@ -242,7 +233,7 @@ def test_watcher_survives_disconnects_410s_and_sigkill_without_loss_or_duplicate
         assert server.live.done.wait(240)
         print(f"twin done after {time.monotonic() - started:.1f}s")
         want = expected_ids(server.live.twin, "default")
-        assert wait_until(
+        assert wait_for(
             lambda: len(counted(read_topic(kafka_bootstrap, names["events"], 1000))) >= len(want),
             120,
         )

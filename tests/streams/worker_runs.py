@@ -8,10 +8,8 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from taskgov.broker import BrokerError, BrokerInfo, start_broker, stop_broker
-from tests.conftest import in_ci
+from taskgov.broker import BrokerInfo
+from tests.conftest import local_broker
 from tests.streams.test_worker import WorkerLog, start_worker, wait_until_stored
 
 
@@ -33,13 +31,9 @@ def store_until(
 @contextlib.contextmanager
 def private_broker(state_dir: Path) -> Iterator[BrokerInfo]:
     """A Tansu of this test's own, to restart or stop (fails in CI if it cannot start)."""
-    try:
-        info = start_broker(state_dir)
-    except BrokerError as error:
-        if in_ci():
-            pytest.fail(f"CI needs a local broker to stop and restart: {error}")
-        pytest.skip(f"no local broker: {error}")
-    try:
+    with local_broker(
+        state_dir,
+        ci_needs="CI needs a local broker to stop and restart",
+        else_skip="no local broker",
+    ) as info:
         yield info
-    finally:
-        stop_broker(state_dir)

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ import pytest
 from kubernetes import client
 
 from taskgov.twin.serve import RunningTwinServer
+from tests.serve.daemons import get_answer
 
 SCENARIO = Path(__file__).parent / "data" / "apiserver.yaml"
 
@@ -78,14 +76,4 @@ class Served:
 
 def http_get(served: Served, path: str, accept: str = "application/json") -> tuple[int, Any]:
     """Status and body (JSON when it parses) of a GET on the served twin."""
-    request = urllib.request.Request(served.server.url + path, headers={"Accept": accept})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-            body = response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        body, status = error.read(), error.code
-    try:
-        return status, json.loads(body)
-    except ValueError:
-        return status, body.decode()
+    return get_answer(served.server.url + path, accept)

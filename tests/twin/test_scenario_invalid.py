@@ -119,6 +119,35 @@ def cohorts(*parents: tuple[str, str | None]) -> str:
 
 INVALID_CASES = [
     pytest.param(
+        edited(("spec:\n  queueName: lq", "spec:\n  queueName: missing")),
+        [f"{WL}: field spec.queueName: LocalQueue 'missing' does not exist in namespace 'ns'"],
+        id="unknown queue",
+    ),
+    pytest.param(
+        edited(("    - name: default\n", "    - name: gpu\n")),
+        [f"{QUOTA}.name: ResourceFlavor 'gpu' does not exist"],
+        id="missing flavor",
+    ),
+    pytest.param(
+        edited(("requests: {cpu: 1, nvidia", 'requests: {cpu: "-1", nvidia')),
+        [f"{REQUESTS}.requests.cpu: must not be negative, got '-1'"],
+        id="negative quantity",
+    ),
+    pytest.param(
+        edited(("requests: {cpu: 1, nvidia", "requests: {cpu: two, nvidia")),
+        [f"{REQUESTS}.requests.cpu: 'two' is not a quantity"],
+        id="quantity that is not a number",
+    ),
+    pytest.param(
+        edited(
+            ("{taskgov.io/run-for: 1h}", "{taskgov.io/run-for: 1h, taskgov.io/submit-at: soon}")
+        ),
+        [
+            f"{WL}: field metadata.annotations.taskgov.io/submit-at: 'soon' is not a duration like 90s, 1h30m or 500ms"
+        ],
+        id="bad duration",
+    ),
+    pytest.param(
         edited(("nominalQuota: 8}", "nominalQuota: .nan}")),
         [
             "s.yaml: not valid YAML at line 15, column 35: '.nan' is not a finite number (JSON and the Kubernetes API have no infinity or NaN)"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from taskgov.errors import InputError
 from taskgov.policy.load import read_documents
 from taskgov.scenarios import scenario_from_documents
 from taskgov.twin.engine import Preemption, Twin
@@ -52,21 +51,40 @@ def test_seed_preemptions_are_a_reclaim_then_a_priority_preemption() -> None:
     ]
 
 
-def test_seed_job1_borrowed_then_was_reclaimed_and_waits_for_quota() -> None:
-    twin = seed_twin()
-    reclaimed = preempted_message(twin, JOB2, "reclamation within the cohort", TEAM_A)
-    assert conditions(twin, JOB1) == [
-        ("QuotaReserved", "False", "Pending", GPU_SHORT, "2025-01-01T00:05:00Z"),
-        ("Evicted", "True", "Preempted", reclaimed, "2025-01-01T00:05:00Z"),
-        (
-            "Admitted",
-            "False",
-            "NoReservation",
-            "The workload has no reservation",
+@pytest.mark.parametrize(
+    ("victim", "preemptor", "cause", "victim_path", "want_reason", "want_at"),
+    [
+        pytest.param(
+            JOB1,
+            JOB2,
+            "reclamation within the cohort",
+            TEAM_A,
+            "InCohortReclamation",
             "2025-01-01T00:05:00Z",
+            id="job 1 borrowed, was reclaimed by job 2 and waits for quota",
         ),
-        ("Preempted", "True", "InCohortReclamation", reclaimed, "2025-01-01T00:05:00Z"),
-        ("Requeued", "True", "Preempted", reclaimed, "2025-01-01T00:05:00Z"),
+        pytest.param(
+            JOB2,
+            JOB3,
+            "prioritization in the ClusterQueue",
+            TEAM_B,
+            "InClusterQueue",
+            "2025-01-01T00:10:00Z",
+            id="job 2 was preempted by job 3's higher priority and stays pending",
+        ),
+    ],
+)
+def test_seed_preempted_job_is_evicted_requeued_and_pending(
+    victim: str, preemptor: str, cause: str, victim_path: str, want_reason: str, want_at: str
+) -> None:
+    twin = seed_twin()
+    message = preempted_message(twin, preemptor, cause, victim_path)
+    assert conditions(twin, victim) == [
+        ("QuotaReserved", "False", "Pending", GPU_SHORT, want_at),
+        ("Evicted", "True", "Preempted", message, want_at),
+        ("Admitted", "False", "NoReservation", "The workload has no reservation", want_at),
+        ("Preempted", "True", want_reason, message, want_at),
+        ("Requeued", "True", "Preempted", message, want_at),
     ]
 
 
@@ -104,24 +122,6 @@ def test_seed_job1_was_admitted_borrowing_one_instance() -> None:
     }
 
 
-def test_seed_job2_was_preempted_by_job3_and_stays_pending() -> None:
-    twin = seed_twin()
-    by_priority = preempted_message(twin, JOB3, "prioritization in the ClusterQueue", TEAM_B)
-    assert conditions(twin, JOB2) == [
-        ("QuotaReserved", "False", "Pending", GPU_SHORT, "2025-01-01T00:10:00Z"),
-        ("Evicted", "True", "Preempted", by_priority, "2025-01-01T00:10:00Z"),
-        (
-            "Admitted",
-            "False",
-            "NoReservation",
-            "The workload has no reservation",
-            "2025-01-01T00:10:00Z",
-        ),
-        ("Preempted", "True", "InClusterQueue", by_priority, "2025-01-01T00:10:00Z"),
-        ("Requeued", "True", "Preempted", by_priority, "2025-01-01T00:10:00Z"),
-    ]
-
-
 def test_seed_job3_runs() -> None:
     assert conditions(seed_twin(), JOB3) == [
         (
@@ -141,90 +141,3 @@ def test_twin_run_output_is_byte_identical_across_runs() -> None:
     second = subprocess.run(command, capture_output=True, check=True).stdout
     assert first == second
     assert first.count(b"kind: Workload") == 3
-
-
-WL = """
-apiVersion: kueue.x-k8s.io/v1beta1
-kind: ResourceFlavor
-metadata: {name: default}
----
-apiVersion: kueue.x-k8s.io/v1beta1
-kind: ClusterQueue
-metadata: {name: cq}
-spec:
-  resourceGroups:
-  - coveredResources: [cpu]
-    flavors:
-    - name: {flavor}
-      resources: [{name: cpu, nominalQuota: "4"}]
----
-apiVersion: kueue.x-k8s.io/v1beta1
-kind: LocalQueue
-metadata: {name: lq, namespace: ns}
-spec: {clusterQueue: cq}
----
-apiVersion: kueue.x-k8s.io/v1beta1
-kind: Workload
-metadata:
-  name: wl
-  namespace: ns
-  annotations: {taskgov.io/submit-at: "{submit}"}
-spec:
-  queueName: {queue}
-  podSets:
-  - name: main
-    count: 1
-    template: {spec: {containers: [{name: c, resources: {requests: {cpu: "{cpu}"}}}]}}
-"""
-
-
-@pytest.mark.parametrize(
-    ("changes", "want_faults"),
-    [
-        pytest.param(
-            {"queue": "missing"},
-            [
-                "s.yaml#3, Workload ns/wl: field spec.queueName: LocalQueue 'missing' does not exist in namespace 'ns'"
-            ],
-            id="unknown queue",
-        ),
-        pytest.param(
-            {"flavor": "gpu"},
-            [
-                "s.yaml#1, ClusterQueue cq: field spec.resourceGroups[0].flavors[0].name: ResourceFlavor 'gpu' does not exist"
-            ],
-            id="missing flavor",
-        ),
-        pytest.param(
-            {"cpu": "-1"},
-            [
-                "s.yaml#3, Workload ns/wl: field spec.podSets[0].template.spec.containers[0].resources.requests.cpu: must not be negative, got '-1'"
-            ],
-            id="negative quantity",
-        ),
-        pytest.param(
-            {"cpu": "two"},
-            [
-                "s.yaml#3, Workload ns/wl: field spec.podSets[0].template.spec.containers[0].resources.requests.cpu: 'two' is not a quantity"
-            ],
-            id="quantity that is not a number",
-        ),
-        pytest.param(
-            {"submit": "soon"},
-            [
-                "s.yaml#3, Workload ns/wl: field metadata.annotations.taskgov.io/submit-at: 'soon' is not a duration like 90s, 1h30m or 500ms"
-            ],
-            id="bad duration",
-        ),
-    ],
-)
-def test_invalid_scenario_names_document_and_field(
-    changes: dict[str, str], want_faults: list[str]
-) -> None:
-    values = {"flavor": "default", "queue": "lq", "cpu": "1", "submit": "0s"} | changes
-    text = WL
-    for key, value in values.items():
-        text = text.replace("{" + key + "}", value)
-    with pytest.raises(InputError) as raised:
-        scenario_from_documents(read_documents(text, "s.yaml"))
-    assert [str(f) for f in raised.value.faults] == want_faults
