@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 
@@ -315,7 +316,7 @@ def time_log_audit(path: Path, baseline: float) -> None:
     it checks only the flush's Workloads and days."""
     conn = connect_read_write(path)
     for label, whole in (("whole", True), ("incremental, nothing changed", False)):
-        seconds = timed(lambda whole=whole: audit_aggregates(conn, whole=whole))
+        seconds = timed(partial(audit_aggregates, conn, whole=whole))
         print(f"{LOG_AUDIT} {label}: {seconds:.2f} s ({seconds / baseline:.2f}x baseline)")
     conn.close()
     time_flushes(path, 1, baseline)
