@@ -310,7 +310,9 @@ def compare_with_empty_record(times: list[float], flushes: int, baseline: float)
     print(f"flush on this record / flush on an empty record (medians) = {ratio:.2f}")
 
 
-def time_log_audit(path: Path, baseline: float, against: Path | None = None) -> None:
+def time_log_audit(
+    path: Path, baseline: float, against: Path | None = None, memory_limit: str | None = None
+) -> None:
     """The log-vs-aggregates audit whole (recording a pass), incremental with nothing changed,
     then incremental after a flush (it checks only the flush's Workloads and days).
 
@@ -318,15 +320,25 @@ def time_log_audit(path: Path, baseline: float, against: Path | None = None) -> 
     REV:sql/audits/assert_aggregates_match_log.sql``), that version runs at each step too, on the
     same record in the same process, and the ratio of their times is printed: whole after this
     version (a warm cache favours it), incremental before this version records its pass.
+    ``memory_limit`` is DuckDB's for both (it spills past it).
     """
-    conn = connect_read_write(path)
+    conn = open_record(path, memory_limit)
     time_log_audit_step(conn, "whole", baseline, against)
     time_log_audit_step(conn, "incremental, nothing changed", baseline, against)
     conn.close()
     time_flushes(path, 1, baseline)
-    conn = connect_read_write(path)
+    conn = open_record(path, memory_limit)
     time_log_audit_step(conn, "incremental, after one flush and its redelivery", baseline, against)
     conn.close()
+
+
+def open_record(path: Path, memory_limit: str | None) -> Connection:
+    """A writable connection to the record, with DuckDB's ``memory_limit`` if one is given
+    (DuckDB's default is 80 % of the machine's memory, which a shared machine may not have)."""
+    conn = connect_read_write(path)
+    if memory_limit:
+        conn.execute("SET memory_limit = $memory_limit", {"memory_limit": memory_limit})
+    return conn
 
 
 def time_log_audit_step(
@@ -411,10 +423,13 @@ def main() -> None:
         default=None,
         help=f"with --log-audit: another version of {LOG_AUDIT}.sql, timed at each step too",
     )
+    parser.add_argument(
+        "--memory-limit", default=None, help="DuckDB's memory_limit for the record, e.g. 6GB"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         path = args.db or Path(scratch) / "bench.duckdb"
-        conn = connect_read_write(path)
+        conn = open_record(path, args.memory_limit)
         migrate(conn)
         baseline = timed(lambda: conn.execute(BASELINE).fetchall())
         print(f"baseline query: {baseline:.3f} s ({BASELINE_ROWS:,} rows grouped)")
@@ -423,14 +438,14 @@ def main() -> None:
         times = time_flushes(path, args.flushes, baseline)
         if args.compare_empty:
             compare_with_empty_record(times, args.flushes, baseline)
-        conn = connect_read_write(path)
+        conn = open_record(path, args.memory_limit)
         if not args.skip_reports:
             time_reports(conn, baseline)
         if not args.skip_audits:
             time_audits(conn, baseline)
         conn.close()
         if args.log_audit:
-            time_log_audit(path, baseline, args.log_audit_against)
+            time_log_audit(path, baseline, args.log_audit_against, args.memory_limit)
 
 
 if __name__ == "__main__":
