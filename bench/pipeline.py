@@ -241,6 +241,16 @@ def check(db: Path, distinct: int) -> list[str]:
     return problems
 
 
+def print_verdict(verdict: str, problems: list[str]) -> None:
+    """Print the check's verdict line, then each problem, and exit 1 if there is any: a bench
+    whose result is wrong must fail its run, not only say so above the figures."""
+    print(verdict)
+    for problem in problems:
+        print(f"  {problem}")
+    if problems:
+        raise SystemExit(1)
+
+
 def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -301,11 +311,10 @@ def main() -> None:
     print(f"aiokafka raw consume, same topics: {aiokafka:,.0f} records/s")
     print(f"ratio pipeline / kafka-python raw consume = {run.sustained_per_s / kafka_python:.2f}")
     print(f"ratio pipeline / aiokafka raw consume = {run.sustained_per_s / aiokafka:.3f}")
-    print("result exact: " + ("yes (every event once, audits empty)" if not problems else "NO"))
-    for problem in problems:
-        print(f"  {problem}")
-    if problems:
-        raise SystemExit(1)
+    print_verdict(
+        "result exact: " + ("yes (every event once, audits empty)" if not problems else "NO"),
+        problems,
+    )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Forward evaluation of the recommender against every simple policy, on any trace.
 
 ``.venv/bin/python bench/quality.py --trace FILE --policy POLICY.yaml [--capacities 1,0.5,0.25]
-[--origins N] [--window-days D] [--fair-share on,off] [-o table|json]``
+[--origins N] [--window-days D] [--fair-share on,off] [--settings FILE] [--replay-cache DIR]
+[-o table|json]``
 
 Rolling origins over the trace (history: every job before the origin; future: the next
 window), at each capacity (fractions of the policy's cluster) and FairShare setting: the
@@ -10,26 +11,43 @@ recommender sees the history only; today's policy, every baseline and the recomm
 ``optimizer.evaluate``; this file only reads the inputs and prints. The trace is any file
 ``taskgov recommend --trace`` reads (Philly-style CSV/Parquet, or an Alibaba openb pod list).
 Each run is printed as it ends (tables), so a long run can be followed.
+
+``--settings`` reads the recommender's settings (``taskgov recommend --settings``; CP-SAT on 2
+workers and no change cap unless the file says otherwise), to compare recommenders on the same
+windows. ``--replay-cache DIR`` keeps every replay's result in DIR, keyed by the jobs, the
+policy and the cluster: the baselines' replays do not depend on the recommender, so a rerun
+with other recommender settings replays only what changed (most of a run's time otherwise).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
 import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 # bench/optimizer.py would shadow the optimizer package: drop this file's folder from the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from optimizer.evaluate.harness import Run, evaluate  # noqa: E402
 from optimizer.evaluate.report import COLUMNS, run_document, summary, table_rows  # noqa: E402
-from optimizer.settings import OptimizerSettings, SolverSettings  # noqa: E402
+from optimizer.replay import ReplayResult, replay  # noqa: E402
+from optimizer.robust import Replayer, twin_replay  # noqa: E402
+from optimizer.settings import (  # noqa: E402
+    OptimizerSettings,
+    SolverSettings,
+    load_optimizer_settings,
+)
 from optimizer.trace import read_trace, trace_instance_type  # noqa: E402
 from taskgov.cli.output import render_rows  # noqa: E402
 from taskgov.policy.load import policy_and_cluster, read_documents  # noqa: E402
+from taskgov.policy.model import Cluster, Policy  # noqa: E402
 
 
 def _floats(text: str) -> list[float]:
@@ -38,6 +56,41 @@ def _floats(text: str) -> list[float]:
 
 def _toggles(text: str) -> list[bool]:
     return [part.strip() == "on" for part in text.split(",") if part.strip()]
+
+
+def cached_replayer(folder: Path) -> Replayer:
+    """A replayer that keeps each replay's history in ``folder``, keyed by a digest of the
+    jobs, the policy and the cluster (a replay is deterministic in those)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def replay_cached(
+        workloads: pl.DataFrame, policy: Policy, cluster: Cluster, name: str
+    ) -> ReplayResult:
+        jobs = io.BytesIO()
+        workloads.write_ipc(jobs)
+        digest = hashlib.sha256(jobs.getvalue())
+        digest.update(policy.model_dump_json().encode())
+        digest.update(cluster.model_dump_json().encode())
+        path = folder / f"{digest.hexdigest()}.arrow"
+        if path.exists():
+            return ReplayResult(name, policy, pl.read_ipc(path))
+        result = replay(workloads, policy, cluster, name=name)
+        result.history.write_ipc(path)
+        return result
+
+    return replay_cached
+
+
+def _settings(path: Path | None, cluster: Cluster, time_limit_s: float) -> OptimizerSettings:
+    """The recommender's settings: the file's, with the bench's defaults where it sets none."""
+    loaded = OptimizerSettings() if path is None else load_optimizer_settings(path)
+    defaults = {
+        "max_change_instances": sum(cluster.instance_counts().values()),
+        "solver": SolverSettings(time_limit_s=time_limit_s, num_workers=2),
+    }
+    return loaded.model_copy(
+        update={k: v for k, v in defaults.items() if k not in loaded.model_fields_set}
+    )
 
 
 def _print_run(run: Run) -> None:
@@ -83,6 +136,8 @@ def main() -> None:
     parser.add_argument("--fair-share", default="off,on", help="on, off or both")
     parser.add_argument("--instance-type", help="the type trace jobs run on")
     parser.add_argument("--time-limit", type=float, default=10.0, help="CP-SAT s per phase")
+    parser.add_argument("--settings", type=Path, help="the recommender's settings (YAML)")
+    parser.add_argument("--replay-cache", type=Path, help="keep and reuse replays in DIR")
     parser.add_argument("-o", "--output", choices=("table", "json"), default="table")
     args = parser.parse_args()
     policy, _, cluster = policy_and_cluster(
@@ -90,10 +145,8 @@ def main() -> None:
     )
     instance_type = trace_instance_type(cluster, args.instance_type)
     workloads = read_trace(args.trace, instance_type=instance_type)
-    settings = OptimizerSettings(
-        max_change_instances=sum(cluster.instance_counts().values()),
-        solver=SolverSettings(time_limit_s=args.time_limit, num_workers=2),
-    )
+    settings = _settings(args.settings, cluster, args.time_limit)
+    replayer = twin_replay if args.replay_cache is None else cached_replayer(args.replay_cache)
     started = time.perf_counter()
     runs = evaluate(
         args.trace.name,
@@ -106,6 +159,7 @@ def main() -> None:
         window_s=None if args.window_days is None else args.window_days * 86400,
         fair_share=_toggles(args.fair_share),
         progress=_print_run if args.output == "table" else None,
+        replayer=replayer,
     )
     groups = summary(runs)
     if args.output == "json":

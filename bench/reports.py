@@ -310,25 +310,65 @@ def compare_with_empty_record(times: list[float], flushes: int, baseline: float)
     print(f"flush on this record / flush on an empty record (medians) = {ratio:.2f}")
 
 
-def time_log_audit(path: Path, baseline: float) -> None:
-    """The log-vs-aggregates audit whole (recording a pass), then incremental after a flush:
-    it checks only the flush's Workloads and days."""
-    conn = connect_read_write(path)
-    for label, whole in (("whole", True), ("incremental, nothing changed", False)):
-        seconds = timed(lambda whole=whole: audit_aggregates(conn, whole=whole))
-        print(f"{LOG_AUDIT} {label}: {seconds:.2f} s ({seconds / baseline:.2f}x baseline)")
+def time_log_audit(
+    path: Path, baseline: float, against: Path | None = None, memory_limit: str | None = None
+) -> None:
+    """The log-vs-aggregates audit whole (recording a pass), incremental with nothing changed,
+    then incremental after a flush (it checks only the flush's Workloads and days).
+
+    With ``against`` (another version of the audit's file, e.g. ``git show
+    REV:sql/audits/assert_aggregates_match_log.sql``), that version runs at each step too, on the
+    same record in the same process, and the ratio of their times is printed: whole after this
+    version (a warm cache favours it), incremental before this version records its pass.
+    ``memory_limit`` is DuckDB's for both (it spills past it).
+    """
+    conn = open_record(path, memory_limit)
+    time_log_audit_step(conn, "whole", baseline, against)
+    time_log_audit_step(conn, "incremental, nothing changed", baseline, against)
     conn.close()
     time_flushes(path, 1, baseline)
+    conn = open_record(path, memory_limit)
+    time_log_audit_step(conn, "incremental, after one flush and its redelivery", baseline, against)
+    conn.close()
+
+
+def open_record(path: Path, memory_limit: str | None) -> Connection:
+    """A writable connection to the record, with DuckDB's ``memory_limit`` if one is given
+    (DuckDB's default is 80 % of the machine's memory, which a shared machine may not have)."""
     conn = connect_read_write(path)
+    if memory_limit:
+        conn.execute("SET memory_limit = $memory_limit", {"memory_limit": memory_limit})
+    return conn
+
+
+def time_log_audit_step(
+    conn: Connection, label: str, baseline: float, against: Path | None
+) -> None:
+    """One step of :func:`time_log_audit`: this version through ``audit_aggregates`` (whole when
+    ``label`` says so), and ``against``'s file run as the same audit."""
+    whole = label == "whole"
     found: list[tuple[object, ...]] = []
+    other: list[tuple[object, ...]] = []
 
     def audit() -> None:
-        found.extend(audit_aggregates(conn))
+        found.extend(audit_aggregates(conn, whole=whole))
 
+    def audit_against() -> None:
+        assert against is not None
+        conn.execute("SET VARIABLE taskgov_full_audit = $whole", {"whole": whole})
+        other.extend(conn.execute(against.read_text()).fetchall())
+        conn.execute("RESET VARIABLE taskgov_full_audit")
+
+    other_s = timed(audit_against) if against and not whole else None
     seconds = timed(audit)
-    label = "incremental, after one flush and its redelivery"
+    if against and whole:
+        other_s = timed(audit_against)
     print(f"{LOG_AUDIT} {label}: {len(found)} rows, {seconds:.2f} s ({seconds / baseline:.2f}x)")
-    conn.close()
+    if against and other_s is not None:
+        print(
+            f"  {against}: {len(other)} rows, {other_s:.2f} s ({other_s / baseline:.2f}x); "
+            f"{against.name} / this version = {other_s / seconds:.2f}"
+        )
 
 
 def time_reports(conn: Connection, baseline: float) -> None:
@@ -377,10 +417,19 @@ def main() -> None:
         action="store_true",
         help=f"time {LOG_AUDIT} whole, then incremental after a flush (records audit passes)",
     )
+    parser.add_argument(
+        "--log-audit-against",
+        type=Path,
+        default=None,
+        help=f"with --log-audit: another version of {LOG_AUDIT}.sql, timed at each step too",
+    )
+    parser.add_argument(
+        "--memory-limit", default=None, help="DuckDB's memory_limit for the record, e.g. 6GB"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         path = args.db or Path(scratch) / "bench.duckdb"
-        conn = connect_read_write(path)
+        conn = open_record(path, args.memory_limit)
         migrate(conn)
         baseline = timed(lambda: conn.execute(BASELINE).fetchall())
         print(f"baseline query: {baseline:.3f} s ({BASELINE_ROWS:,} rows grouped)")
@@ -389,14 +438,14 @@ def main() -> None:
         times = time_flushes(path, args.flushes, baseline)
         if args.compare_empty:
             compare_with_empty_record(times, args.flushes, baseline)
-        conn = connect_read_write(path)
+        conn = open_record(path, args.memory_limit)
         if not args.skip_reports:
             time_reports(conn, baseline)
         if not args.skip_audits:
             time_audits(conn, baseline)
         conn.close()
         if args.log_audit:
-            time_log_audit(path, baseline)
+            time_log_audit(path, baseline, args.log_audit_against, args.memory_limit)
 
 
 if __name__ == "__main__":

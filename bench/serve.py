@@ -28,10 +28,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from reports import BASELINE, EVENTS, generate, timed  # noqa: E402
-
+from bench.reports import BASELINE, EVENTS, generate, timed  # noqa: E402
 from taskgov.store import (  # noqa: E402
     connect_memory,
     connect_read_only,

@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any, cast
 
 from kubernetes import client, config
 
@@ -77,8 +78,11 @@ def main() -> None:
         def client_pages() -> str:
             count, pages, token = 0, 0, None
             while True:
-                page = api.list_cluster_custom_object(
-                    GROUP, "v1beta2", "workloads", limit=500, _continue=token
+                page = cast(
+                    dict[str, Any],
+                    api.list_cluster_custom_object(
+                        GROUP, "v1beta2", "workloads", limit=500, _continue=token
+                    ),
                 )
                 count, pages = count + len(page["items"]), pages + 1
                 token = page["metadata"].get("continue")

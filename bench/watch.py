@@ -41,10 +41,11 @@ def raw_produce_rate(bootstrap: str, topic: str, count: int, size: int) -> float
 
 def watcher_rate(bootstrap: str, workloads: int, workdir: Path) -> tuple[float, int, float]:
     prefix = f"bench{uuid.uuid4().hex[:8]}"
+    kubeconfig = workdir / "kubeconfig"
     config = WatcherConfig(
         bootstrap=bootstrap,
         checkpoint=workdir / "checkpoint.json",
-        kubeconfig=workdir / "kubeconfig",
+        kubeconfig=kubeconfig,
         events_topic=f"{prefix}.workload-events",
         queues_topic=f"{prefix}.clusterqueue-events",
         dead_letter_topic=f"{prefix}.dead-letter",
@@ -53,7 +54,7 @@ def watcher_rate(bootstrap: str, workloads: int, workdir: Path) -> tuple[float, 
         bootstrap, {config.events_topic: 6, config.queues_topic: 1, config.dead_letter_topic: 1}
     )
     # Play the whole scenario first, then time the watcher's list of every object.
-    server = serve_twin(busy_cluster(workloads), kubeconfig=config.kubeconfig, speed=1e9)
+    server = serve_twin(busy_cluster(workloads), kubeconfig=kubeconfig, speed=1e9)
     server.live.done.wait(600)
     watcher = Watcher(config)
     stop, synced = threading.Event(), threading.Event()

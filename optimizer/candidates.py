@@ -34,9 +34,9 @@ from taskgov.policy.compile import DEFAULT_BORROW_LIMIT_PCT
 from taskgov.policy.model import Cluster, Policy
 
 SPLITS = ("equal", "gpu_hours", "peak")
-# The splits offered as candidates, each with these BorrowLimits.
+# The splits offered as candidates (each with ``forward.split_borrow_limits``).
 CANDIDATE_SPLITS = ("equal", "gpu_hours", "peak")
-SPLIT_BORROW_LIMITS = (100, MAX_BORROW_LIMIT_PCT)
+TODAY_CANDIDATE = "today's quotas"
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,14 +290,15 @@ def split_candidates(
     cluster: Cluster,
     pins: Mapping[str, Mapping[str, int]],
     keep: Mapping[str, Mapping[str, int]],
+    limits: tuple[int, ...],
 ) -> Raw:
     """The equal, GPU-hours and peak splits (each team first keeping ``keep``), each with
-    every BorrowLimit of :data:`SPLIT_BORROW_LIMITS`, weights by share."""
+    every BorrowLimit of ``limits``, weights by share."""
     raw: Raw = []
     for kind in CANDIDATE_SPLITS:
         counts = split_values(workloads, kind, teams, cluster, pins, keep)
         weights = weights_by_share(counts)
-        for limit in SPLIT_BORROW_LIMITS:
+        for limit in limits:
             values = {t: QuotaValues(counts[t], limit, weights[t]) for t in teams}
             raw.append((f"{kind} split borrow {limit}", values, None))
     return raw
@@ -315,8 +316,8 @@ def candidate_policies(
     now_s: float,
 ) -> list[Candidate]:
     """Every distinct candidate, guarded: :func:`solver_candidates`, then
-    :func:`split_candidates`; one that guards to the same values as an earlier one is left
-    out (it would replay the same).
+    :func:`split_candidates`, then (``forward.today_candidate``) today's quotas; one that
+    guards to the same values as an earlier one is left out (it would replay the same).
 
     Args:
         recorded: the jobs the candidates are fitted on (:data:`optimizer.demand.JOB_COLUMNS`,
@@ -335,7 +336,10 @@ def candidate_policies(
     pinned_settings = with_pins(settings, pins)
     raw = solver_candidates(recorded, policy, cluster, pinned_settings)
     raw += kept_candidate(recorded, policy, cluster, pinned_settings, keep)
-    raw += split_candidates(observed_runs(recorded, now_s), teams, cluster, pins, keep)
+    limits = settings.forward.split_borrow_limits
+    raw += split_candidates(observed_runs(recorded, now_s), teams, cluster, pins, keep, limits)
+    if settings.forward.today_candidate:
+        raw.append((TODAY_CANDIDATE, dict(today), None))
     candidates: list[Candidate] = []
     seen: list[dict[str, QuotaValues]] = []
     for name, values, report in raw:

@@ -173,6 +173,8 @@ def _choose_forward(
         seed=forward.seed,
         screen_jobs=forward.screen_jobs,
     )
-    choice = choose(candidates, policy, cluster, drawn, finalists=forward.finalists)
+    choice = choose(
+        candidates, policy, cluster, drawn, finalists=forward.finalists, rule=forward.choice
+    )
     by_name = {c.name: c.policy for c in candidates}
     return choice, by_name[choice.chosen]

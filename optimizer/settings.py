@@ -58,6 +58,12 @@ class ForwardSettings(BaseModel):
             first ``screen_jobs`` jobs and only this many best go on to the full futures;
             ``None`` replays every candidate in full.
         screen_jobs: the length of that first replay, jobs.
+        choice: how the finalists are ranked: ``ratio`` (the lowest robust score: summed
+            ratios to the best candidate, the worst future) or ``verdict`` (the forward
+            evaluation's own rule on the choose futures: the fewest candidates it is beaten
+            by in a future or does not win against summed; then the robust score).
+        split_borrow_limits: the BorrowLimits each candidate split comes with.
+        today_candidate: today's quotas (guarded) are a candidate too, last.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -72,6 +78,9 @@ class ForwardSettings(BaseModel):
     max_replay_jobs: Annotated[int, Field(ge=1)] | None = 1_000
     finalists: Annotated[int, Field(ge=1)] | None = 3
     screen_jobs: Annotated[int, Field(ge=1)] = 300
+    choice: Literal["ratio", "verdict"] = "ratio"
+    split_borrow_limits: tuple[Annotated[int, Field(ge=0, le=10_000)], ...] = (100, 10_000)
+    today_candidate: bool = False
 
 
 class OptimizerSettings(BaseModel):

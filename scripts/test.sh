@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need, then lint and the whole suite.
+# The test command: installs what the tests need, then lint (ruff), types (mypy, bench/
+# included) and the whole suite.
 # Needs: Python 3.11+ (bootstrap.sh says how to choose it) and, unless they are installed
 # already, root on Debian/Ubuntu for the system packages below (apt-get).
 set -euo pipefail
@@ -32,4 +33,5 @@ need_debian_packages kubectl:kubectl prometheus:prometheus \
   prometheus-alertmanager:prometheus-alertmanager chromium:chromium
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/mypy
 .venv/bin/python -m pytest -q "$@"

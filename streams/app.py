@@ -49,7 +49,7 @@ from streams.broker_health import (
     missing_records,
 )
 from taskgov.errors import TaskgovError
-from taskgov.settings import BROKER_MAX_OUTAGE_S
+from taskgov.settings import AUDIT_EVERY_S, BROKER_MAX_OUTAGE_S
 from taskgov.store.topic_ids import TopicIdChange
 
 log = logging.getLogger("taskgov.worker")
@@ -91,6 +91,8 @@ class WorkerSettings:
         batch_window_s: how long a batch may wait to fill.
         session_timeout_s: the consumer group session timeout; the broker must allow it.
         max_outage_s: how long the broker may stay unreachable before the worker exits 1.
+        audit_every_s: seconds between the worker's incremental audits of the aggregates
+            against the log (``streams.agents.audit``); 0: never.
     """
 
     bootstrap: str
@@ -101,6 +103,7 @@ class WorkerSettings:
     batch_window_s: float = BATCH_WINDOW_S
     session_timeout_s: float = SESSION_TIMEOUT_S
     max_outage_s: float = BROKER_MAX_OUTAGE_S
+    audit_every_s: float = AUDIT_EVERY_S
 
     def topic(self, kind: str) -> str:
         """The topic of one kind of record (``workload-events`` ...)."""

@@ -9,12 +9,12 @@ handle on the store: it migrates the database as its owner when it opens it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from streams.events import ClusterQueueEvent, DeadLetter, WorkloadEvent
 from taskgov.errors import TaskgovError
@@ -22,6 +22,7 @@ from taskgov.store import (
     SQL_DIR,
     Connection,
     QueryError,
+    audit_aggregates,
     connect_read_write,
     is_database_fault,
     migrate,
@@ -31,6 +32,7 @@ from taskgov.store.event_log import EventBatch, applied_offsets, write_batch
 from taskgov.store.topic_ids import TopicIdChange, reconcile_topic_ids
 
 Event = WorkloadEvent | ClusterQueueEvent | DeadLetter
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,13 +217,7 @@ class DuckDBSink:
         Raises:
             SinkError: the database could not be opened or read.
         """
-        try:
-            return applied_offsets(self.connection)
-        except (TaskgovError, QueryError) as error:
-            raise SinkError(self.path, len(self), str(error)) from error
-        finally:
-            if not self._keep_open:
-                self._close_quietly()
+        return self._between_flushes(applied_offsets)
 
     def reconcile_topic_ids(
         self, broker_ids: Mapping[str, str], read_topics: Collection[str]
@@ -232,9 +228,26 @@ class DuckDBSink:
         Raises:
             SinkError: the database could not be opened or written.
         """
+        seen_at = datetime.now(UTC).replace(tzinfo=None)
+        return self._between_flushes(
+            lambda conn: reconcile_topic_ids(conn, broker_ids, read_topics, seen_at)
+        )
+
+    def audit_aggregates(self) -> list[tuple[object, ...]]:
+        """The incremental audit of the aggregates against the log
+        (:func:`taskgov.store.audit_aggregates`): a pass is recorded, and the changes it
+        covered forgotten, only when it finds no rows.
+
+        Raises:
+            SinkError: the database could not be opened, read or written.
+        """
+        return self._between_flushes(audit_aggregates)
+
+    def _between_flushes(self, call: Callable[[Connection], T]) -> T:
+        """``call`` on this writer's connection, between two flushes (closed after it unless
+        ``keep_open``); a failure to open or run it is a :class:`SinkError`."""
         try:
-            seen_at = datetime.now(UTC).replace(tzinfo=None)
-            return reconcile_topic_ids(self.connection, broker_ids, read_topics, seen_at)
+            return call(self.connection)
         except (TaskgovError, QueryError) as error:
             raise SinkError(self.path, len(self), str(error)) from error
         finally:

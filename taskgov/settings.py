@@ -26,6 +26,9 @@ STATE_DIR = Path(".taskgov")
 EARLIEST_EVENT_TIME = datetime(2015, 1, 1, tzinfo=UTC)
 EVENT_MAX_AHEAD_DAYS = 2.0
 BROKER_MAX_OUTAGE_S = 300.0
+# How often the worker audits the aggregates it changed against the log (an hour of changes
+# costs seconds to audit even at 10M events; see the README's incremental audit).
+AUDIT_EVERY_S = 3600.0
 
 
 class Settings(BaseSettings):
@@ -51,6 +54,8 @@ class Settings(BaseSettings):
     event_time_max_ahead_days: float = Field(default=EVENT_MAX_AHEAD_DAYS, gt=0)
     # Seconds the worker waits for a broker that stopped answering before it exits 1.
     broker_max_outage_s: float = Field(default=BROKER_MAX_OUTAGE_S, gt=0)
+    # Seconds between the worker's own incremental audits of the aggregates (0: never).
+    audit_every_s: float = Field(default=AUDIT_EVERY_S, ge=0)
     # `taskgov sql`: DuckDB's memory limit for the one query, and the seconds it may run.
     sql_memory_limit: str = "1GB"
     sql_timeout_s: float = Field(default=60.0, gt=0)

@@ -33,7 +33,7 @@ from optimizer.evaluate.policies import scaled_cluster, scaled_policy, team_valu
 from optimizer.evaluate.state import origin_state
 from optimizer.recommend import recommend
 from optimizer.resample import DAY_S
-from optimizer.robust import replay_all
+from optimizer.robust import Replayer, replay_all, twin_replay
 from optimizer.settings import OptimizerSettings
 from taskgov.policy.model import Cluster, Policy
 
@@ -88,8 +88,10 @@ def run_window(
     today: Policy,
     cluster: Cluster,
     settings: OptimizerSettings,
+    replayer: Replayer = twin_replay,
 ) -> Run:
-    """Recommend from before ``window``, then replay every policy over it."""
+    """Recommend from before ``window``, then replay every policy over it (by ``replayer``:
+    the baselines' replays do not depend on the recommender, so a bench may reuse them)."""
     origin, end = window
     history = workloads.filter(pl.col("submit_s") < origin)
     future = workloads.filter(pl.col("submit_s").is_between(origin, end, closed="left"))
@@ -108,7 +110,7 @@ def run_window(
     chosen, proposal = _recommended(at_origin.recorded, origin, today, cluster, settings)
     policies[RECOMMENDED] = proposal
     measured = replay_all(
-        pl.concat([at_origin.state, future], how="diagonal_relaxed"), policies, cluster
+        pl.concat([at_origin.state, future], how="diagonal_relaxed"), policies, cluster, replayer
     )
     base = measured[TODAY]
     return Run(
@@ -134,6 +136,7 @@ def evaluate(
     window_s: float | None = None,
     fair_share: Iterable[bool] = (False, True),
     progress: Callable[[Run], None] | None = None,
+    replayer: Replayer = twin_replay,
 ) -> list[Run]:
     """Every window x capacity x FairShare setting (see the module docstring).
 
@@ -148,6 +151,7 @@ def evaluate(
         window_s: length of each future (default: up to the next origin).
         fair_share: FairShare settings to run.
         progress: called with each run as it ends.
+        replayer: plays each policy over each window (default: the twin, every time).
     """
     runs = []
     for enabled in fair_share:
@@ -156,7 +160,7 @@ def evaluate(
             smaller = scaled_cluster(cluster, fraction)
             today = scaled_policy(toggled, cluster, smaller)
             for window in origins(workloads, origin_count, window_s):
-                run = run_window(trace, workloads, window, today, smaller, settings)
+                run = run_window(trace, workloads, window, today, smaller, settings, replayer)
                 runs.append(run)
                 if progress is not None:
                     progress(run)

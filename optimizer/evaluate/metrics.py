@@ -11,7 +11,7 @@ within 5 minutes: the guarantee the admin promised, kept or not.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -23,6 +23,10 @@ from taskgov.policy.model import Cluster
 SERVED_WITHIN_S = 300.0
 # The three numbers the forward comparison is judged on.
 JUDGED = ("wait_p95_s", "starved_team_h", "preempted_gpu_h")
+# Summed over windows, ours *wins* against another when at least BETTER better on one judged
+# number and at most WORSE worse on the other two.
+BETTER = 0.30
+WORSE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +125,13 @@ def beats(other: tuple[float, ...], ours: tuple[float, ...], margin: float = 0.0
     if any(o > u for o, u in zip(other, ours, strict=True)):
         return False
     return any(o < u * (1 - margin) for o, u in zip(other, ours, strict=True))
+
+
+def wins(ours: Sequence[float], theirs: Sequence[float]) -> bool:
+    """At least 30% better on one judged number, at most 5% worse on the other two."""
+    for k in range(len(ours)):
+        better = ours[k] <= (1 - BETTER) * theirs[k] and theirs[k] > 0
+        others = all(ours[j] <= (1 + WORSE) * theirs[j] for j in range(len(ours)) if j != k)
+        if better and others:
+            return True
+    return False

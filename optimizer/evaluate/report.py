@@ -16,11 +16,9 @@ from dataclasses import asdict
 from typing import Any
 
 from optimizer.evaluate.harness import RECOMMENDED, Run
-from optimizer.evaluate.metrics import JUDGED, beats
+from optimizer.evaluate.metrics import JUDGED, beats, wins
 from optimizer.plan import human_hours
 
-BETTER = 0.30
-WORSE = 0.05
 COLUMNS = [
     "policy",
     "p50 wait",
@@ -91,16 +89,6 @@ def sums(runs: Iterable[Run]) -> dict[str, tuple[float, float, float]]:
             for k, value in enumerate(m.judged()):
                 acc[k] += value
     return {name: (v[0], v[1], v[2]) for name, v in total.items()}
-
-
-def wins(ours: Sequence[float], theirs: Sequence[float]) -> bool:
-    """At least 30% better on one judged number, at most 5% worse on the other two."""
-    for k in range(len(ours)):
-        better = ours[k] <= (1 - BETTER) * theirs[k] and theirs[k] > 0
-        others = all(ours[j] <= (1 + WORSE) * theirs[j] for j in range(len(ours)) if j != k)
-        if better and others:
-            return True
-    return False
 
 
 def summary(runs: Sequence[Run]) -> list[dict[str, Any]]:

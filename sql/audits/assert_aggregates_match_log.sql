@@ -9,8 +9,11 @@
 -- checks only what the sink's refreshes rewrote since (aggregate_changes): those Workloads'
 -- rows, and the days from the first minute rewritten; its cost follows the changes, not the
 -- history. Everything is checked when no pass is recorded, after a rebuild, or on request:
--- SET VARIABLE taskgov_full_audit = true. The scoped CTEs are NOT MATERIALIZED: each use streams
--- from the table, as the views did, instead of holding the whole log in memory.
+-- SET VARIABLE taskgov_full_audit = true. The rows audited come through
+-- workload_rows_in_scope (sql/views): every row with no per-row test when whole, else a hash
+-- semi-join on the changed Workloads. The scoped CTEs are NOT MATERIALIZED: each use streams
+-- from the table instead of holding the whole log in memory; each side of a comparison is read
+-- once (multiset_differences).
 WITH watermark AS (
     SELECT instant FROM aggregate_state WHERE name = 'watermark'
 ),
@@ -47,30 +50,21 @@ scope AS (
 changed_workloads AS (
     SELECT DISTINCT unnest(clusters) AS cluster, unnest(uids) AS uid FROM unaudited
 ),
+whole_audit AS (SELECT whole FROM scope),
 audited_events AS NOT MATERIALIZED (
-    SELECT e.*
-    FROM workload_events AS e, scope AS s
-    WHERE e.occurred_at >= s.events_from
-        AND (s.whole OR EXISTS (
-            SELECT 1 FROM changed_workloads AS c WHERE c.cluster = e.cluster AND c.uid = e.uid
-        ))
+    FROM workload_rows_in_scope('workload_events', 'changed_workloads', (FROM whole_audit))
+    WHERE occurred_at >= (SELECT events_from FROM scope)
 ),
 audited_intervals AS NOT MATERIALIZED (
-    SELECT w.*
-    FROM workload_intervals AS w, scope AS s
-    WHERE w.start_at >= s.events_from
-        AND (s.whole OR EXISTS (
-            SELECT 1 FROM changed_workloads AS c WHERE c.cluster = w.cluster AND c.uid = w.uid
-        ))
+    FROM workload_rows_in_scope('workload_intervals', 'changed_workloads', (FROM whole_audit))
+    WHERE start_at >= (SELECT events_from FROM scope)
 ),
 audited_waits AS NOT MATERIALIZED (
-    SELECT w.*
-    FROM workload_waits AS w, scope AS s
-    WHERE w.started_at >= s.events_from
-        AND (s.whole OR EXISTS (
-            SELECT 1 FROM changed_workloads AS c WHERE c.cluster = w.cluster AND c.uid = w.uid
-        ))
+    FROM workload_rows_in_scope('workload_waits', 'changed_workloads', (FROM whole_audit))
+    WHERE started_at >= (SELECT events_from FROM scope)
 ),
+derived_intervals AS NOT MATERIALIZED (FROM workload_intervals_of('audited_events')),
+derived_waits AS NOT MATERIALIZED (FROM workload_waits_of('audited_events')),
 -- Every stretch with the amounts it holds, open ones ending at the watermark.
 stretches AS (
     SELECT
@@ -142,22 +136,21 @@ from_log AS (
     )
     GROUP BY ALL
 ),
+-- Summed per day before unpivoting: one row per day and amount, not per minute and amount.
 from_minutes AS (
-    SELECT
-        cluster,
-        team,
-        coalesce(instance_type, '') AS instance_type,
-        CAST(minute AS DATE) AS day,
-        amount,
-        sum(total) AS total
-    FROM (
-        UNPIVOT (
-            SELECT u.* FROM usage_minutes AS u, scope AS s WHERE u.minute >= s.minutes_from
-        )
-        ON COLUMNS('^(nominal|used|pending)_')
-        INTO NAME amount VALUE total
+    UNPIVOT (
+        SELECT
+            u.cluster,
+            u.team,
+            coalesce(u.instance_type, '') AS instance_type,
+            CAST(u.minute AS DATE) AS day,
+            sum(COLUMNS('^(nominal|used|pending)_'))
+        FROM usage_minutes AS u, scope AS s
+        WHERE u.minute >= s.minutes_from
+        GROUP BY ALL
     )
-    GROUP BY ALL
+    ON COLUMNS('^(nominal|used|pending)_')
+    INTO NAME amount VALUE total
 ),
 minute_drift AS (
     SELECT
@@ -173,37 +166,11 @@ minute_drift AS (
         AND m.day = l.day
         AND m.amount = l.amount
 )
-SELECT
-    'workload_intervals' AS aggregate_table,
-    'missing' AS problem,
-    uid AS subject,
-    start_at AS instant
-FROM (
-    SELECT * FROM workload_intervals_of('audited_events')
-    EXCEPT ALL
-    SELECT * FROM audited_intervals
-)
+SELECT 'workload_intervals' AS aggregate_table, problem, uid AS subject, start_at AS instant
+FROM multiset_differences('derived_intervals', 'audited_intervals')
 UNION ALL
-SELECT 'workload_intervals', 'extra', uid, start_at
-FROM (
-    SELECT * FROM audited_intervals
-    EXCEPT ALL
-    SELECT * FROM workload_intervals_of('audited_events')
-)
-UNION ALL
-SELECT 'workload_waits', 'missing', uid, started_at
-FROM (
-    SELECT * FROM workload_waits_of('audited_events')
-    EXCEPT ALL
-    SELECT * FROM audited_waits
-)
-UNION ALL
-SELECT 'workload_waits', 'extra', uid, started_at
-FROM (
-    SELECT * FROM audited_waits
-    EXCEPT ALL
-    SELECT * FROM workload_waits_of('audited_events')
-)
+SELECT 'workload_waits', problem, uid, started_at
+FROM multiset_differences('derived_waits', 'audited_waits')
 UNION ALL
 SELECT DISTINCT 'usage_minutes', 'day total differs from the log', team, CAST(day AS TIMESTAMP)
 FROM minute_drift

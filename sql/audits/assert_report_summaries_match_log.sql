@@ -26,6 +26,7 @@ named AS (
     FROM workload_events
     WHERE event_type = 'preempted' AND preemptor_uid IS NOT NULL
 ),
+derived_starved_minutes AS (SELECT * FROM starved_minutes_from(NULL)),
 derived_identities AS (
     SELECT
         coalesce(i.cluster, n.cluster) AS cluster,
@@ -39,33 +40,18 @@ derived_identities AS (
     FROM workload_identities_of('workload_events') AS i
     FULL JOIN named AS n ON n.cluster = i.cluster AND n.uid = i.uid
 )
-SELECT 'preemption_records' AS summary_table, 'missing' AS problem, victim_uid AS subject
-FROM (SELECT * FROM v_preemptions EXCEPT ALL SELECT * FROM preemption_records)
+SELECT 'preemption_records' AS summary_table, problem, victim_uid AS subject
+FROM multiset_differences('v_preemptions', 'preemption_records')
 UNION ALL
-SELECT 'preemption_records', 'extra', victim_uid
-FROM (SELECT * FROM preemption_records EXCEPT ALL SELECT * FROM v_preemptions)
+SELECT 'workload_identities', problem, uid
+FROM multiset_differences('derived_identities', 'workload_identities')
 UNION ALL
-SELECT 'workload_identities', 'missing', uid
-FROM (SELECT * FROM derived_identities EXCEPT ALL SELECT * FROM workload_identities)
+SELECT 'pending_cause_parts', problem, uid
+FROM multiset_differences('derived_parts', 'pending_cause_parts')
 UNION ALL
-SELECT 'workload_identities', 'extra', uid
-FROM (SELECT * FROM workload_identities EXCEPT ALL SELECT * FROM derived_identities)
+SELECT 'pending_cause_days', problem, team
+FROM multiset_differences('derived_days', 'pending_cause_days')
 UNION ALL
-SELECT 'pending_cause_parts', 'missing', uid
-FROM (SELECT * FROM derived_parts EXCEPT ALL SELECT * FROM pending_cause_parts)
-UNION ALL
-SELECT 'pending_cause_parts', 'extra', uid
-FROM (SELECT * FROM pending_cause_parts EXCEPT ALL SELECT * FROM derived_parts)
-UNION ALL
-SELECT 'pending_cause_days', 'missing', team
-FROM (SELECT * FROM derived_days EXCEPT ALL SELECT * FROM pending_cause_days)
-UNION ALL
-SELECT 'pending_cause_days', 'extra', team
-FROM (SELECT * FROM pending_cause_days EXCEPT ALL SELECT * FROM derived_days)
-UNION ALL
-SELECT 'starved_minutes', 'missing', team
-FROM (SELECT * FROM starved_minutes_from(NULL) EXCEPT ALL SELECT * FROM starved_minutes)
-UNION ALL
-SELECT 'starved_minutes', 'extra', team
-FROM (SELECT * FROM starved_minutes EXCEPT ALL SELECT * FROM starved_minutes_from(NULL))
+SELECT 'starved_minutes', problem, team
+FROM multiset_differences('derived_starved_minutes', 'starved_minutes')
 ORDER BY summary_table, problem, subject;

@@ -11,11 +11,12 @@
 --
 -- How (it reads usage_minutes of the range only, and groups nothing per team and minute):
 -- usage_minutes has one row per cluster, team, instance type and minute, so a team's demand in
--- an idle minute is at most one row of that instance type plus one of an unnamed one. Each kind
--- is joined to the idle minutes (few rows: the build side) and the two are matched by a full
--- join on minute, instance type and team, not summed by a GROUP BY over every (minute, team):
--- that grouping and its hash table were most of the report's time over a month. Rows with no
--- idle accelerators are dropped before grouping the idle minutes (they add nothing).
+-- an idle minute is at most one row of that instance type plus one of an unnamed one. Both kinds
+-- come from one join of the pending rows to the idle minutes (few rows: the build side), each
+-- idle minute keyed twice: by its instance type and by NULL. The two kinds are then matched by a
+-- full join on minute, instance type and team, not summed by a GROUP BY over every (minute,
+-- team): that grouping and its hash table were most of the report's time over a month. Rows
+-- with no idle accelerators are dropped before grouping the idle minutes (they add nothing).
 -- The per-day sums use fsum (compensated, independent of the order threads add rows in), so a
 -- value on a rounding tie rounds the same way on every run; plain sum's last bit varied.
 WITH idle AS (
@@ -32,27 +33,31 @@ pending AS NOT MATERIALIZED (
         AND ($since::TIMESTAMP IS NULL OR minute >= $since::TIMESTAMP)
         AND ($until::TIMESTAMP IS NULL OR minute < $until::TIMESTAMP)
 ),
--- The idle minute's demand of its own instance type, per team.
-named AS (
-    SELECT i.cluster, i.cohort, i.instance_type, i.minute, p.team, p.pending, i.idle
-    FROM idle AS i
+-- Each idle minute twice: keyed by its instance type, for the demand of that type, and by NULL,
+-- for the demand of an instance type Kueue had not named yet (it counts towards every idle
+-- instance type of the minute).
+idle_keys AS NOT MATERIALIZED (
+    SELECT *, instance_type AS demand_type FROM idle
+    UNION ALL
+    SELECT *, NULL FROM idle
+),
+-- Per idle minute and team, its pending demand of either kind. Neither this nor idle_keys is
+-- materialized, and each kind below is chosen on both sides of the join (equal, by its last
+-- condition): so the planner drops the other half of idle_keys and filters the pending rows
+-- before each join, as two hand-written joins would, instead of joining everything twice.
+demand AS NOT MATERIALIZED (
+    SELECT
+        i.cluster, i.cohort, i.instance_type, i.minute, p.team, p.pending, i.idle,
+        i.demand_type, p.instance_type AS pending_type
+    FROM idle_keys AS i
     JOIN pending AS p
         ON p.cluster = i.cluster
         AND p.cohort IS NOT DISTINCT FROM i.cohort
         AND p.minute = i.minute
-        AND p.instance_type = i.instance_type
+        AND p.instance_type IS NOT DISTINCT FROM i.demand_type
 ),
--- The same minute's demand of an instance type Kueue had not named, per team (it counts
--- towards every idle instance type of the minute).
-unnamed AS (
-    SELECT i.cluster, i.cohort, i.instance_type, i.minute, p.team, p.pending, i.idle
-    FROM idle AS i
-    JOIN pending AS p
-        ON p.cluster = i.cluster
-        AND p.cohort IS NOT DISTINCT FROM i.cohort
-        AND p.minute = i.minute
-        AND p.instance_type IS NULL
-),
+named AS (SELECT * FROM demand WHERE demand_type IS NOT NULL AND pending_type IS NOT NULL),
+unnamed AS (SELECT * FROM demand WHERE demand_type IS NULL AND pending_type IS NULL),
 waiting AS (
     SELECT
         coalesce(t.cohort, n.cohort) AS cohort,

@@ -86,6 +86,17 @@ class BatchWriter:
             lambda: self.sink.reconcile_topic_ids(broker_ids, read_topics), "topic_ids_unreadable"
         )
 
+    async def audit_aggregates(self) -> list[tuple[object, ...]]:
+        """The sink's incremental audit of the aggregates (:meth:`DuckDBSink.audit_aggregates`)
+        once no batch is being written; batches wait while it runs. Not retried: the next
+        scheduled audit covers the same changes.
+
+        Raises:
+            SinkError: the database could not be opened, read or written.
+        """
+        async with self.lock:
+            return await asyncio.to_thread(self._in_thread, self.sink.audit_aggregates)
+
     async def _when_idle(self, call: Callable[[], T], event: str) -> T:
         """``call`` on the sink's thread once no batch is being written, retried (with
         backoff, one ``event`` line each time) while the database cannot be read."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from streams.agents.audit import schedule_audits
 from streams.agents.events import BatchWriter, register_agents
 from streams.agents.records import TimeWindow
 from streams.app import (
@@ -74,6 +75,14 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
     "Apache Kafka refuses less than its group.min.session.timeout.ms (6 s by default).",
 )
 @max_outage_option("the broker may stay unreachable before the worker")
+@seconds_option(
+    "--audit-every",
+    minimum=0.0,
+    help="Seconds between the worker's audits of the aggregates it changed against the log "
+    "(assert_aggregates_match_log), run between batches; rows found are logged as "
+    "event=audit_failed, no pass is recorded and the worker goes on; 0: never "
+    "[settings: audit_every_s, 3600].",
+)
 @click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS),
@@ -93,6 +102,7 @@ def worker_command(
     connect_timeout_s: float,
     session_timeout_s: float,
     max_outage_s: float | None,
+    audit_every_s: float | None,
     log_level: str,
 ) -> None:
     """Consume workload, ClusterQueue and dead-letter events and store them in DuckDB.
@@ -121,6 +131,7 @@ def worker_command(
         batch_window_s=batch_window_s,
         session_timeout_s=session_timeout_s,
         max_outage_s=max_outage_s or settings.broker_max_outage_s,
+        audit_every_s=settings.audit_every_s if audit_every_s is None else audit_every_s,
     )
     logging.getLogger("kafka").setLevel(logging.CRITICAL)
     missing = check_broker(worker_settings, connect_timeout_s)
@@ -151,6 +162,7 @@ def _faust_app(settings: WorkerSettings, writer: BatchWriter, state_dir: Path) -
     app.conf.datadir = state_dir / "faust" / settings.app_id
     app.on_fatal = _exit_at_once(writer)
     register_agents(app, settings, writer)
+    schedule_audits(app, settings, writer)
     return app
 
 

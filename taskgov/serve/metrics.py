@@ -74,6 +74,7 @@ class RecordCollector(Collector):
             yield from _recommendations(conn)
             yield from _borrow_blocked(conn)
             yield from _applies(conn)
+            yield from _audits(conn)
             offsets = run(conn, QUERIES["metrics_offsets"], {}).records
         if self.kafka_bootstrap:
             yield from _records_lag(self.kafka_bootstrap, offsets)
@@ -261,6 +262,36 @@ def _applies(conn: Connection) -> Iterator[Metric]:
         last.add_metric([*values, str(row["latest_apply_id"])], _utc_seconds(row["latest_at"]))
     yield applies
     yield last
+
+
+def _audits(conn: Connection) -> Iterator[Metric]:
+    """The worker's log audit (``streams.agents.audit``): its last pass and what it has not
+    covered yet; alert when the oldest unaudited change is much older than audit_every_s."""
+    if not has_table(conn, "audit_passes"):
+        return
+    passed = GaugeMetricFamily(
+        "taskgov_audit_last_pass_timestamp_seconds",
+        "When the audit last found the aggregates equal to the log (Unix time).",
+        labels=["audit"],
+    )
+    changes = GaugeMetricFamily(
+        "taskgov_audit_unaudited_changes",
+        "Refreshes of the aggregates no audit pass has covered yet.",
+        labels=["audit"],
+    )
+    oldest = GaugeMetricFamily(
+        "taskgov_audit_oldest_unaudited_change_timestamp_seconds",
+        "When the oldest refresh no audit pass has covered was made (Unix time).",
+        labels=["audit"],
+    )
+    for row in run(conn, QUERIES["metrics_audits"], {}).records:
+        audit = [str(row["audit"])]
+        changes.add_metric(audit, float(row["unaudited_changes"]))
+        if row["last_pass_at"] is not None:
+            passed.add_metric(audit, _utc_seconds(row["last_pass_at"]))
+        if row["oldest_unaudited_at"] is not None:
+            oldest.add_metric(audit, _utc_seconds(row["oldest_unaudited_at"]))
+    yield from (passed, changes, oldest)
 
 
 def _records_lag(bootstrap: str, offsets: list[dict[str, Any]]) -> Iterator[Metric]:

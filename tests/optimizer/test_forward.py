@@ -11,6 +11,7 @@ from optimizer.demand import FrameDemandSource
 from optimizer.evaluate.policies import team_values
 from optimizer.plan import QuotaView, TeamPlan, build_plan, plan_rows, warnings
 from optimizer.recommend import recommend
+from optimizer.robust import verdict_losses
 from optimizer.settings import ForwardSettings, OptimizerSettings, SolverSettings
 from tests.optimizer.builders import HOUR, P4D, daily, history, make_cluster, make_policy
 
@@ -206,3 +207,33 @@ def test_recommend_plans_a_starved_team_exactly() -> None:
     }
     assert plan.warnings == ["team team-a waits longer: p95 0.0 h -> 20 min"]
     assert plan.evidence.startswith("out of sample: the candidates were fitted on the history")
+
+
+VERDICT_CASES = [
+    pytest.param(
+        [{"a": (0.0, 0.0, 0.0), "b": (0.0, 0.0, 0.0)}],
+        {"a": 1, "b": 1},
+        id="equal numbers: neither wins against the other, so each counts one loss",
+    ),
+    pytest.param(
+        [{"wait": (1.0, 10.0, 500.0), "lend": (10.0, 100.0, 0.0), "mid": (1.0, 10.0, 100.0)}],
+        {"wait": 2, "lend": 2, "mid": 1},
+        id="mid loses only to lend, which preempts nothing; the others lose to both",
+    ),
+    pytest.param(
+        [
+            {"x": (1.0, 1.0, 1.0), "y": (2.0, 2.0, 2.0)},
+            {"x": (3.0, 3.0, 3.0), "y": (1.0, 1.0, 1.0)},
+        ],
+        {"x": 1, "y": 1},
+        id="each beaten in one future: one loss each, whatever the sums",
+    ),
+]
+
+
+@pytest.mark.parametrize(("judged", "want_losses"), VERDICT_CASES)
+def test_verdict_losses_count_the_candidates_that_beat_or_are_not_beaten(
+    judged: list[dict[str, tuple[float, float, float]]], want_losses: dict[str, int]
+) -> None:
+    runs = [(j, (1.0, 1.0, 1.0)) for j in judged]
+    assert verdict_losses(runs) == want_losses

@@ -228,3 +228,43 @@ def test_consumer_lag_in_records_against_a_real_broker(
     assert [line for line in lines if line.startswith("taskgov_consumer_lag_records")] == [
         f'taskgov_consumer_lag_records{{partition="0",topic="{kafka_topic}"}} 3.0'
     ]
+
+
+def test_the_log_audit_is_exported_before_and_after_a_pass(seed_db: Path, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.utils import floatToGoString
+
+    from taskgov.serve.metrics import RecordCollector
+    from taskgov.store import audit_aggregates, connect_read_write
+
+    copy = tmp_path / "audited.duckdb"
+    shutil.copy(seed_db, copy)
+    registry = CollectorRegistry()
+    registry.register(RecordCollector(copy, lambda: datetime(2025, 1, 2, tzinfo=UTC)))
+    series = 'taskgov_audit_{}{{audit="assert_aggregates_match_log"}} {}'
+
+    def scraped() -> list[str]:
+        lines = generate_latest(registry).decode().splitlines()
+        return [line for line in lines if "audit" in line and not line.startswith("#")]
+
+    with connect_read_write(copy) as conn:
+        row = conn.execute("SELECT count(*), min(recorded_at) FROM aggregate_changes").fetchone()
+    assert row is not None and row[0] > 0
+    want_oldest = row[1].replace(tzinfo=UTC).timestamp()
+    before = scraped()
+    with connect_read_write(copy) as conn:
+        assert audit_aggregates(conn) == []
+        passed = conn.execute("SELECT max(passed_at) FROM audit_passes").fetchone()
+    assert passed is not None
+    want_pass = passed[0].replace(tzinfo=UTC).timestamp()
+
+    assert before == [
+        series.format("unaudited_changes", float(row[0])),
+        series.format("oldest_unaudited_change_timestamp_seconds", floatToGoString(want_oldest)),
+    ]
+    assert scraped() == [
+        series.format("last_pass_timestamp_seconds", floatToGoString(want_pass)),
+        series.format("unaudited_changes", 0.0),
+    ]
