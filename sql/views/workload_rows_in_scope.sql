@@ -1,10 +1,10 @@
 -- workload_rows_in_scope(workload_rows, workloads, whole): the rows of workload_rows (a table,
 -- view or CTE with cluster and uid) of the Workloads in workloads (cluster, uid), or every row
 -- when whole. The incremental audit of the aggregates reads the log and the aggregates through
--- it. The two cases are two branches, so a whole audit reads each row without testing it
--- (a per-row `whole OR EXISTS (...)` cost the whole audit at 10M events 2.5 times its time),
--- and the scoped one is a hash semi-join on the changed Workloads; whole is a scalar, so the
--- branch it turns off reads nothing.
+-- it. The two cases are two branches, so a whole audit reads each row without testing it (the
+-- audit used to test `whole OR EXISTS (a changed Workload)` on every row), and a scoped one is a
+-- hash semi-join on the changed Workloads; whole is one value, so the branch it turns off reads
+-- no row.
 CREATE OR REPLACE MACRO workload_rows_in_scope(workload_rows, workloads, whole) AS TABLE
 SELECT * FROM query_table(workload_rows) WHERE whole
 UNION ALL
