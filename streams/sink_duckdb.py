@@ -28,6 +28,7 @@ from taskgov.store import (
     migrate,
     transaction,
 )
+from taskgov.store.aggregates import log_audit_needs_whole
 from taskgov.store.event_log import EventBatch, applied_offsets, write_batch
 from taskgov.store.topic_ids import TopicIdChange, reconcile_topic_ids
 
@@ -233,15 +234,23 @@ class DuckDBSink:
             lambda conn: reconcile_topic_ids(conn, broker_ids, read_topics, seen_at)
         )
 
-    def audit_aggregates(self) -> list[tuple[object, ...]]:
+    def audit_aggregates(self) -> list[tuple[object, ...]] | None:
         """The incremental audit of the aggregates against the log
         (:func:`taskgov.store.audit_aggregates`): a pass is recorded, and the changes it
         covered forgotten, only when it finds no rows.
 
+        Returns:
+            The audit's rows, or None when only a whole audit could run (no pass recorded, or
+            a rebuild since): that costs the history, so it is left to ``taskgov audit``.
+
         Raises:
             SinkError: the database could not be opened, read or written.
         """
-        return self._between_flushes(audit_aggregates)
+
+        def incremental(conn: Connection) -> list[tuple[object, ...]] | None:
+            return None if log_audit_needs_whole(conn) else audit_aggregates(conn)
+
+        return self._between_flushes(incremental)
 
     def _between_flushes(self, call: Callable[[Connection], T]) -> T:
         """``call`` on this writer's connection, between two flushes (closed after it unless
@@ -269,14 +278,14 @@ class DuckDBSink:
 
     def _batch(self) -> EventBatch:
         ids = {e.event_id for e in self._workloads}
-        queues, quotas = _cluster_queue_columns(self._cluster_queues)
+        queues, quotas = _cluster_queue_rows(self._cluster_queues)
         keys = sorted(self._offsets)
         return EventBatch(
             workload_events=[e.model_dump_json() for e in self._workloads],
             repeats_ids=len(ids) < len(self._workloads),
             cluster_queues=queues,
             quotas=quotas,
-            dead_letters=_dead_letter_columns(self._dead_letters) if self._dead_letters else {},
+            dead_letters=_dead_letter_rows(self._dead_letters),
             offsets={
                 "topic": [topic for topic, _ in keys],
                 "partition": [partition for _, partition in keys],
@@ -294,45 +303,34 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def _cluster_queue_columns(
+def _cluster_queue_rows(
     events: list[ClusterQueueEvent],
-) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
-    queues: dict[str, list[Any]] = {
-        "position": list(range(len(events))),
-        "event_id": [e.event_id for e in events],
-        "schema_version": [e.schema_version for e in events],
-        "cluster": [e.cluster for e in events],
-        "occurred_at": [_utc(e.occurred_at) for e in events],
-        "observed_at": [_utc(e.observed_at) for e in events],
-        "event_type": [e.event_type for e in events],
-        "name": [e.name for e in events],
-        "team": [e.team for e in events],
-        "cohort": [e.cohort for e in events],
-        "resource_version": [e.resource_version for e in events],
-    }
-    lines = [(i, e, q) for i, e in enumerate(events) for q in e.quotas]
-    quotas: dict[str, list[Any]] = {
-        "position": [i for i, _, _ in lines],
-        "event_id": [e.event_id for _, e, _ in lines],
-        "flavor": [q.flavor for _, _, q in lines],
-        "resource": [q.resource for _, _, q in lines],
-        "nominal": [q.nominal for _, _, q in lines],
-        "borrowing_limit": [q.borrowing_limit for _, _, q in lines],
-        "lending_limit": [q.lending_limit for _, _, q in lines],
-    }
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The events as rows of ``cluster_queue_events``, and their quota lines as rows of
+    ``cluster_queue_quotas``, each with its event's place in the batch."""
+    queues = [
+        {
+            **e.model_dump(exclude={"kind", "quotas"}),
+            "occurred_at": _utc(e.occurred_at),
+            "observed_at": _utc(e.observed_at),
+            "position": i,
+        }
+        for i, e in enumerate(events)
+    ]
+    quotas = [
+        {**q.model_dump(), "event_id": e.event_id, "position": i}
+        for i, e in enumerate(events)
+        for q in e.quotas
+    ]
     return queues, quotas
 
 
-def _dead_letter_columns(letters: list[DeadLetter]) -> dict[str, list[Any]]:
-    return {
-        "dead_letter_id": [dead_letter_id(d) for d in letters],
-        "schema_version": [d.schema_version for d in letters],
-        "cluster": [d.cluster for d in letters],
-        "kind": [d.kind for d in letters],
-        "reason": [d.reason for d in letters],
-        "raw": [d.raw for d in letters],
-        "observed_at": [_utc(d.observed_at) for d in letters],
-    }
+def _dead_letter_rows(letters: list[DeadLetter]) -> list[dict[str, Any]]:
+    """The letters as rows of ``dead_letters``."""
+    return [
+        {**d.model_dump(), "dead_letter_id": dead_letter_id(d), "observed_at": _utc(d.observed_at)}
+        for d in letters
+    ]
 
 
 def dead_letter_id(letter: DeadLetter) -> str:

@@ -1,24 +1,15 @@
 -- The sink's batch of ClusterQueue events, one version per event id (earliest observed, then
 -- earliest occurred, then first in the batch).
--- Parameters, one list entry per event: $position INTEGER[] (its place in the batch),
--- $event_id, $schema_version, $cluster, $occurred_at, $observed_at (naive UTC), $event_type,
--- $name, $team, $cohort, $resource_version.
--- Leaves the temporary table staged_cluster_queue_events.
+-- Two statements: the first creates the temporary table staged_cluster_queue_events, typed like
+-- cluster_queue_events with the event's place in the batch first; the second fills it (run only
+-- when the batch has rows; an empty list has no columns to name).
+-- Parameters (second statement): $rows, one STRUCT per event with the columns of
+-- cluster_queue_events (times naive UTC) and position (its place in the batch).
 CREATE OR REPLACE TEMP TABLE staged_cluster_queue_events AS
-SELECT * FROM (
-    SELECT
-        unnest($position::INTEGER[]) AS position,
-        unnest($event_id::VARCHAR[]) AS event_id,
-        unnest($schema_version::INTEGER[]) AS schema_version,
-        unnest($cluster::VARCHAR[]) AS cluster,
-        unnest($occurred_at::TIMESTAMP[]) AS occurred_at,
-        unnest($observed_at::TIMESTAMP[]) AS observed_at,
-        unnest($event_type::VARCHAR[]) AS event_type,
-        unnest($name::VARCHAR[]) AS name,
-        unnest($team::VARCHAR[]) AS team,
-        unnest($cohort::VARCHAR[]) AS cohort,
-        unnest($resource_version::VARCHAR[]) AS resource_version
-)
+SELECT 0::INTEGER AS position, * FROM cluster_queue_events LIMIT 0;
+
+INSERT INTO staged_cluster_queue_events BY NAME
+SELECT * FROM (SELECT unnest($rows, recursive := true))
 QUALIFY row_number() OVER (
     PARTITION BY event_id ORDER BY observed_at, occurred_at, position
 ) = 1;

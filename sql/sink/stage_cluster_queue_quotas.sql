@@ -1,13 +1,10 @@
 -- The quota lines of the batch's ClusterQueue events.
--- Parameters, one list entry per line: $position INTEGER[] (its event's place in the batch),
--- $event_id, $flavor, $resource, $nominal, $borrowing_limit, $lending_limit (NULL: none).
--- Leaves the temporary table staged_cluster_queue_quotas.
+-- Two statements: the first creates the temporary table staged_cluster_queue_quotas, typed like
+-- cluster_queue_quotas with the place of the line's event in the batch first; the second fills
+-- it (run only when the batch has lines).
+-- Parameters (second statement): $rows, one STRUCT per line with the columns of
+-- cluster_queue_quotas (NULL limits: none) and position.
 CREATE OR REPLACE TEMP TABLE staged_cluster_queue_quotas AS
-SELECT
-    unnest($position::INTEGER[]) AS position,
-    unnest($event_id::VARCHAR[]) AS event_id,
-    unnest($flavor::VARCHAR[]) AS flavor,
-    unnest($resource::VARCHAR[]) AS resource,
-    unnest($nominal::BIGINT[]) AS nominal,
-    unnest($borrowing_limit::BIGINT[]) AS borrowing_limit,
-    unnest($lending_limit::BIGINT[]) AS lending_limit;
+SELECT 0::INTEGER AS position, * FROM cluster_queue_quotas LIMIT 0;
+
+INSERT INTO staged_cluster_queue_quotas BY NAME SELECT unnest($rows, recursive := true);

@@ -46,10 +46,14 @@ class TimeWindow:
     earliest: datetime = EARLIEST_EVENT_TIME
     max_ahead: timedelta = timedelta(days=EVENT_MAX_AHEAD_DAYS)
 
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """The earliest and latest plausible instants (aware) with the clock at ``now``."""
+        return self.earliest, (now if now.tzinfo else now.replace(tzinfo=UTC)) + self.max_ahead
+
     def fault(self, item: Parsed, now: datetime) -> str | None:
         """Why ``item``'s times are implausible, or None. The text names the bound, never the
         clock, so a record read again gives the same reason."""
-        latest = (now if now.tzinfo else now.replace(tzinfo=UTC)) + self.max_ahead
+        _, latest = self.bounds(now)
         times = {"observed_at": item.observed_at}
         if not isinstance(item, DeadLetter):
             times["occurred_at"] = item.occurred_at
@@ -129,19 +133,27 @@ def refused(record: Record, topic_kind: str, cause: str) -> Record:
 def parse_batch(
     topic_kind: str, messages: Sequence[Message], window: TimeWindow, now: datetime
 ) -> list[Record]:
-    """Every record of a batch as a :class:`Record`, in order; none is dropped, none raises."""
+    """Every record of a batch as a :class:`Record`, in order; none is dropped, none raises.
+
+    This loop runs once per record of every batch, in the worker's event loop: its own work
+    beside the model's validation is kept to a type test and the comparisons of the usual
+    record's times with the window's bounds (:meth:`TimeWindow.fault` only when they fail).
+    """
+    validate = _MODELS.get(topic_kind, DeadLetter).model_validate_json
+    earliest, latest = window.bounds(now)
     records: list[Record] = []
     for message in messages:
         raw = message.value if isinstance(message.value, bytes) else b""  # None: tombstone
         source = SourceOffset(message.topic, message.partition, message.offset)
         reason: str | None = None
         try:
-            item = parse(topic_kind, raw)
+            item: Parsed = validate(raw)
         except Exception as error:  # noqa: BLE001 - whatever the bytes, a dead letter, no crash
             reason = unreadable_reason(error)
         else:
-            fault = window.fault(item, now)
-            reason = f"implausible time: {fault}" if fault else None
+            if not _inside(item, earliest, latest):
+                fault = window.fault(item, now)
+                reason = f"implausible time: {fault}" if fault else None
         if reason is not None:
             item = dead_letter(topic_kind, raw, reason, source, message.timestamp)
             log.warning(
@@ -149,6 +161,17 @@ def parse_batch(
             )
         records.append(Record(item, source, raw, message.timestamp))
     return records
+
+
+def _inside(item: Parsed, earliest: datetime, latest: datetime) -> bool:
+    """True when every time of ``item`` carries a zone and lies within the bounds (the usual
+    record); False leaves the verdict, and the reason, to :meth:`TimeWindow.fault`."""
+    times: tuple[datetime, ...] = (item.observed_at,)
+    if isinstance(item, WorkloadEvent):
+        times = (item.observed_at, item.occurred_at, item.created_at)
+    elif isinstance(item, ClusterQueueEvent):
+        times = (item.observed_at, item.occurred_at)
+    return all(t.tzinfo is not None and earliest <= t <= latest for t in times)
 
 
 def _cluster_of(text: str) -> str:

@@ -23,13 +23,14 @@ from typing import Any
 
 from taskgov.store.aggregates import Touched, refresh
 from taskgov.store.connect import Connection
-from taskgov.store.files import run_script, sql_text
+from taskgov.store.files import run_script, sql_text, statements
 
 # Above this many Workloads touched by one batch, rebuilding the per-Workload tables whole is
 # cheaper than filtering the views by a list of uids.
 FULL_REFRESH_UIDS = 20_000
 
 Columns = dict[str, list[Any]]
+Rows = list[dict[str, Any]]  # one dict per row, keyed by column name
 _Key = tuple[str, str]  # a Workload: (cluster, uid)
 
 
@@ -40,17 +41,19 @@ class EventBatch:
     Attributes:
         workload_events: each Workload event as JSON (``stage_workload_events.sql``).
         repeats_ids: some Workload event id occurs twice in the batch.
-        cluster_queues: ``stage_cluster_queue_events.sql``'s parameters.
-        quotas: ``stage_cluster_queue_quotas.sql``'s parameters.
-        dead_letters: ``store_dead_letters.sql``'s parameters (empty: none).
+        cluster_queues: the ClusterQueue events, as the rows of ``cluster_queue_events`` with
+            their place in the batch (``stage_cluster_queue_events.sql``).
+        quotas: their quota lines, as rows of ``cluster_queue_quotas`` with the place of
+            their event (``stage_cluster_queue_quotas.sql``).
+        dead_letters: the rows of ``dead_letters`` (``store_dead_letters.sql``).
         offsets: ``store_offsets.sql``'s parameters (empty: none).
     """
 
     workload_events: list[str]
     repeats_ids: bool
-    cluster_queues: Columns
-    quotas: Columns
-    dead_letters: Columns = field(default_factory=dict)
+    cluster_queues: Rows = field(default_factory=list)
+    quotas: Rows = field(default_factory=list)
+    dead_letters: Rows = field(default_factory=list)
     offsets: Columns = field(default_factory=dict)
 
 
@@ -70,12 +73,12 @@ def write_batch(
         ``usage_minutes`` refreshed (None if none was).
     """
     first_at = _store_workload_events(conn, batch)
-    conn.execute(sql_text("sink/stage_cluster_queue_events.sql"), batch.cluster_queues)
-    conn.execute(sql_text("sink/stage_cluster_queue_quotas.sql"), batch.quotas)
+    _stage(conn, "sink/stage_cluster_queue_events.sql", batch.cluster_queues)
+    _stage(conn, "sink/stage_cluster_queue_quotas.sql", batch.quotas)
     conn.execute(sql_text("sink/changed_cluster_queue_events.sql"))
     run_script(conn, "sink/store_cluster_queue_events.sql", {})
     if batch.dead_letters:
-        conn.execute(sql_text("sink/store_dead_letters.sql"), batch.dead_letters)
+        conn.execute(sql_text("sink/store_dead_letters.sql"), {"rows": batch.dead_letters})
     if batch.offsets:
         conn.execute(sql_text("sink/store_offsets.sql"), batch.offsets)
     row = conn.execute(sql_text("sink/changes.sql")).fetchone()
@@ -84,6 +87,16 @@ def write_batch(
         return stored, None
     touched = _touched_workloads(conn, first_at)
     return stored, refresh(conn, touched, since, watermark, latest=latest)
+
+
+def _stage(conn: Connection, name: str, rows: Rows) -> None:
+    """Create the staged table of ``sql/name`` (typed like the table it stages for), then fill
+    it with ``rows``: one idiom for every batch that crosses as rows, so no statement lists its
+    columns again. With no rows only the table is created (an empty list names no columns)."""
+    (create, _), (fill, _) = statements(name)
+    conn.execute(create)
+    if rows:
+        conn.execute(fill, {"rows": rows})
 
 
 def _store_workload_events(conn: Connection, batch: EventBatch) -> dict[_Key, datetime]:
