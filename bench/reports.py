@@ -15,16 +15,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from itertools import pairwise
+from functools import partial
 from pathlib import Path
 
-from streams.events import WorkloadEvent, event_id
-from streams.sink_duckdb import DuckDBSink
-from taskgov.store import (
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.slices import SLICE_EVENTS, check_slices, refresh_slice, time_slices  # noqa: E402
+from streams.events import WorkloadEvent, event_id  # noqa: E402
+from streams.sink_duckdb import DuckDBSink  # noqa: E402
+from taskgov.store import (  # noqa: E402
     SQL_DIR,
     Connection,
     Report,
@@ -34,9 +38,10 @@ from taskgov.store import (
     migrate,
     rebuild_aggregates,
     run_report,
+    transaction,
     watermark,
 )
-from taskgov.store.aggregates import LOG_AUDIT
+from taskgov.store.aggregates import LOG_AUDIT  # noqa: E402
 
 EVENTS = 10_000_000
 TEAMS = 16
@@ -46,7 +51,6 @@ DAYS = 30
 EVENTS_PER_WORKLOAD = 0.98 * (5 + 6 / 5) + 0.02 * 2
 BASELINE_ROWS = 20_000_000
 START = datetime(2024, 5, 1)
-SLICE_EVENTS = 4_000_000  # events per generating INSERT (about 1.4 GB to sort)
 BATCH_WORKLOADS = 400  # x 5 events: the issue's 2,000-event flush
 
 # The fixed reference work: a grouped aggregate over generated integers, no table involved.
@@ -189,30 +193,35 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def time_slices(start: datetime, events: int) -> list[tuple[datetime, datetime]]:
-    """Consecutive spans of the month, one INSERT each, so that sorting one span's events fits
-    in memory (one ORDER BY over 100M events ran out of 19 GB); the last span is open-ended,
-    since the last Workloads finish after the month. A Workload lives under 6 hours (the
-    generator's longest wait, run and requeue), so each span reads the Workloads submitted
-    from 6 hours before it: the log is still appended in time order as a whole."""
-    slices = max(1, min(DAYS, events // SLICE_EVENTS))
-    span = timedelta(days=DAYS) / slices
-    bounds = [start + span * k for k in range(slices)] + [datetime.max]
-    return list(pairwise(bounds))
-
-
-def generate(conn: Connection, events: int, *, start: datetime = START) -> int:
+def generate(
+    conn: Connection,
+    events: int,
+    *,
+    start: datetime = START,
+    in_slices: bool = False,
+    slice_events: int = SLICE_EVENTS,
+) -> int:
     """Load about ``events`` synthetic events over ``DAYS`` days from ``start``; returns the
-    count (the aggregates are not rebuilt)."""
+    count. The aggregates are not rebuilt, unless ``in_slices``: then each time slice's
+    aggregates are refreshed as soon as it is stored, as a worker would (``bench/slices.py``)."""
     workloads = int(events / EVENTS_PER_WORKLOAD)
     params = {"teams": TEAMS, "days": DAYS, "workloads": workloads, "start": start}
     conn.execute(_WORKLOADS, params)
-    for events_from, events_to in time_slices(start, events):
-        conn.execute(
-            _EVENTS, {"workloads": workloads, "events_from": events_from, "events_to": events_to}
-        )
     for statement in _QUOTAS.split(";\n"):
         conn.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
+    slices = time_slices(start, DAYS, events, slice_events)
+    for number, (events_from, events_to) in enumerate(slices, 1):
+        started = time.perf_counter()
+        with transaction(conn):
+            conn.execute(
+                _EVENTS,
+                {"workloads": workloads, "events_from": events_from, "events_to": events_to},
+            )
+            if in_slices:
+                refresh_slice(conn, events_from, events_to)
+        if len(slices) > 1:
+            took = time.perf_counter() - started
+            print(f"slice {number} of {len(slices)} from {events_from:%F %R}: {took:.1f} s")
     row = conn.execute("SELECT count(*) FROM workload_events").fetchone()
     return int(row[0]) if row else 0
 
@@ -256,8 +265,9 @@ def stored_events(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def prepare(conn: Connection, events: int, baseline: float) -> None:
-    """Generate ``events`` and rebuild the aggregates, unless the file already holds events."""
+def prepare(conn: Connection, events: int, baseline: float, *, in_slices: bool = False) -> None:
+    """Generate ``events`` and rebuild the aggregates (or build them slice by slice), unless
+    the file already holds events."""
     count = stored_events(conn)
     if count:
         print(f"reusing {count:,} stored events (no generation, no rebuild)")
@@ -265,10 +275,13 @@ def prepare(conn: Connection, events: int, baseline: float) -> None:
 
     def load() -> None:
         nonlocal count
-        count = generate(conn, events)
+        count = generate(conn, events, in_slices=in_slices)
 
     load_s = timed(load)
-    rebuild_s = timed(lambda: rebuild_aggregates(conn))
+    rebuild_s = 0.0 if in_slices else timed(lambda: rebuild_aggregates(conn))
+    if in_slices:
+        slices = len(time_slices(START, DAYS, events))
+        print(f"aggregates built with the log, in {slices} slices (no rebuild)")
     row = conn.execute("SELECT count(*) FROM usage_minutes").fetchone()
     minutes = int(row[0]) if row else 0
     print(f"generate {count:,} events: {load_s:.1f} s ({load_s / baseline:.1f}x baseline)")
@@ -401,8 +414,8 @@ def time_audits(conn: Connection, baseline: float) -> None:
         print(f"{path.stem:<36} {found:>8} {seconds:>8.3f} {seconds / baseline:>11.2f}")
 
 
-def main() -> None:
-    """Generate (or reuse), rebuild, then time flushes, reports and audits against the baseline."""
+def parse_args() -> argparse.Namespace:
+    """The command line (see the module's docstring)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=EVENTS)
     parser.add_argument("--db", type=Path, default=None, help="keep (or reuse) the database here")
@@ -426,14 +439,38 @@ def main() -> None:
     parser.add_argument(
         "--memory-limit", default=None, help="DuckDB's memory_limit for the record, e.g. 6GB"
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--in-slices",
+        action="store_true",
+        help="build the aggregates with the log, slice by slice, instead of one rebuild",
+    )
+    parser.add_argument(
+        "--slice-events",
+        type=int,
+        default=SLICE_EVENTS,
+        help="events generated (and, with --in-slices, built) per slice",
+    )
+    parser.add_argument(
+        "--check-slices",
+        action="store_true",
+        help="only build --events both ways and compare the aggregates (exit 1 if they differ)",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Generate (or reuse), rebuild, then time flushes, reports and audits against the baseline."""
+    args = parse_args()
     with tempfile.TemporaryDirectory() as scratch:
+        if args.check_slices:
+            build = partial(generate, events=args.events, slice_events=args.slice_events)
+            sys.exit(1 if check_slices(build, rebuild_aggregates, Path(scratch)) else 0)
         path = args.db or Path(scratch) / "bench.duckdb"
         conn = open_record(path, args.memory_limit)
         migrate(conn)
         baseline = timed(lambda: conn.execute(BASELINE).fetchall())
         print(f"baseline query: {baseline:.3f} s ({BASELINE_ROWS:,} rows grouped)")
-        prepare(conn, args.events, baseline)
+        prepare(conn, args.events, baseline, in_slices=args.in_slices)
         conn.close()
         times = time_flushes(path, args.flushes, baseline)
         if args.compare_empty:

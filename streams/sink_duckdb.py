@@ -28,6 +28,7 @@ from taskgov.store import (
     migrate,
     transaction,
 )
+from taskgov.store.aggregates import log_audit_needs_whole
 from taskgov.store.event_log import EventBatch, applied_offsets, write_batch
 from taskgov.store.topic_ids import TopicIdChange, reconcile_topic_ids
 
@@ -233,15 +234,23 @@ class DuckDBSink:
             lambda conn: reconcile_topic_ids(conn, broker_ids, read_topics, seen_at)
         )
 
-    def audit_aggregates(self) -> list[tuple[object, ...]]:
+    def audit_aggregates(self) -> list[tuple[object, ...]] | None:
         """The incremental audit of the aggregates against the log
         (:func:`taskgov.store.audit_aggregates`): a pass is recorded, and the changes it
         covered forgotten, only when it finds no rows.
 
+        Returns:
+            The audit's rows, or None when only a whole audit could run (no pass recorded, or
+            a rebuild since): that costs the history, so it is left to ``taskgov audit``.
+
         Raises:
             SinkError: the database could not be opened, read or written.
         """
-        return self._between_flushes(audit_aggregates)
+
+        def incremental(conn: Connection) -> list[tuple[object, ...]] | None:
+            return None if log_audit_needs_whole(conn) else audit_aggregates(conn)
+
+        return self._between_flushes(incremental)
 
     def _between_flushes(self, call: Callable[[Connection], T]) -> T:
         """``call`` on this writer's connection, between two flushes (closed after it unless

@@ -40,11 +40,8 @@ scope AS (
         END AS minutes_from
     FROM (
         SELECT
-            coalesce(getvariable('taskgov_full_audit'), false)
-            OR NOT EXISTS (
-                SELECT 1 FROM audit_passes WHERE audit = 'assert_aggregates_match_log'
-            )
-            OR EXISTS (SELECT 1 FROM unaudited WHERE uids IS NULL) AS whole
+            coalesce(getvariable('taskgov_full_audit'), false) OR log_audit_needs_whole()
+                AS whole
     )
 ),
 changed_workloads AS (

@@ -6,10 +6,13 @@ The worker is the file's writer, so no other process could run it while the work
 lock, and each refresh of the aggregates records what it rewrote (``aggregate_changes``) until a
 pass covers it: without a pass that table only grows. A pass records itself and forgets the
 changes it covered, so each audit costs the changes since the previous one, not the history
-(the first, on a record never audited, checks everything). An audit that finds rows records no
-pass and forgets nothing (the next one checks the same changes again, and more), logs one error
-line naming the audit and the number of rows, and counts them; the worker keeps storing batches,
-since the event log, the system of record, is intact and the aggregates can be rebuilt from it.
+(a record never audited, or rebuilt since the last pass, would need a whole audit, which costs
+the history while batches wait: the worker skips it, logs ``event=audit_skipped`` with the
+command to run, ``taskgov audit --whole``, and asks again at the next interval). An audit that
+finds rows records no pass and forgets nothing (the next one checks the same changes again, and
+more), logs one error line naming the audit and the number of rows, and counts them; the worker
+keeps storing batches, since the event log, the system of record, is intact and the aggregates
+can be rebuilt from it.
 """
 
 from __future__ import annotations
@@ -34,18 +37,20 @@ class AuditCounts:
         passed: audits that found nothing (each recorded a pass).
         failed: audits that found rows (no pass recorded).
         unable: audits that could not run (the database failed).
+        skipped: audits not run because only a whole one could (no pass recorded yet).
     """
 
     passed: int = 0
     failed: int = 0
     unable: int = 0
+    skipped: int = 0
 
 
 async def audit_once(writer: BatchWriter, counts: AuditCounts) -> list[tuple[object, ...]]:
     """Run the incremental audit between batches, log what it found and count it.
 
     Returns:
-        The rows it found (empty: a pass was recorded, or the audit could not run).
+        The rows it found (empty: a pass was recorded, or the audit could not or need not run).
     """
     started = time.perf_counter()
     try:
@@ -57,6 +62,16 @@ async def audit_once(writer: BatchWriter, counts: AuditCounts) -> list[tuple[obj
             LOG_AUDIT,
             counts.unable,
             error.cause[:300],
+        )
+        return []
+    if rows is None:
+        counts.skipped += 1
+        log.warning(
+            "event=audit_skipped audit=%s reason=whole_audit_needed skipped_total=%d hint=%r",
+            LOG_AUDIT,
+            counts.skipped,
+            "no pass recorded, or a rebuild since: stop the worker and run "
+            "`taskgov audit --whole` once; later audits are incremental",
         )
         return []
     seconds = time.perf_counter() - started

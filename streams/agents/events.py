@@ -86,10 +86,11 @@ class BatchWriter:
             lambda: self.sink.reconcile_topic_ids(broker_ids, read_topics), "topic_ids_unreadable"
         )
 
-    async def audit_aggregates(self) -> list[tuple[object, ...]]:
-        """The sink's incremental audit of the aggregates (:meth:`DuckDBSink.audit_aggregates`)
-        once no batch is being written; batches wait while it runs. Not retried: the next
-        scheduled audit covers the same changes.
+    async def audit_aggregates(self) -> list[tuple[object, ...]] | None:
+        """The sink's incremental audit of the aggregates (:meth:`DuckDBSink.audit_aggregates`;
+        None: only a whole audit could run, so none ran) once no batch is being written;
+        batches wait while it runs. Not retried: the next scheduled audit covers the same
+        changes.
 
         Raises:
             SinkError: the database could not be opened, read or written.

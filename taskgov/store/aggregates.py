@@ -136,6 +136,13 @@ def audit_aggregates(conn: Connection, *, whole: bool = False) -> list[tuple[obj
     return rows
 
 
+def log_audit_needs_whole(conn: Connection) -> bool:
+    """Whether :func:`audit_aggregates` would check everything (no pass recorded yet, or a
+    rebuild since the last): a worker asks first, since a whole audit costs the history."""
+    row = conn.execute(sql_text("sink/log_audit_needs_whole.sql")).fetchone()
+    return bool(row and row[0])
+
+
 def _day(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
