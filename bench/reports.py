@@ -22,6 +22,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -43,6 +44,7 @@ from taskgov.store import (  # noqa: E402
 )
 from taskgov.store.aggregates import LOG_AUDIT  # noqa: E402
 
+T = TypeVar("T")
 EVENTS = 10_000_000
 TEAMS = 16
 DAYS = 30
@@ -188,9 +190,14 @@ FROM cluster_queue_events AS e,
 
 def timed(action: Callable[[], object]) -> float:
     """Wall seconds ``action`` takes."""
+    return timed_result(action)[0]
+
+
+def timed_result(action: Callable[[], T]) -> tuple[float, T]:
+    """Wall seconds ``action`` takes, and what it returned."""
     start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+    result = action()
+    return time.perf_counter() - start, result
 
 
 def generate(
@@ -199,17 +206,18 @@ def generate(
     *,
     start: datetime = START,
     in_slices: bool = False,
-    slice_events: int = SLICE_EVENTS,
+    slice_events: int = 0,
 ) -> int:
     """Load about ``events`` synthetic events over ``DAYS`` days from ``start``; returns the
     count. The aggregates are not rebuilt, unless ``in_slices``: then each time slice's
-    aggregates are refreshed as soon as it is stored, as a worker would (``bench/slices.py``)."""
+    aggregates are refreshed as soon as it is stored, as a worker would (``bench/slices.py``),
+    and audited. Slices hold about ``slice_events`` events (0: ``SLICE_EVENTS``)."""
     workloads = int(events / EVENTS_PER_WORKLOAD)
     params = {"teams": TEAMS, "days": DAYS, "workloads": workloads, "start": start}
     conn.execute(_WORKLOADS, params)
     for statement in _QUOTAS.split(";\n"):
         conn.execute(statement, {k: v for k, v in params.items() if f"${k}" in statement})
-    slices = time_slices(start, DAYS, events, slice_events)
+    slices = time_slices(start, DAYS, events, slice_events or SLICE_EVENTS)
     for number, (events_from, events_to) in enumerate(slices, 1):
         started = time.perf_counter()
         with transaction(conn):
@@ -219,9 +227,15 @@ def generate(
             )
             if in_slices:
                 refresh_slice(conn, events_from, events_to)
+        took = time.perf_counter() - started
+        # As the worker does between batches: the audit of what the slice changed (the first
+        # is whole, the log being a slice long), so the record ends with a recorded pass.
+        audit_s, found = timed_result(partial(audit_aggregates, conn)) if in_slices else (0, [])
         if len(slices) > 1:
-            took = time.perf_counter() - started
-            print(f"slice {number} of {len(slices)} from {events_from:%F %R}: {took:.1f} s")
+            print(
+                f"slice {number} of {len(slices)} from {events_from:%F %R}: {took:.1f} s"
+                + (f", its audit {audit_s:.1f} s, {len(found)} rows" if in_slices else "")
+            )
     row = conn.execute("SELECT count(*) FROM workload_events").fetchone()
     return int(row[0]) if row else 0
 
@@ -265,30 +279,24 @@ def stored_events(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def prepare(conn: Connection, events: int, baseline: float, *, in_slices: bool = False) -> None:
-    """Generate ``events`` and rebuild the aggregates (or build them slice by slice), unless
-    the file already holds events."""
+def prepare(conn: Connection, events: int, baseline: float, slice_events: int | None) -> None:
+    """Generate ``events`` and rebuild the aggregates, or build them with the log, slices of
+    about ``slice_events`` at a time, unless the file already holds events."""
     count = stored_events(conn)
     if count:
         print(f"reusing {count:,} stored events (no generation, no rebuild)")
         return
-
-    def load() -> None:
-        nonlocal count
-        count = generate(conn, events, in_slices=in_slices)
-
-    load_s = timed(load)
+    in_slices = slice_events is not None
+    load = partial(generate, conn, events, in_slices=in_slices, slice_events=slice_events or 0)
+    load_s, count = timed_result(load)
     rebuild_s = 0.0 if in_slices else timed(lambda: rebuild_aggregates(conn))
-    if in_slices:
-        slices = len(time_slices(START, DAYS, events))
-        print(f"aggregates built with the log, in {slices} slices (no rebuild)")
     row = conn.execute("SELECT count(*) FROM usage_minutes").fetchone()
-    minutes = int(row[0]) if row else 0
+    minutes = f"{int(row[0]) if row else 0:,} usage_minutes rows"
     print(f"generate {count:,} events: {load_s:.1f} s ({load_s / baseline:.1f}x baseline)")
-    print(
-        f"rebuild aggregates ({minutes:,} usage_minutes rows): {rebuild_s:.1f} s "
-        f"({rebuild_s / baseline:.1f}x baseline)"
-    )
+    if in_slices:
+        print(f"(the aggregates, {minutes}, were built with the log, slice by slice)")
+    else:
+        print(f"rebuild aggregates ({minutes}): {rebuild_s:.1f} s ({rebuild_s / baseline:.1f}x)")
 
 
 def time_flushes(path: Path, flushes: int, baseline: float) -> list[float]:
@@ -470,7 +478,7 @@ def main() -> None:
         migrate(conn)
         baseline = timed(lambda: conn.execute(BASELINE).fetchall())
         print(f"baseline query: {baseline:.3f} s ({BASELINE_ROWS:,} rows grouped)")
-        prepare(conn, args.events, baseline, in_slices=args.in_slices)
+        prepare(conn, args.events, baseline, args.slice_events if args.in_slices else None)
         conn.close()
         times = time_flushes(path, args.flushes, baseline)
         if args.compare_empty:

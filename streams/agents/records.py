@@ -11,6 +11,7 @@ Kafka timestamp, and the settings), so the same record read again gives the same
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections.abc import Sequence
@@ -138,7 +139,24 @@ def parse_batch(
     This loop runs once per record of every batch, in the worker's event loop: its own work
     beside the model's validation is kept to a type test and the comparisons of the usual
     record's times with the window's bounds (:meth:`TimeWindow.fault` only when they fail).
+    Python's cyclic garbage collector is paused while it runs: each record allocates a few
+    containers (the model, its dict and field set, the Record), none of them in a cycle, and
+    the collections their count triggers walk the worker's whole heap (two batches of models
+    in flight). A 20,000-record batch parsed in 28 µs of CPU a record with it, 11 µs without
+    (``bench/sink_steps.py``'s records); what the loop leaves is collected as usual after.
     """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_all(topic_kind, messages, window, now)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _parse_all(
+    topic_kind: str, messages: Sequence[Message], window: TimeWindow, now: datetime
+) -> list[Record]:
     validate = _MODELS.get(topic_kind, DeadLetter).model_validate_json
     earliest, latest = window.bounds(now)
     records: list[Record] = []
