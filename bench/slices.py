@@ -18,22 +18,19 @@ from pathlib import Path
 
 from taskgov.store import Connection, connect_read_write, migrate
 from taskgov.store.aggregates import Touched, refresh
+from taskgov.store.files import sql_text
 
 SLICE_EVENTS = 4_000_000  # events per generating INSERT (about 1.4 GB to sort)
 
-# The slice's Workloads, each with the earliest instant of its events (moved back, never
-# forward, like the sink's upsert from its staged batch), read from the log's tail.
-_FIRST_EVENTS = """
-INSERT INTO workload_first_events
-SELECT cluster, uid, least(min(occurred_at), min(created_at)) AS first_at
+# The slice, as the sink's staged batch: the sink's own upsert of each Workload's first
+# instant (sql/sink/staged_workload_first_events.sql) then reads it. Bounds are datetimes
+# this module computed, written as literals since a view takes no parameters.
+_STAGE_SLICE = """
+CREATE OR REPLACE TEMP VIEW staged_workload_events AS
 FROM workload_events
-WHERE occurred_at >= $events_from AND occurred_at < $events_to
-GROUP BY cluster, uid
-ON CONFLICT (cluster, uid) DO UPDATE
-    SET first_at = least(workload_first_events.first_at, excluded.first_at)
-RETURNING cluster, uid, first_at
+WHERE occurred_at >= TIMESTAMP '{events_from}' AND occurred_at < TIMESTAMP '{events_to}'
 """
-_LATEST = "SELECT max(occurred_at) FROM workload_events WHERE occurred_at >= $events_from"
+_LATEST = "SELECT max(occurred_at) FROM staged_workload_events"
 
 
 def time_slices(
@@ -53,11 +50,12 @@ def time_slices(
 def refresh_slice(conn: Connection, events_from: datetime, events_to: datetime) -> None:
     """Refresh the aggregates for the slice of the log just appended, as the sink refreshes a
     batch: its Workloads from their first event, the minutes from the slice's start."""
-    rows = conn.execute(_FIRST_EVENTS, {"events_from": events_from, "events_to": events_to})
-    touched = rows.fetchall()
+    conn.execute(_STAGE_SLICE.format(events_from=events_from, events_to=events_to))
+    touched = conn.execute(sql_text("sink/staged_workload_first_events.sql")).fetchall()
+    latest_row = conn.execute(_LATEST).fetchone()
+    conn.execute("DROP VIEW staged_workload_events")
     if not touched:
         return
-    latest_row = conn.execute(_LATEST, {"events_from": events_from}).fetchone()
     workloads = Touched(
         [str(r[0]) for r in touched], [str(r[1]) for r in touched], min(r[2] for r in touched)
     )
