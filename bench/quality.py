@@ -2,7 +2,8 @@
 
 ``.venv/bin/python bench/quality.py --trace FILE --policy POLICY.yaml [--capacities 1,0.5,0.25]
 [--origins N] [--window-days D] [--fair-share on,off] [--settings FILE] [--replay-cache DIR]
-[-o table|json]``
+[-o table|json|markdown]``
+``.venv/bin/python bench/quality.py --from-json RUN.json [RUN.json ...] [-o table|markdown]``
 
 Rolling origins over the trace (history: every job before the origin; future: the next
 window), at each capacity (fractions of the policy's cluster) and FairShare setting: the
@@ -17,6 +18,8 @@ workers and no change cap unless the file says otherwise), to compare recommende
 windows. ``--replay-cache DIR`` keeps every replay's result in DIR, keyed by the jobs, the
 policy and the cluster: the baselines' replays do not depend on the recommender, so a rerun
 with other recommender settings replays only what changed (most of a run's time otherwise).
+``--from-json`` prints earlier ``-o json`` outputs again (the README's tables are
+``-o markdown`` of the runs it names), without replaying anything.
 """
 
 from __future__ import annotations
@@ -35,8 +38,16 @@ import polars as pl
 # bench/optimizer.py would shadow the optimizer package: drop this file's folder from the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from optimizer.evaluate.harness import Run, evaluate  # noqa: E402
-from optimizer.evaluate.report import COLUMNS, run_document, summary, table_rows  # noqa: E402
+from optimizer.evaluate.harness import RECOMMENDED, Run, evaluate  # noqa: E402
+from optimizer.evaluate.metrics import PolicyMetrics  # noqa: E402
+from optimizer.evaluate.report import (  # noqa: E402
+    COLUMNS,
+    grouped,
+    run_document,
+    summary,
+    summed_rows,
+    table_rows,
+)
 from optimizer.replay import ReplayResult, replay  # noqa: E402
 from optimizer.robust import Replayer, twin_replay  # noqa: E402
 from optimizer.settings import (  # noqa: E402
@@ -103,31 +114,61 @@ def _print_run(run: Run) -> None:
     print(render_rows(table_rows(run), COLUMNS, "table").rstrip("\n"), flush=True)
 
 
-def _print_summary(groups: list[dict[str, Any]]) -> None:
-    for group in groups:
+def _markdown(rows: list[dict[str, str]]) -> str:
+    """Rows as a Markdown table (the README carries these), numbers right-aligned."""
+    lines = ["| " + " | ".join(COLUMNS) + " |", "| --- |" + " ---: |" * (len(COLUMNS) - 1)]
+    for row in rows:
+        cells = [f"**{row[c]}**" if row["policy"] == RECOMMENDED else row[c] for c in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _print_summary(runs: list[Run], groups: list[dict[str, Any]], markdown: bool) -> None:
+    """Per trace, capacity and FairShare setting: every policy over the windows, side by
+    side, and the verdicts."""
+    for runs_of_group, group in zip(grouped(runs).values(), groups, strict=True):
         fair_share = "on" if group["fair_share"] else "off"
+        starts = ", ".join(f"{run.origin_s / 86400:.1f}" for run in runs_of_group)
+        chosen = sorted({run.chosen for run in runs_of_group})
         print(
             f"\n{group['trace']}, {group['capacity_instances']} instances, FairShare "
-            f"{fair_share}, summed over {group['windows']} windows "
-            "(p95 wait h, starved team-h, preempted GPU-h):"
+            f"{fair_share}, {group['windows']} windows (starting at day {starts}; waits: the "
+            f"windows' mean; starved, preempted, never ran: totals); recommended from: "
+            f"{', '.join(chosen)}\n"
         )
-        for name, v in group["summed"].items():
-            print(
-                f"  {name:<28}{v['wait_p95_s'] / 3600:>10,.1f}{v['starved_team_h']:>12,.1f}"
-                f"{v['preempted_gpu_h']:>12,.1f}"
-            )
+        rows = summed_rows(runs_of_group)
+        print(_markdown(rows) if markdown else render_rows(rows, COLUMNS, "table").rstrip("\n"))
         beaten = {k: v for k, v in group["beaten_in"].items() if v}
-        print(f"  beaten (all three at once) in: {beaten or 'no window'}")
+        print(f"\nBeaten on all three at once in: {beaten or 'no window'}.")
         print(
-            f"  not >=30% better on one and <=5% worse on the others than: "
-            f"{group['not_won_against'] or 'none'}"
+            "Summed, not >= 30 % better on one and <= 5 % worse on the others than: "
+            f"{', '.join(group['not_won_against']) or 'none'}."
         )
 
 
-def main() -> None:
+def _runs_from_json(paths: list[Path]) -> list[Run]:
+    """The runs of earlier ``-o json`` outputs, to print them again without replaying."""
+    runs = []
+    for path in paths:
+        for doc in json.loads(path.read_text())["runs"]:
+            runs.append(
+                Run(
+                    trace=doc["trace"],
+                    origin_s=doc["origin"],
+                    end_s=doc["end"],
+                    capacity_instances=doc["capacity_instances"],
+                    fair_share=doc["fair_share"],
+                    chosen=doc["recommended_from"],
+                    policies={k: PolicyMetrics(**v) for k, v in doc["policies"].items()},
+                )
+            )
+    return runs
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--trace", type=Path, required=True)
-    parser.add_argument("--policy", type=Path, required=True)
+    parser.add_argument("--trace", type=Path)
+    parser.add_argument("--policy", type=Path)
     parser.add_argument("--capacities", default="1,0.5,0.25")
     parser.add_argument("--origins", type=int, default=4)
     parser.add_argument(
@@ -138,8 +179,15 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=10.0, help="CP-SAT s per phase")
     parser.add_argument("--settings", type=Path, help="the recommender's settings (YAML)")
     parser.add_argument("--replay-cache", type=Path, help="keep and reuse replays in DIR")
-    parser.add_argument("-o", "--output", choices=("table", "json"), default="table")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--from-json", type=Path, nargs="+", help="print earlier -o json outputs again"
+    )
+    parser.add_argument("-o", "--output", choices=("table", "json", "markdown"), default="table")
+    return parser
+
+
+def _evaluated(args: argparse.Namespace) -> list[Run]:
+    """Every run of the trace's windows, printed as each ends with ``-o table``."""
     policy, _, cluster = policy_and_cluster(
         read_documents(args.policy.read_text(), str(args.policy))
     )
@@ -147,8 +195,7 @@ def main() -> None:
     workloads = read_trace(args.trace, instance_type=instance_type)
     settings = _settings(args.settings, cluster, args.time_limit)
     replayer = twin_replay if args.replay_cache is None else cached_replayer(args.replay_cache)
-    started = time.perf_counter()
-    runs = evaluate(
+    return evaluate(
         args.trace.name,
         workloads,
         policy,
@@ -161,13 +208,22 @@ def main() -> None:
         progress=_print_run if args.output == "table" else None,
         replayer=replayer,
     )
+
+
+def main() -> None:
+    parser = _parser()
+    args = parser.parse_args()
+    if args.from_json is None and (args.trace is None or args.policy is None):
+        parser.error("--trace and --policy are required (or --from-json)")
+    started = time.perf_counter()
+    runs = _runs_from_json(args.from_json) if args.from_json else _evaluated(args)
     groups = summary(runs)
     if args.output == "json":
         document = {"runs": [run_document(r) for r in runs], "summary": groups}
         json.dump(document, sys.stdout, indent=1, default=str)
         print()
         return
-    _print_summary(groups)
+    _print_summary(runs, groups, markdown=args.output == "markdown")
     print(f"\n{len(runs)} runs in {time.perf_counter() - started:,.0f} s")
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from optimizer.evaluate.harness import RECOMMENDED, Run
-from optimizer.evaluate.metrics import JUDGED, beats, wins
+from optimizer.evaluate.metrics import JUDGED, PolicyMetrics, beats, wins
 from optimizer.plan import human_hours
 
 COLUMNS = [
@@ -91,13 +91,56 @@ def sums(runs: Iterable[Run]) -> dict[str, tuple[float, float, float]]:
     return {name: (v[0], v[1], v[2]) for name, v in total.items()}
 
 
-def summary(runs: Sequence[Run]) -> list[dict[str, Any]]:
-    """Per trace, capacity and FairShare setting: sums per baseline and both verdicts."""
+def grouped(runs: Iterable[Run]) -> dict[tuple[str, int, bool], list[Run]]:
+    """The runs per trace, capacity and FairShare setting, in the order they came."""
     groups: dict[tuple[str, int, bool], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.trace, run.capacity_instances, run.fair_share), []).append(run)
+    return groups
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def _worst_team(metrics: Sequence[PolicyMetrics]) -> str:
+    worst = max(metrics, key=lambda m: m.worst_regression_s)
+    if worst.worst_team is None:
+        return "-"
+    return f"{worst.worst_team} +{human_hours(worst.worst_regression_s)}"
+
+
+def summed_rows(runs: Sequence[Run]) -> list[dict[str, str]]:
+    """One row per policy over a group's windows, in human units: each wait percentile as
+    the mean of the windows' (the sum the verdict reads is the mean times the windows, so
+    it orders the same); starved, preempted and never ran as totals; the served share and
+    utilization as the windows' mean; the worst team as the largest regression in a window.
+    """
+    rows = []
+    for name in runs[0].policies:
+        metrics = [run.policies[name] for run in runs]
+        served = _mean([m.served_5min for m in metrics if m.served_5min is not None])
+        rows.append(
+            {
+                "policy": name,
+                "p50 wait": human_hours(_mean([m.wait_p50_s for m in metrics])),
+                "p95 wait": human_hours(_mean([m.wait_p95_s for m in metrics])),
+                "p99 wait": human_hours(_mean([m.wait_p99_s for m in metrics])),
+                "starved": f"{sum(m.starved_team_h for m in metrics):,.1f} team-h",
+                "preempted": f"{sum(m.preempted_gpu_h for m in metrics):,.1f} GPU-h",
+                "never ran": str(sum(m.never_started for m in metrics)),
+                "guar. <5 min": "-" if served is None else f"{served:.0%}",
+                "util": f"{sum(m.utilization for m in metrics) / len(metrics):.3f}",
+                "worst team": _worst_team(metrics),
+            }
+        )
+    return rows
+
+
+def summary(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """Per trace, capacity and FairShare setting: sums per baseline and both verdicts."""
     result = []
-    for (trace, capacity, fair_share), group in groups.items():
+    for (trace, capacity, fair_share), group in grouped(runs).items():
         summed = sums(group)
         ours = summed[RECOMMENDED]
         result.append(

@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 
 from optimizer.evaluate.baselines import baseline_policies
-from optimizer.evaluate.harness import origins
-from optimizer.evaluate.metrics import beats
+from optimizer.evaluate.harness import RECOMMENDED, Run, origins
+from optimizer.evaluate.metrics import PolicyMetrics, beats
 from optimizer.evaluate.policies import (
     largest_remainder,
     scaled_cluster,
     scaled_policy,
     team_values,
 )
-from optimizer.evaluate.report import wins
+from optimizer.evaluate.report import COLUMNS, summed_rows, wins
 from optimizer.trace import read_trace
 from tests.optimizer.builders import HOUR, P4D, make_cluster, make_policy, workloads
 
@@ -145,3 +145,50 @@ def test_openb_pods_become_jobs_of_teams_by_qos_and_gpu_sharing(tmp_path: Path) 
             "priority_class": None,
         },
     ]
+
+
+def _metrics(
+    p95_h: float, preempted: float, served: float | None, worst: tuple[str, float] | None
+) -> PolicyMetrics:
+    return PolicyMetrics(
+        jobs=10,
+        wait_p50_s=0.0,
+        wait_p95_s=p95_h * HOUR,
+        wait_p99_s=2 * p95_h * HOUR,
+        starved_team_h=p95_h,
+        preempted_gpu_h=preempted,
+        preemptions=1,
+        never_started=1,
+        utilization=0.5,
+        served_5min=served,
+        worst_team=None if worst is None else worst[0],
+        worst_regression_s=0.0 if worst is None else worst[1] * HOUR,
+    )
+
+
+def test_a_group_of_windows_is_summarised_side_by_side_in_human_units() -> None:
+    runs = [
+        Run("t", k * DAY, (k + 1) * DAY, 4, False, "cp-sat", {"today": today, RECOMMENDED: ours})
+        for k, (today, ours) in enumerate(
+            [
+                (_metrics(10, 0.0, 1.0, None), _metrics(2, 30.0, None, ("a", 1.5))),
+                (_metrics(30, 8.0, 0.5, None), _metrics(4, 10.5, 0.25, ("b", 3.0))),
+            ]
+        )
+    ]
+    got = {row["policy"]: row for row in summed_rows(runs)}
+    assert got["today"].keys() == got[RECOMMENDED].keys() == set(COLUMNS)
+    assert [got[RECOMMENDED][c] for c in COLUMNS] == [
+        RECOMMENDED,
+        "0.0 h",  # p50: the mean of the windows'
+        "3.0 h",  # p95: the mean of 2 h and 4 h
+        "6.0 h",
+        "6.0 team-h",  # starved: the total
+        "40.5 GPU-h",
+        "2",
+        "25%",  # the served share over the windows that had jobs within guarantee
+        "0.500",
+        "b +3.0 h",  # the largest regression in any window
+    ]
+    assert (got["today"]["p95 wait"], got["today"]["guar. <5 min"]) == ("20.0 h", "75%")
+    assert got["today"]["worst team"] == "-"
