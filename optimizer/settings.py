@@ -79,8 +79,8 @@ class ForwardSettings(BaseModel):
     finalists: Annotated[int, Field(ge=1)] | None = 3
     screen_jobs: Annotated[int, Field(ge=1)] = 300
     choice: Literal["ratio", "verdict"] = "ratio"
-    split_borrow_limits: tuple[Annotated[int, Field(ge=0, le=10_000)], ...] = (100, 10_000)
-    today_candidate: bool = False
+    split_borrow_limits: tuple[Annotated[int, Field(ge=0, le=10_000)], ...] = (50, 100, 10_000)
+    today_candidate: bool = True
 
 
 class OptimizerSettings(BaseModel):
