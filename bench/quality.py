@@ -130,9 +130,10 @@ def _print_summary(runs: list[Run], groups: list[dict[str, Any]], markdown: bool
         fair_share = "on" if group["fair_share"] else "off"
         starts = ", ".join(f"{run.origin_s / 86400:.1f}" for run in runs_of_group)
         chosen = sorted({run.chosen for run in runs_of_group})
+        title = f"{group['trace']}, {group['capacity_instances']} instances, FairShare {fair_share}"
         print(
-            f"\n{group['trace']}, {group['capacity_instances']} instances, FairShare "
-            f"{fair_share}, {group['windows']} windows (starting at day {starts}; waits: the "
+            f"\n{f'**{title}**' if markdown else title}, {group['windows']} windows "
+            f"(starting at day {starts}; waits: the "
             f"windows' mean; starved, preempted, never ran: totals); recommended from: "
             f"{', '.join(chosen)}\n"
         )
