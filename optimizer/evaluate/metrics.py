@@ -41,7 +41,7 @@ class PolicyMetrics:
         never_started: jobs still pending when the window ends.
         utilization: accelerator-hours used over the cluster's, in the window.
         served_5min: over all teams, the share of jobs within guarantee started within 5 min.
-        team_wait_p95_s: per team, the p95 wait of its jobs.
+        team_wait_p50_s, team_wait_p95_s, team_wait_p99_s: per team, the waits of its jobs.
         team_served_5min: per team, its share of jobs within guarantee started within 5 min.
         worst_team: the team whose p95 wait grew most against today's policy, if any grew.
         worst_regression_s: how much it grew (0 when no team waits longer).
@@ -57,7 +57,9 @@ class PolicyMetrics:
     never_started: int
     utilization: float
     served_5min: float | None
+    team_wait_p50_s: Mapping[str, float] = field(default_factory=dict)
     team_wait_p95_s: Mapping[str, float] = field(default_factory=dict)
+    team_wait_p99_s: Mapping[str, float] = field(default_factory=dict)
     team_served_5min: Mapping[str, float | None] = field(default_factory=dict)
     worst_team: str | None = None
     worst_regression_s: float = 0.0
@@ -67,19 +69,23 @@ class PolicyMetrics:
         return self.wait_p95_s, self.starved_team_h, self.preempted_gpu_h
 
 
+def _per_team(per_team: pl.DataFrame, column: str) -> dict[str, float]:
+    return {t: float(v or 0.0) for t, v in zip(per_team["team"], per_team[column], strict=True)}
+
+
 def measure(result: ReplayResult, cluster: Cluster, window: Window) -> PolicyMetrics:
     """The metrics of one replay over ``window`` (shared by every policy of the window)."""
     by_team, profile = team_metrics(result, cluster, window, (50.0,))
     jobs = profile.job_waits
     wait = pl.col("wait_s")
-    served = (wait <= SERVED_WITHIN_S).filter(pl.col("guaranteed"))
-    overall = jobs.select(
-        p50=rank_percentile(wait, 50),
-        p95=rank_percentile(wait, 95),
-        p99=rank_percentile(wait, 99),
-        served=served.mean(),
-    ).row(0, named=True)
-    per_team = jobs.group_by("team").agg(p95=rank_percentile(wait, 95), served=served.mean())
+    aggregates = {
+        "p50": rank_percentile(wait, 50),
+        "p95": rank_percentile(wait, 95),
+        "p99": rank_percentile(wait, 99),
+        "served": (wait <= SERVED_WITHIN_S).filter(pl.col("guaranteed")).mean(),
+    }
+    overall = jobs.select(**aggregates).row(0, named=True)
+    per_team = jobs.group_by("team").agg(**aggregates).sort("team")
     history = result.history
     lost = (history["accelerators"] * history["preempted_run_s"]).sum() / 3600
     used = float(profile.cluster["used_acc_h"].sum())
@@ -96,8 +102,10 @@ def measure(result: ReplayResult, cluster: Cluster, window: Window) -> PolicyMet
         never_started=history["start_s"].null_count(),
         utilization=used / (capacity * span_h) if capacity and span_h else 0.0,
         served_5min=overall["served"],
-        team_wait_p95_s={t: float(p or 0.0) for t, p, _ in per_team.sort("team").iter_rows()},
-        team_served_5min={t: s for t, _, s in per_team.sort("team").iter_rows()},
+        team_wait_p50_s=_per_team(per_team, "p50"),
+        team_wait_p95_s=_per_team(per_team, "p95"),
+        team_wait_p99_s=_per_team(per_team, "p99"),
+        team_served_5min=dict(zip(per_team["team"], per_team["served"], strict=True)),
     )
 
 

@@ -16,6 +16,7 @@ from optimizer.evaluate.policies import (
     team_values,
 )
 from optimizer.evaluate.report import COLUMNS, summed_rows, wins
+from optimizer.robust import measured
 from optimizer.trace import read_trace
 from tests.optimizer.builders import HOUR, P4D, make_cluster, make_policy, workloads
 
@@ -192,3 +193,21 @@ def test_a_group_of_windows_is_summarised_side_by_side_in_human_units() -> None:
     ]
     assert (got["today"]["p95 wait"], got["today"]["guar. <5 min"]) == ("20.0 h", "75%")
     assert got["today"]["worst team"] == "-"
+
+
+def test_a_replay_is_measured_per_job_and_per_team() -> None:
+    # a may not borrow: its second job waits from 0.5 h to 2 h for its first; b's job starts
+    # at once.
+    policy = make_policy().team("a", count=1, borrow_limit=0).team("b", count=2).build()
+    jobs = workloads(("a", 8, 0, 2), ("a", 8, 0.5, 1), ("b", 8, 1, 1))
+    got = measured(jobs, {"p": policy}, make_cluster(3))[0]["p"]
+    assert (got.jobs, got.wait_p50_s, got.wait_p95_s, got.never_started) == (3, 0.0, 1.5 * HOUR, 0)
+    assert (got.team_wait_p50_s, got.team_wait_p95_s, got.team_wait_p99_s) == (
+        {"a": 0.0, "b": 0.0},
+        {"a": 1.5 * HOUR, "b": 0.0},
+        {"a": 1.5 * HOUR, "b": 0.0},
+    )
+    # a's second job asks beyond its guarantee (16 GPUs of 8): only the other two count.
+    assert (got.served_5min, got.team_served_5min) == (1.0, {"a": 1.0, "b": 1.0})
+    # a waited 1.5 h while b's GPUs stood idle; nothing was preempted.
+    assert (got.starved_team_h, got.preempted_gpu_h, got.preemptions) == (1.5, 0.0, 0)
