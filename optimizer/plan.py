@@ -329,11 +329,14 @@ def _evidence(rec: Recommendation, settings: OptimizerSettings) -> str:
     forward = settings.forward
     if not rec.choice.today:
         return "too little history to replay: no effect measured"
+    count = len(rec.choice.today)
+    over = "one replay of a" if count == 1 else f"{count} replays of"
+    futures = "future" if count == 1 else "futures"
     return (
         f"out of sample: the candidates were fitted on the history minus its last "
         f"{forward.holdout_days:g} days and chosen by replays of those days (as they were and "
-        f"under twice the load); the effect is the mean (range) over {len(rec.choice.today)} "
-        f"replays of {forward.future_days}-day futures resampled by day from them, each with "
+        f"under twice the load); the effect is the mean (range) over {over} "
+        f"{forward.future_days}-day {futures} resampled by day from them, each with "
         f"one job per team of {rec.largest_job_acc} accelerators: days the solver did not see"
     )
 

@@ -207,6 +207,7 @@ def test_recommend_plans_a_starved_team_exactly() -> None:
     }
     assert plan.warnings == ["team team-a waits longer: p95 0.0 h -> 20 min"]
     assert plan.evidence.startswith("out of sample: the candidates were fitted on the history")
+    assert "the mean (range) over one replay of a 2-day future resampled by day" in plan.evidence
 
 
 VERDICT_CASES = [
