@@ -43,7 +43,8 @@ class ForwardSettings(BaseModel):
 
     Attributes:
         holdout_days: the history's last days, kept from the solver to judge candidates on.
-        futures: resampled futures that report the chosen candidate's effect.
+        futures: resampled futures that report the chosen candidate's effect (their mean and
+            range: more than one, so the range is a spread).
         future_days: days per resampled future.
         sustained_percentiles: the sustained percentiles CP-SAT proposes a candidate for.
         largest_job_acc: the largest job any team may plausibly submit, accelerators; every
@@ -69,7 +70,7 @@ class ForwardSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     holdout_days: Annotated[float, Field(gt=0)] = 7.0
-    futures: Annotated[int, Field(ge=1, le=20)] = 1
+    futures: Annotated[int, Field(ge=1, le=20)] = 3
     future_days: Annotated[int, Field(ge=1, le=60)] = 7
     sustained_percentiles: tuple[Percentile, ...] = (50.0, 75.0)
     largest_job_acc: Annotated[int, Field(ge=0)] | None = None

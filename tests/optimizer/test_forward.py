@@ -15,8 +15,10 @@ from optimizer.robust import verdict_losses
 from optimizer.settings import ForwardSettings, OptimizerSettings, SolverSettings
 from tests.optimizer.builders import HOUR, P4D, daily, history, make_cluster, make_policy
 
+# One report future keeps the exact plans below to one resampled future's numbers.
 SETTINGS = OptimizerSettings(
-    solver=SolverSettings(num_workers=1), forward=ForwardSettings(holdout_days=2, future_days=2)
+    solver=SolverSettings(num_workers=1),
+    forward=ForwardSettings(holdout_days=2, future_days=2, futures=1),
 )
 DAYS = 6
 
