@@ -39,11 +39,11 @@ import polars as pl
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from optimizer.evaluate.harness import RECOMMENDED, Run, evaluate  # noqa: E402
-from optimizer.evaluate.metrics import PolicyMetrics  # noqa: E402
 from optimizer.evaluate.report import (  # noqa: E402
     COLUMNS,
     grouped,
     run_document,
+    run_from_document,
     summary,
     summed_rows,
     table_rows,
@@ -149,21 +149,9 @@ def _print_summary(runs: list[Run], groups: list[dict[str, Any]], markdown: bool
 
 def _runs_from_json(paths: list[Path]) -> list[Run]:
     """The runs of earlier ``-o json`` outputs, to print them again without replaying."""
-    runs = []
-    for path in paths:
-        for doc in json.loads(path.read_text())["runs"]:
-            runs.append(
-                Run(
-                    trace=doc["trace"],
-                    origin_s=doc["origin"],
-                    end_s=doc["end"],
-                    capacity_instances=doc["capacity_instances"],
-                    fair_share=doc["fair_share"],
-                    chosen=doc["recommended_from"],
-                    policies={k: PolicyMetrics(**v) for k, v in doc["policies"].items()},
-                )
-            )
-    return runs
+    return [
+        run_from_document(doc) for path in paths for doc in json.loads(path.read_text())["runs"]
+    ]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -11,8 +11,9 @@ Verdicts, on the three judged numbers (p95 wait, starved team-hours, preempted G
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
+from statistics import fmean
 from typing import Any
 
 from optimizer.evaluate.harness import RECOMMENDED, Run
@@ -46,30 +47,39 @@ def run_document(run: Run) -> dict[str, Any]:
     }
 
 
+def run_from_document(doc: Mapping[str, Any]) -> Run:
+    """A run back from its :func:`run_document` (``bench/quality.py --from-json``)."""
+    return Run(
+        trace=doc["trace"],
+        origin_s=doc["origin"],
+        end_s=doc["end"],
+        capacity_instances=doc["capacity_instances"],
+        fair_share=doc["fair_share"],
+        chosen=doc["recommended_from"],
+        policies={name: PolicyMetrics(**m) for name, m in doc["policies"].items()},
+    )
+
+
+def _row(name: str, m: PolicyMetrics) -> dict[str, str]:
+    """One policy's metrics as a row in human units."""
+    worst = "-" if m.worst_team is None else f"{m.worst_team} +{human_hours(m.worst_regression_s)}"
+    return {
+        "policy": name,
+        "p50 wait": human_hours(m.wait_p50_s),
+        "p95 wait": human_hours(m.wait_p95_s),
+        "p99 wait": human_hours(m.wait_p99_s),
+        "starved": f"{m.starved_team_h:,.1f} team-h",
+        "preempted": f"{m.preempted_gpu_h:,.1f} GPU-h",
+        "never ran": str(m.never_started),
+        "guar. <5 min": "-" if m.served_5min is None else f"{m.served_5min:.0%}",
+        "util": f"{m.utilization:.3f}",
+        "worst team": worst,
+    }
+
+
 def table_rows(run: Run) -> list[dict[str, str]]:
     """One row per policy, in human units."""
-    rows = []
-    for name, m in run.policies.items():
-        worst = (
-            f"{m.worst_team} +{human_hours(m.worst_regression_s)}"
-            if m.worst_team is not None
-            else "-"
-        )
-        rows.append(
-            {
-                "policy": name,
-                "p50 wait": human_hours(m.wait_p50_s),
-                "p95 wait": human_hours(m.wait_p95_s),
-                "p99 wait": human_hours(m.wait_p99_s),
-                "starved": f"{m.starved_team_h:,.1f} team-h",
-                "preempted": f"{m.preempted_gpu_h:,.1f} GPU-h",
-                "never ran": str(m.never_started),
-                "guar. <5 min": "-" if m.served_5min is None else f"{m.served_5min:.0%}",
-                "util": f"{m.utilization:.3f}",
-                "worst team": worst,
-            }
-        )
-    return rows
+    return [_row(name, m) for name, m in run.policies.items()]
 
 
 def beaten_by(run: Run) -> list[str]:
@@ -99,42 +109,35 @@ def grouped(runs: Iterable[Run]) -> dict[tuple[str, int, bool], list[Run]]:
     return groups
 
 
-def _mean(values: Sequence[float]) -> float | None:
-    return sum(values) / len(values) if values else None
-
-
-def _worst_team(metrics: Sequence[PolicyMetrics]) -> str:
+def over_windows(metrics: Sequence[PolicyMetrics]) -> PolicyMetrics:
+    """One policy's metrics over several windows: each wait percentile, the utilization and
+    the served share as the windows' mean (the served share over the windows that had jobs
+    within guarantee; the sum the verdict reads is the mean times the windows, so it orders
+    the same); jobs, starved, preempted, preemptions and never ran as totals; the worst team
+    as the largest regression in one window."""
+    served = [m.served_5min for m in metrics if m.served_5min is not None]
     worst = max(metrics, key=lambda m: m.worst_regression_s)
-    if worst.worst_team is None:
-        return "-"
-    return f"{worst.worst_team} +{human_hours(worst.worst_regression_s)}"
+    return PolicyMetrics(
+        jobs=sum(m.jobs for m in metrics),
+        wait_p50_s=fmean(m.wait_p50_s for m in metrics),
+        wait_p95_s=fmean(m.wait_p95_s for m in metrics),
+        wait_p99_s=fmean(m.wait_p99_s for m in metrics),
+        starved_team_h=sum(m.starved_team_h for m in metrics),
+        preempted_gpu_h=sum(m.preempted_gpu_h for m in metrics),
+        preemptions=sum(m.preemptions for m in metrics),
+        never_started=sum(m.never_started for m in metrics),
+        utilization=fmean(m.utilization for m in metrics),
+        served_5min=fmean(served) if served else None,
+        worst_team=worst.worst_team,
+        worst_regression_s=worst.worst_regression_s,
+    )
 
 
 def summed_rows(runs: Sequence[Run]) -> list[dict[str, str]]:
-    """One row per policy over a group's windows, in human units: each wait percentile as
-    the mean of the windows' (the sum the verdict reads is the mean times the windows, so
-    it orders the same); starved, preempted and never ran as totals; the served share and
-    utilization as the windows' mean; the worst team as the largest regression in a window.
-    """
-    rows = []
-    for name in runs[0].policies:
-        metrics = [run.policies[name] for run in runs]
-        served = _mean([m.served_5min for m in metrics if m.served_5min is not None])
-        rows.append(
-            {
-                "policy": name,
-                "p50 wait": human_hours(_mean([m.wait_p50_s for m in metrics])),
-                "p95 wait": human_hours(_mean([m.wait_p95_s for m in metrics])),
-                "p99 wait": human_hours(_mean([m.wait_p99_s for m in metrics])),
-                "starved": f"{sum(m.starved_team_h for m in metrics):,.1f} team-h",
-                "preempted": f"{sum(m.preempted_gpu_h for m in metrics):,.1f} GPU-h",
-                "never ran": str(sum(m.never_started for m in metrics)),
-                "guar. <5 min": "-" if served is None else f"{served:.0%}",
-                "util": f"{sum(m.utilization for m in metrics) / len(metrics):.3f}",
-                "worst team": _worst_team(metrics),
-            }
-        )
-    return rows
+    """One row per policy over a group's windows (:func:`over_windows`), in human units."""
+    return [
+        _row(name, over_windows([run.policies[name] for run in runs])) for name in runs[0].policies
+    ]
 
 
 def summary(runs: Sequence[Run]) -> list[dict[str, Any]]:
